@@ -1,0 +1,163 @@
+//! Small shared widgets: labelled form fields with their message underneath, status chips
+//! and the confirmation dialog. Every input gets an accessible name (tests use the same).
+
+use egui::{Color32, RichText, Ui};
+
+/// A labelled single-line text field with its validation message under it.
+pub fn text_field(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut String,
+    error: Option<&str>,
+) -> egui::Response {
+    field_with(ui, label, error, |ui| {
+        ui.add(egui::TextEdit::singleline(value).desired_width(320.0))
+    })
+}
+
+/// A labelled password field (characters hidden).
+pub fn password_field(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut String,
+    error: Option<&str>,
+) -> egui::Response {
+    field_with(ui, label, error, |ui| {
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .password(true)
+                .desired_width(320.0),
+        )
+    })
+}
+
+/// A label, any widget tied to it for screen readers, and the field's message.
+pub fn field_with(
+    ui: &mut Ui,
+    label: &str,
+    error: Option<&str>,
+    add: impl FnOnce(&mut Ui) -> egui::Response,
+) -> egui::Response {
+    ui.vertical(|ui| {
+        let label_response = ui.label(label);
+        let response = add(ui).labelled_by(label_response.id);
+        if let Some(error) = error {
+            error_text(ui, &format!("{label}: {error}"));
+        }
+        ui.add_space(4.0);
+        response
+    })
+    .inner
+}
+
+/// Red text for a problem.
+pub fn error_text(ui: &mut Ui, text: &str) {
+    ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
+}
+
+/// How a status chip is coloured; the word is always shown too.
+#[derive(Debug, Clone, Copy)]
+pub enum Tone {
+    Good,
+    Warning,
+    Bad,
+    Neutral,
+}
+
+/// A coloured chip with a word ("Default", "Expired").
+pub fn chip(ui: &mut Ui, text: &str, tone: Tone) -> egui::Response {
+    let dark = ui.visuals().dark_mode;
+    let (fill, fg) = match (tone, dark) {
+        (Tone::Good, false) => (
+            Color32::from_rgb(0xd7, 0xf2, 0xdd),
+            Color32::from_rgb(0x14, 0x5a, 0x2a),
+        ),
+        (Tone::Good, true) => (
+            Color32::from_rgb(0x1e, 0x4d, 0x2b),
+            Color32::from_rgb(0xc8, 0xf0, 0xd2),
+        ),
+        (Tone::Warning, false) => (
+            Color32::from_rgb(0xfb, 0xec, 0xc6),
+            Color32::from_rgb(0x6b, 0x4a, 0x00),
+        ),
+        (Tone::Warning, true) => (
+            Color32::from_rgb(0x5a, 0x45, 0x10),
+            Color32::from_rgb(0xfb, 0xe6, 0xb0),
+        ),
+        (Tone::Bad, false) => (
+            Color32::from_rgb(0xfa, 0xd4, 0xd4),
+            Color32::from_rgb(0x8a, 0x12, 0x12),
+        ),
+        (Tone::Bad, true) => (
+            Color32::from_rgb(0x64, 0x1e, 0x1e),
+            Color32::from_rgb(0xff, 0xd0, 0xd0),
+        ),
+        (Tone::Neutral, false) => (Color32::from_gray(225), Color32::from_gray(40)),
+        (Tone::Neutral, true) => (Color32::from_gray(70), Color32::from_gray(230)),
+    };
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(8.0)
+        .inner_margin(egui::Margin::symmetric(6, 1))
+        .show(ui, |ui| ui.label(RichText::new(text).color(fg).small()))
+        .inner
+}
+
+/// What a confirmation dialog returned this frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    Pending,
+    Yes,
+    No,
+}
+
+/// A modal asking to confirm a destructive action; Esc or "Cancel" says no.
+pub fn confirm_dialog(ui: &mut Ui, id: &str, title: &str, body: &str, yes: &str) -> Confirm {
+    let mut answer = Confirm::Pending;
+    let modal = egui::Modal::new(egui::Id::unique(id)).show(ui.ctx(), |ui| {
+        ui.set_max_width(420.0);
+        ui.heading(title);
+        ui.label(body);
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui.button(yes).clicked() {
+                answer = Confirm::Yes;
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Confirm::No;
+            }
+        });
+    });
+    if answer == Confirm::Pending && modal.should_close() {
+        answer = Confirm::No;
+    }
+    answer
+}
+
+/// The Save button of a form: disabled, with the reason beside it, until the form is valid.
+pub fn submit_button(ui: &mut Ui, text: &str, problems: &crate::domain::FieldErrors) -> bool {
+    ui.horizontal(|ui| {
+        let clicked = ui
+            .add_enabled(problems.is_empty(), egui::Button::new(text))
+            .clicked();
+        if !problems.is_empty() {
+            let fields: Vec<_> = problems.iter().map(|e| e.field).collect();
+            ui.label(
+                RichText::new(format!("To save, fix: {}", fields.join(", ")))
+                    .color(ui.visuals().weak_text_color()),
+            );
+        }
+        clicked
+    })
+    .inner
+}
+
+/// True when Enter was pressed this frame (forms submit on it).
+pub fn enter_pressed(ui: &Ui) -> bool {
+    ui.input(|i| i.key_pressed(egui::Key::Enter))
+}
+
+/// True when Esc was pressed this frame (forms and dialogs close on it).
+pub fn escape_pressed(ui: &Ui) -> bool {
+    ui.input(|i| i.key_pressed(egui::Key::Escape))
+}

@@ -1,0 +1,11 @@
+//! Plain types and rules, no I/O: validation of what staff type, accounts, billing details,
+//! payment methods and settings. Every rule lives here once; the UI, CLI and store call it.
+
+pub mod account;
+pub mod billing;
+pub mod country;
+pub mod payment;
+pub mod settings;
+pub mod validation;
+
+pub use validation::FieldErrors;

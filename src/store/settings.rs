@@ -1,0 +1,55 @@
+//! Settings repository: a small key/value table read into [`Settings`].
+
+use super::StoreResult;
+use crate::domain::settings::{Settings, Theme};
+use rusqlite::{Connection, Transaction, params};
+use std::collections::HashMap;
+
+/// Loads settings; keys never saved keep their defaults.
+pub fn load(conn: &Connection) -> StoreResult<Settings> {
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
+    let values: HashMap<String, String> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let defaults = Settings::default();
+    Ok(Settings {
+        theme: values
+            .get("theme")
+            .map(|v| Theme::from_label(v))
+            .unwrap_or(defaults.theme),
+        air_gapped: values
+            .get("air_gapped")
+            .map(|v| v == "1")
+            .unwrap_or(defaults.air_gapped),
+        key_idle_lock_minutes: values
+            .get("key_idle_lock_minutes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(defaults.key_idle_lock_minutes),
+        operator: values.get("operator").cloned().unwrap_or(defaults.operator),
+    })
+}
+
+/// Saves every setting after validating them.
+pub fn save(tx: &Transaction<'_>, settings: &Settings) -> StoreResult<()> {
+    settings.validate().into_result()?;
+    let pairs = [
+        ("theme", settings.theme.label().to_string()),
+        (
+            "air_gapped",
+            if settings.air_gapped { "1" } else { "0" }.to_string(),
+        ),
+        (
+            "key_idle_lock_minutes",
+            settings.key_idle_lock_minutes.to_string(),
+        ),
+        ("operator", settings.operator.trim().to_string()),
+    ];
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?;
+    for (key, value) in pairs {
+        stmt.execute(params![key, value])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Shared helpers for integration tests: a temporary data directory, a fixed clock and an
+//! egui_kittest harness around the real app.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use license_desk::app::{AppConfig, LicenseDeskApp};
+use license_desk::clock::FixedClock;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// 2026-11-23 12:00:00 UTC: the fixed "now" of UI tests.
+pub const TEST_NOW: i64 = 1_795_435_200;
+
+/// A temporary data directory and its database path.
+pub struct TempDesk {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempDesk {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn database(&self) -> PathBuf {
+        license_desk::paths::database_path(self.dir.path())
+    }
+
+    pub fn config(&self) -> AppConfig {
+        AppConfig {
+            database: self.database(),
+            clock: Arc::new(FixedClock::at_unix(TEST_NOW)),
+            test_mode: true,
+        }
+    }
+}
+
+/// The real app in a headless harness.
+pub fn harness(desk: &TempDesk) -> Harness<'static, LicenseDeskApp> {
+    let config = desk.config();
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 1000.0])
+        .build_eframe(move |cc| LicenseDeskApp::new(&cc.egui_ctx, config));
+    harness.run_ok();
+    harness
+}
+
+/// Lets the worker finish what was sent and draws the result.
+pub fn settle(harness: &mut Harness<'_, LicenseDeskApp>) {
+    for _ in 0..3 {
+        harness.run_ok();
+        assert!(
+            harness.state().wait_for_worker(),
+            "worker did not finish in time"
+        );
+        harness.run_ok();
+    }
+}
+
+/// Clicks a navigation entry.
+pub fn open_page(harness: &mut Harness<'_, LicenseDeskApp>, name: &str) {
+    harness
+        .get_by(|n| n.label() == Some(name.into()) && n.role() != egui::accesskit::Role::Label)
+        .click();
+    harness.run_ok();
+}
+
+/// Focuses a labelled text field and types into it.
+pub fn type_into(harness: &mut Harness<'_, LicenseDeskApp>, label: &str, text: &str) {
+    let field = harness.get_by_role_and_label(egui::accesskit::Role::TextInput, label);
+    field.focus();
+    harness.run_ok();
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, label)
+        .type_text(text);
+    harness.run_ok();
+}
+
+/// Clicks the button with this label.
+pub fn click(harness: &mut Harness<'_, LicenseDeskApp>, label: &str) {
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, label)
+        .click();
+    harness.run_ok();
+}
+
+/// True when some node's label contains `text`.
+pub fn shows(harness: &Harness<'_, LicenseDeskApp>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
