@@ -1,0 +1,125 @@
+//! A signed license and its two text forms (serial key and license file).
+
+use ed25519_dalek::SigningKey;
+
+use crate::error::{Result, malformed};
+use crate::keys::{KeyId, KeyRing};
+use crate::payload::{FORMAT_VERSION, LicensePayload};
+use crate::signature::{self, SIGNATURE_LEN};
+use crate::verify::{Verified, VerifyContext, check_rules};
+use crate::{license_file, serial};
+
+/// Domain-separation context of license signatures.
+pub const LICENSE_CONTEXT: &str = "LicenseDesk/license/v1";
+
+/// A license payload with its Ed25519 signature.
+///
+/// Values from `parse_*` are *not* verified yet: call [`SignedLicense::verify`]
+/// (or use [`crate::verify`] on the text directly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedLicense {
+    payload: LicensePayload,
+    payload_bytes: Vec<u8>,
+    signature: [u8; SIGNATURE_LEN],
+}
+
+impl SignedLicense {
+    /// Signs `payload` with `key`.
+    ///
+    /// Sets `payload.key_id` to the key's id and sorts/de-duplicates its lists
+    /// first; fails only for values the format cannot carry ([`crate::Error::Invalid`]).
+    pub fn sign(mut payload: LicensePayload, key: &SigningKey) -> Result<Self> {
+        payload.key_id = KeyId::of(&key.verifying_key());
+        payload.normalize();
+        let payload_bytes = payload.encode()?;
+        let signature = signature::sign(LICENSE_CONTEXT, &payload_bytes, key);
+        Ok(Self {
+            payload,
+            payload_bytes,
+            signature,
+        })
+    }
+
+    /// The license content.
+    pub fn payload(&self) -> &LicensePayload {
+        &self.payload
+    }
+
+    /// The canonical payload bytes that were signed (after the context string).
+    pub fn payload_bytes(&self) -> &[u8] {
+        &self.payload_bytes
+    }
+
+    /// The 64-byte Ed25519 signature.
+    pub fn signature(&self) -> &[u8; SIGNATURE_LEN] {
+        &self.signature
+    }
+
+    /// `payload bytes || signature`: what the serial and the license file carry.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.payload_bytes.clone();
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
+    /// Parses `payload bytes || signature` (signature not checked).
+    pub fn from_bytes(blob: &[u8]) -> Result<Self> {
+        let (body, signature) = signature::split(blob)?;
+        Ok(Self {
+            payload: LicensePayload::decode(body)?,
+            payload_bytes: body.to_vec(),
+            signature,
+        })
+    }
+
+    /// The serial key (`LD1-XXXXX-...`).
+    pub fn to_serial(&self) -> String {
+        serial::encode(&self.to_bytes())
+    }
+
+    /// The armored license file (LF line ends, ends with a newline).
+    pub fn to_license_file(&self) -> String {
+        license_file::encode(&self.to_bytes())
+    }
+
+    /// Parses a serial key (checksum checked, signature not).
+    pub fn parse_serial(text: &str) -> Result<Self> {
+        Self::from_bytes(&serial::decode(text)?)
+    }
+
+    /// Parses a license file (signature not checked).
+    pub fn parse_license_file(text: &str) -> Result<Self> {
+        Self::from_bytes(&license_file::decode(text)?)
+    }
+
+    /// Parses either form, told apart by the serial prefix or the armor line.
+    pub fn parse(text: &str) -> Result<Self> {
+        Self::from_bytes(&decode_text(text)?)
+    }
+
+    /// Checks key id, signature and all license rules; see [`crate::verify`].
+    pub fn verify(&self, keys: &KeyRing, ctx: &VerifyContext<'_>) -> Result<Verified> {
+        signature::check(
+            LICENSE_CONTEXT,
+            FORMAT_VERSION,
+            &self.payload_bytes,
+            &self.signature,
+            keys,
+        )?;
+        check_rules(self.payload.clone(), ctx)
+    }
+}
+
+/// Serial or license file text to signed license bytes.
+pub(crate) fn decode_text(text: &str) -> Result<Vec<u8>> {
+    if serial::looks_like_serial(text) {
+        serial::decode(text)
+    } else if license_file::looks_like_license_file(text) {
+        license_file::decode(text)
+    } else {
+        Err(malformed(format!(
+            "neither a serial key ({}) nor a license file",
+            serial::SERIAL_PREFIX
+        )))
+    }
+}
