@@ -7,14 +7,21 @@
 use crate::clock::SharedClock;
 use crate::domain::account::Account;
 use crate::domain::billing::BillingDetails;
+use crate::domain::issue::IssueSpec;
 use crate::domain::payment::{PaymentDetails, PaymentMethod};
 use crate::domain::settings::Settings;
-use crate::store::{self, Store, StoreResult};
+use crate::error::{DeskError, DeskResult, read_text, write_text};
+use crate::store::ledger::ChainReport;
+use crate::store::{self, Store};
+use keyvault::{KdfParams, Session};
+use licensekey::LicenseRequest;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 /// Work for the worker. Each variant is one transaction (or one named long job).
 #[derive(Debug, Clone)]
@@ -45,6 +52,80 @@ pub enum Command {
         id: String,
     },
     SaveSettings(Settings),
+    /// Generate a signing key; with `make_active` it signs from now on (rotation).
+    GenerateKey {
+        name: String,
+        passphrase: Secret,
+        make_active: bool,
+    },
+    ImportKey {
+        path: PathBuf,
+    },
+    ActivateKey {
+        key_id: String,
+    },
+    ExportEncryptedKey {
+        key_id: String,
+        path: PathBuf,
+    },
+    UnlockKey {
+        key_id: String,
+        passphrase: Secret,
+    },
+    LockKeys,
+    /// Lock keys idle longer than the setting allows.
+    LockIdleKeys,
+    /// Read a license request file (opened or dropped).
+    LoadRequest {
+        path: PathBuf,
+    },
+    IssueLicense {
+        spec: IssueSpec,
+        account_id: Option<String>,
+    },
+    /// Write a text file (license file, public key, ...) atomically.
+    SaveFile {
+        path: PathBuf,
+        contents: String,
+        what: String,
+    },
+    VerifyLedger,
+    ExportLedger {
+        path: PathBuf,
+    },
+}
+
+/// A passphrase on its way to the worker: wiped when dropped, never printed.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a typed passphrase.
+    pub fn new(text: &str) -> Self {
+        Self(Zeroizing::new(text.to_string()))
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A license just issued, as the Licenses panel shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedView {
+    pub license_id: String,
+    pub product: String,
+    pub customer: String,
+    pub kind: String,
+    pub expires_at: Option<i64>,
+    pub serial: String,
+    pub license_file: String,
 }
 
 /// What the worker reports back.
@@ -62,6 +143,26 @@ pub enum Event {
         message: String,
     },
     SettingsSaved(Settings),
+    KeysChanged {
+        message: String,
+    },
+    KeyUnlocked {
+        key_id: String,
+        name: String,
+    },
+    KeysLocked {
+        key_ids: Vec<String>,
+    },
+    RequestLoaded {
+        request: LicenseRequest,
+        source: String,
+    },
+    LicenseIssued(IssuedView),
+    FileSaved {
+        what: String,
+        path: PathBuf,
+    },
+    LedgerVerified(ChainReport),
     /// A long job moved on.
     Progress(JobProgress),
     /// A command failed; nothing of it was written.
@@ -144,7 +245,12 @@ pub struct Worker {
 impl Worker {
     /// Starts the worker thread owning `store`. `notify` is called after every event (the GUI
     /// passes `ctx.request_repaint`).
-    pub fn spawn(store: Store, clock: SharedClock, notify: Box<dyn Fn() + Send>) -> Worker {
+    pub fn spawn(
+        store: Store,
+        clock: SharedClock,
+        kdf: KdfParams,
+        notify: Box<dyn Fn() + Send>,
+    ) -> Worker {
         let (command_tx, command_rx) = mpsc::channel::<Command>();
         let (event_tx, event_rx) = mpsc::channel::<Event>();
         let pending = Arc::new(AtomicUsize::new(0));
@@ -158,6 +264,8 @@ impl Worker {
                     let mut state = WorkerState {
                         store,
                         clock,
+                        kdf,
+                        session: Session::new(Duration::from_secs(600)),
                         events: event_tx,
                         notify,
                         cancel,
@@ -231,6 +339,9 @@ impl Drop for Worker {
 struct WorkerState {
     store: Store,
     clock: SharedClock,
+    kdf: KdfParams,
+    /// Keys unlocked this session; zeroized when locked or dropped.
+    session: Session,
     events: Sender<Event>,
     notify: Box<dyn Fn() + Send>,
     cancel: Arc<AtomicBool>,
@@ -242,7 +353,6 @@ impl WorkerState {
     }
 
     /// Starts progress reporting for a long job of `total` steps.
-    #[allow(dead_code)]
     fn progress(&self, label: &str, total: u64) -> Progress<'_> {
         Progress {
             label: label.to_string(),
@@ -265,7 +375,7 @@ impl WorkerState {
         }
     }
 
-    fn execute(&mut self, command: Command) -> StoreResult<Event> {
+    fn execute(&mut self, command: Command) -> DeskResult<Event> {
         let now = self.now();
         let store = &mut self.store;
         Ok(match command {
@@ -312,10 +422,220 @@ impl WorkerState {
             }
             Command::SaveSettings(settings) => {
                 store.write(|tx| store::settings::save(tx, &settings))?;
+                self.session
+                    .set_idle_timeout(idle_timeout(settings.key_idle_lock_minutes));
                 Event::SettingsSaved(settings)
             }
+            other => self.execute_licensing(other, now)?,
         })
     }
+
+    fn execute_licensing(&mut self, command: Command, now: i64) -> DeskResult<Event> {
+        let store = &mut self.store;
+        Ok(match command {
+            Command::GenerateKey {
+                name,
+                passphrase,
+                make_active,
+            } => {
+                let key = crate::vault::generate(
+                    store,
+                    &name,
+                    passphrase.expose(),
+                    self.kdf,
+                    make_active,
+                    now,
+                )?;
+                let role = if key.active {
+                    "active signing key"
+                } else {
+                    "kept for later"
+                };
+                Event::KeysChanged {
+                    message: format!("Key '{}' ({}) generated, {role}", key.name, key.key_id),
+                }
+            }
+            Command::ImportKey { path } => {
+                let key = crate::vault::import(store, &read_text(&path)?, false)?;
+                Event::KeysChanged {
+                    message: format!("Key '{}' ({}) imported", key.name, key.key_id),
+                }
+            }
+            Command::ActivateKey { key_id } => {
+                store.write(|tx| store::keys::activate(tx, &key_id))?;
+                Event::KeysChanged {
+                    message: format!("Key {key_id} now signs new licenses"),
+                }
+            }
+            Command::ExportEncryptedKey { key_id, path } => {
+                let key = crate::vault::find(store.conn(), &key_id)?;
+                write_text(&path, &crate::vault::export_encrypted(store.conn(), &key)?)?;
+                Event::FileSaved {
+                    what: format!("Encrypted key file of '{}'", key.name),
+                    path,
+                }
+            }
+            Command::UnlockKey { key_id, passphrase } => {
+                let key = crate::vault::find(store.conn(), &key_id)?;
+                let signing = crate::vault::unlock(store.conn(), &key, passphrase.expose())?;
+                let minutes = store::settings::load(store.conn())?.key_idle_lock_minutes;
+                self.session.set_idle_timeout(idle_timeout(minutes));
+                self.session.insert(&key.name, signing, Instant::now());
+                Event::KeyUnlocked {
+                    key_id: key.key_id,
+                    name: key.name,
+                }
+            }
+            Command::LockKeys => {
+                let key_ids = self.unlocked_ids();
+                self.session.lock_all();
+                Event::KeysLocked { key_ids }
+            }
+            Command::LockIdleKeys => {
+                let before = self.unlocked_ids();
+                let idle = self.session.idle_timeout();
+                self.session.lock_if_idle(Instant::now(), idle);
+                let after = self.unlocked_ids();
+                Event::KeysLocked {
+                    key_ids: before.into_iter().filter(|k| !after.contains(k)).collect(),
+                }
+            }
+            Command::LoadRequest { path } => {
+                let request = LicenseRequest::parse(&read_text(&path)?)?;
+                Event::RequestLoaded {
+                    request,
+                    source: path.display().to_string(),
+                }
+            }
+            Command::IssueLicense { spec, account_id } => {
+                let key = crate::vault::active(store.conn())?;
+                let public = licensekey::parse_public_key(&key.public_key)?.to_bytes();
+                let operator =
+                    crate::issuance::operator_name(&store::settings::load(store.conn())?.operator);
+                let signing = self
+                    .session
+                    .signing_key(&public, Instant::now())
+                    .ok_or_else(|| {
+                        DeskError::KeyLocked(format!("'{}' ({})", key.name, key.key_id))
+                    })?;
+                let license = crate::issuance::issue(
+                    store,
+                    signing,
+                    &spec,
+                    account_id.as_deref(),
+                    &operator,
+                    now,
+                )?;
+                let p = license.payload();
+                Event::LicenseIssued(IssuedView {
+                    license_id: p.license_id.to_string(),
+                    product: p.product.clone(),
+                    customer: p.customer.clone(),
+                    kind: p.kind.name().to_string(),
+                    expires_at: p.expires_at,
+                    serial: license.to_serial(),
+                    license_file: license.to_license_file(),
+                })
+            }
+            Command::SaveFile {
+                path,
+                contents,
+                what,
+            } => {
+                write_text(&path, &contents)?;
+                Event::FileSaved { what, path }
+            }
+            Command::VerifyLedger => {
+                let total = u64::try_from(store::ledger::count(self.store.conn())?).unwrap_or(0);
+                let mut progress = Progress {
+                    label: "Verifying ledger".into(),
+                    total,
+                    events: &self.events,
+                    notify: self.notify.as_ref(),
+                    cancel: &self.cancel,
+                    last_sent: None,
+                };
+                let report = store::ledger::verify(self.store.conn(), |done| {
+                    progress.set(u64::try_from(done).unwrap_or(0));
+                })?;
+                progress.send(total, true);
+                Event::LedgerVerified(report)
+            }
+            Command::ExportLedger { path } => self.export_ledger(path)?,
+            other => return Err(DeskError::Other(format!("unexpected command {other:?}"))),
+        })
+    }
+
+    fn unlocked_ids(&self) -> Vec<String> {
+        self.session
+            .unlocked()
+            .into_iter()
+            .filter_map(|(public, _)| ed25519_dalek_key_id(&public))
+            .collect()
+    }
+
+    /// Writes the ledger as CSV with progress; the file appears only when complete.
+    fn export_ledger(&mut self, path: PathBuf) -> DeskResult<Event> {
+        let conn = self.store.conn();
+        let total = u64::try_from(store::ledger::count(conn)?).unwrap_or(0);
+        let mut progress = self.progress("Exporting ledger", total);
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let mut done = 0u64;
+        let csv_error = |e: csv::Error| DeskError::Other(format!("CSV: {e}"));
+        out.write_record([
+            "seq",
+            "recorded_at",
+            "action",
+            "license_id",
+            "operator",
+            "payload_hash",
+            "prev_hash",
+            "entry_hash",
+        ])
+        .map_err(csv_error)?;
+        store::ledger::for_each(conn, |row| {
+            let time = chrono::DateTime::from_timestamp(row.recorded_at, 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            out.write_record([
+                row.seq.to_string(),
+                time,
+                row.action.clone(),
+                row.license_id.clone(),
+                row.operator.clone(),
+                row.payload_hash.clone(),
+                row.prev_hash.clone(),
+                row.entry_hash.clone(),
+            ])
+            .map_err(|e| store::StoreError::Conflict(format!("CSV: {e}")))?;
+            done += 1;
+            progress.set(done);
+            if progress.cancelled() {
+                return Err(store::StoreError::Conflict("export cancelled".into()));
+            }
+            Ok(())
+        })?;
+        progress.send(done, true);
+        let bytes = out
+            .into_inner()
+            .map_err(|e| DeskError::Other(format!("CSV: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| DeskError::Other(e.to_string()))?;
+        write_text(&path, &text)?;
+        Ok(Event::FileSaved {
+            what: format!("Ledger ({done} entries)"),
+            path,
+        })
+    }
+}
+
+fn idle_timeout(minutes: u32) -> Duration {
+    Duration::from_secs(u64::from(minutes.max(1)) * 60)
+}
+
+fn ed25519_dalek_key_id(public: &[u8; 32]) -> Option<String> {
+    licensekey::VerifyingKey::from_bytes(public)
+        .ok()
+        .map(|k| licensekey::KeyId::of(&k).to_string())
 }
 
 fn action_name(command: &Command) -> &'static str {
@@ -328,5 +648,16 @@ fn action_name(command: &Command) -> &'static str {
         Command::SetDefaultPaymentMethod { .. } => "Set default payment method",
         Command::DeletePaymentMethod { .. } => "Remove payment method",
         Command::SaveSettings(_) => "Save settings",
+        Command::GenerateKey { .. } => "Generate key",
+        Command::ImportKey { .. } => "Import key",
+        Command::ActivateKey { .. } => "Activate key",
+        Command::ExportEncryptedKey { .. } => "Export encrypted key",
+        Command::UnlockKey { .. } => "Unlock key",
+        Command::LockKeys | Command::LockIdleKeys => "Lock keys",
+        Command::LoadRequest { .. } => "Open request file",
+        Command::IssueLicense { .. } => "Issue license",
+        Command::SaveFile { .. } => "Save file",
+        Command::VerifyLedger => "Verify ledger",
+        Command::ExportLedger { .. } => "Export ledger",
     }
 }

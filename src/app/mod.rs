@@ -2,6 +2,7 @@
 //! toasts. Panels live one per file under `panels/`; they read through a read-only connection
 //! and send commands to the worker, never writing SQL themselves.
 
+pub mod dialogs;
 pub mod panels;
 pub mod toasts;
 pub mod widgets;
@@ -12,7 +13,10 @@ use crate::domain::settings::{Settings, Theme};
 use crate::jobs::{Command, Event, JobProgress, Worker};
 use crate::store::{self, Store};
 use chrono::NaiveDate;
+use dialogs::{FileDialogs, NativeDialogs};
+use keyvault::KdfParams;
 use rusqlite::Connection;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use toasts::Toasts;
@@ -99,6 +103,10 @@ pub struct AppConfig {
     pub clock: SharedClock,
     /// Deterministic mode for UI tests: no animations.
     pub test_mode: bool,
+    /// Argon2id cost of new signing keys.
+    pub kdf: KdfParams,
+    /// File dialogs (scripted in tests).
+    pub dialogs: Arc<dyn FileDialogs>,
 }
 
 impl AppConfig {
@@ -108,6 +116,8 @@ impl AppConfig {
             database,
             clock: Arc::new(SystemClock),
             test_mode: false,
+            kdf: KdfParams::INTERACTIVE,
+            dialogs: Arc::new(NativeDialogs),
         }
     }
 }
@@ -125,6 +135,9 @@ pub struct AppCtx<'a> {
     pub clock: &'a SharedClock,
     /// Set to move to another panel after this frame.
     pub navigate: &'a mut Option<Page>,
+    pub dialogs: &'a dyn FileDialogs,
+    /// Signing keys unlocked in the worker's session (key id -> name).
+    pub unlocked_keys: &'a BTreeMap<String, String>,
 }
 
 impl AppCtx<'_> {
@@ -167,6 +180,8 @@ pub struct LicenseDeskApp {
     settings: Settings,
     progress: Option<JobProgress>,
     switcher: AccountSwitcher,
+    unlocked_keys: BTreeMap<String, String>,
+    last_idle_check: f64,
 }
 
 impl LicenseDeskApp {
@@ -194,6 +209,8 @@ impl LicenseDeskApp {
             settings,
             progress: None,
             switcher: AccountSwitcher::default(),
+            unlocked_keys: BTreeMap::new(),
+            last_idle_check: 0.0,
         }
     }
 
@@ -266,7 +283,36 @@ impl LicenseDeskApp {
                 }
                 Event::BillingSaved { .. } => self.toasts.success("Billing details saved"),
                 Event::PaymentMethodAdded(_) => {}
-                Event::PaymentMethodsChanged { message } => self.toasts.success(message.clone()),
+                Event::PaymentMethodsChanged { message } | Event::KeysChanged { message } => {
+                    self.toasts.success(message.clone())
+                }
+                Event::KeyUnlocked { key_id, name } => {
+                    self.unlocked_keys.insert(key_id.clone(), name.clone());
+                    self.toasts.success(format!("Key '{name}' unlocked"));
+                }
+                Event::KeysLocked { key_ids } => {
+                    for id in key_ids {
+                        self.unlocked_keys.remove(id);
+                    }
+                    if !key_ids.is_empty() {
+                        self.toasts
+                            .success(format!("{} signing key(s) locked", key_ids.len()));
+                    }
+                }
+                Event::RequestLoaded { source, .. } => {
+                    self.page = Page::Licenses;
+                    self.toasts
+                        .success(format!("License request opened from {source}"));
+                }
+                Event::LicenseIssued(issued) => {
+                    self.toasts
+                        .success(format!("License {} issued", issued.license_id));
+                }
+                Event::FileSaved { what, path } => {
+                    self.toasts
+                        .success(format!("{what} saved to {}", path.display()));
+                }
+                Event::LedgerVerified(_) => {}
             }
             self.switcher.on_event(&event);
             self.panels.on_event(&event, &mut self.toasts);
@@ -314,6 +360,22 @@ impl LicenseDeskApp {
     }
 }
 
+impl LicenseDeskApp {
+    /// While keys are unlocked, asks the worker every 30 s to lock the idle ones.
+    fn lock_idle_keys(&mut self, ctx: &egui::Context) {
+        let Ok(running) = &self.running else { return };
+        if self.unlocked_keys.is_empty() {
+            return;
+        }
+        let now = ctx.input(|i| i.time);
+        if now - self.last_idle_check >= 30.0 {
+            self.last_idle_check = now;
+            running.worker.send(Command::LockIdleKeys);
+        }
+        ctx.request_repaint_after(std::time::Duration::from_secs(30));
+    }
+}
+
 fn start(ctx: &egui::Context, config: &AppConfig) -> anyhow::Result<Running> {
     use anyhow::Context as _;
     let store = Store::open(&config.database)
@@ -324,6 +386,7 @@ fn start(ctx: &egui::Context, config: &AppConfig) -> anyhow::Result<Running> {
     let worker = Worker::spawn(
         store,
         Arc::clone(&config.clock),
+        config.kdf,
         Box::new(move || repaint.request_repaint()),
     );
     Ok(Running { worker, db })
@@ -356,6 +419,7 @@ impl eframe::App for LicenseDeskApp {
             .resizable(false)
             .exact_size(190.0)
             .show(ui, |ui| self.nav(ui));
+        self.lock_idle_keys(&ctx);
         let Ok(running) = &self.running else { return };
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -366,6 +430,11 @@ impl eframe::App for LicenseDeskApp {
                 }
             });
         });
+        for dropped in ui.input(|i| i.raw.dropped_files.clone()) {
+            running.worker.send(Command::LoadRequest {
+                path: dropped.path().to_path_buf(),
+            });
+        }
         let mut navigate = None;
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
@@ -378,6 +447,8 @@ impl eframe::App for LicenseDeskApp {
                     database_path: &self.config.database,
                     clock: &self.config.clock,
                     navigate: &mut navigate,
+                    dialogs: self.config.dialogs.as_ref(),
+                    unlocked_keys: &self.unlocked_keys,
                 };
                 self.panels.ui(self.page, ui, &mut cx);
             });

@@ -4,6 +4,8 @@
 pub mod account;
 pub mod billing;
 pub mod country;
+pub mod issue;
+pub mod ledger_chain;
 pub mod payment;
 pub mod settings;
 pub mod validation;

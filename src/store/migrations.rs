@@ -60,6 +60,56 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     "#,
+    // 3: signing keys (sealed), issued licenses, the hash-chained issuance ledger, revocations.
+    r#"
+    CREATE TABLE signing_keys (
+        key_id      TEXT PRIMARY KEY,
+        name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
+        public_key  TEXT NOT NULL UNIQUE,
+        sealed      TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+        created_at  INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status = 'active';
+    CREATE TABLE issued_licenses (
+        seq          INTEGER PRIMARY KEY,
+        license_id   TEXT NOT NULL UNIQUE,
+        key_id       TEXT NOT NULL REFERENCES signing_keys(key_id),
+        account_id   TEXT REFERENCES accounts(id) ON DELETE SET NULL,
+        product      TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('Eval', 'Dev', 'Pro')),
+        customer     TEXT NOT NULL,
+        cluster      TEXT,
+        ip           TEXT,
+        capacity_tb  INTEGER NOT NULL,
+        seats        INTEGER NOT NULL,
+        issued_at    INTEGER NOT NULL,
+        expires_at   INTEGER,
+        artifact     BLOB NOT NULL
+    );
+    CREATE INDEX issued_licenses_by_account ON issued_licenses(account_id, seq);
+    CREATE TABLE ledger (
+        seq           INTEGER PRIMARY KEY,
+        action        TEXT NOT NULL CHECK (action IN ('issue', 'revoke')),
+        license_id    TEXT NOT NULL,
+        payload_hash  TEXT NOT NULL,
+        prev_hash     TEXT NOT NULL,
+        entry_hash    TEXT NOT NULL,
+        operator      TEXT NOT NULL,
+        recorded_at   INTEGER NOT NULL
+    );
+    CREATE TABLE revocations (
+        license_id  TEXT PRIMARY KEY,
+        reason      TEXT NOT NULL,
+        revoked_at  INTEGER NOT NULL
+    );
+    CREATE TABLE revocation_lists (
+        sequence   INTEGER PRIMARY KEY,
+        key_id     TEXT NOT NULL,
+        issued_at  INTEGER NOT NULL,
+        file       TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

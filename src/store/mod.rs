@@ -4,9 +4,13 @@
 
 pub mod accounts;
 pub mod billing;
+pub mod keys;
+pub mod ledger;
+pub mod licenses;
 mod migrations;
 pub mod outbox;
 pub mod payments;
+pub mod revocations;
 pub mod settings;
 
 use crate::domain::FieldErrors;

@@ -4,6 +4,7 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use license_desk::app::dialogs::ScriptedDialogs;
 use license_desk::app::{AppConfig, LicenseDeskApp};
 use license_desk::clock::FixedClock;
 use std::path::PathBuf;
@@ -28,18 +29,28 @@ impl TempDesk {
         license_desk::paths::database_path(self.dir.path())
     }
 
-    pub fn config(&self) -> AppConfig {
+    pub fn config(&self, dialogs: Arc<ScriptedDialogs>) -> AppConfig {
         AppConfig {
             database: self.database(),
             clock: Arc::new(FixedClock::at_unix(TEST_NOW)),
             test_mode: true,
+            kdf: keyvault::KdfParams::TEST_ONLY,
+            dialogs,
         }
     }
 }
 
-/// The real app in a headless harness.
+/// The real app in a headless harness (file dialogs answer "cancelled").
 pub fn harness(desk: &TempDesk) -> Harness<'static, LicenseDeskApp> {
-    let config = desk.config();
+    harness_with(desk, Arc::new(ScriptedDialogs::default()))
+}
+
+/// The real app in a headless harness whose file dialogs answer from `dialogs`.
+pub fn harness_with(
+    desk: &TempDesk,
+    dialogs: Arc<ScriptedDialogs>,
+) -> Harness<'static, LicenseDeskApp> {
+    let config = desk.config(dialogs);
     let mut harness = Harness::builder()
         .with_size([1400.0, 1000.0])
         .build_eframe(move |cc| LicenseDeskApp::new(&cc.egui_ctx, config));
@@ -67,14 +78,25 @@ pub fn open_page(harness: &mut Harness<'_, LicenseDeskApp>, name: &str) {
     harness.run_ok();
 }
 
-/// Focuses a labelled text field and types into it.
+/// The text or password field with this label.
+pub fn field<'h>(
+    harness: &'h Harness<'_, LicenseDeskApp>,
+    label: &'h str,
+) -> egui_kittest::Node<'h> {
+    use egui::accesskit::Role;
+    harness.get_by(move |n| {
+        matches!(
+            n.role(),
+            Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
+        ) && n.label().as_deref() == Some(label)
+    })
+}
+
+/// Focuses a labelled text (or password) field and types into it.
 pub fn type_into(harness: &mut Harness<'_, LicenseDeskApp>, label: &str, text: &str) {
-    let field = harness.get_by_role_and_label(egui::accesskit::Role::TextInput, label);
-    field.focus();
+    field(harness, label).focus();
     harness.run_ok();
-    harness
-        .get_by_role_and_label(egui::accesskit::Role::TextInput, label)
-        .type_text(text);
+    field(harness, label).type_text(text);
     harness.run_ok();
 }
 

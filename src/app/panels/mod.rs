@@ -3,9 +3,12 @@
 mod accounts;
 mod billing_form;
 mod dashboard;
+mod ledger;
+mod licenses;
 mod payment_form;
 mod placeholder;
 mod settings;
+mod signing_keys;
 
 use super::toasts::Toasts;
 use super::{AppCtx, Page};
@@ -17,6 +20,9 @@ pub struct Panels {
     dashboard: dashboard::DashboardPanel,
     accounts: accounts::AccountsPanel,
     settings: settings::SettingsPanel,
+    signing_keys: signing_keys::SigningKeysPanel,
+    ledger: ledger::LedgerPanel,
+    licenses: licenses::LicensesPanel,
 }
 
 impl Panels {
@@ -26,6 +32,9 @@ impl Panels {
             dashboard: dashboard::DashboardPanel,
             accounts: accounts::AccountsPanel::default(),
             settings: settings::SettingsPanel::new(saved),
+            signing_keys: signing_keys::SigningKeysPanel::default(),
+            ledger: ledger::LedgerPanel::default(),
+            licenses: licenses::LicensesPanel::default(),
         }
     }
 
@@ -35,6 +44,9 @@ impl Panels {
             Page::Dashboard => self.dashboard.ui(ui, cx),
             Page::Accounts => self.accounts.ui(ui, cx),
             Page::Settings => self.settings.ui(ui, cx),
+            Page::SigningKeys => self.signing_keys.ui(ui, cx),
+            Page::Ledger => self.ledger.ui(ui, cx),
+            Page::Licenses => self.licenses.ui(ui, cx),
             other => placeholder::ui(ui, other),
         }
     }
@@ -43,5 +55,8 @@ impl Panels {
     pub fn on_event(&mut self, event: &Event, toasts: &mut Toasts) {
         self.accounts.on_event(event, toasts);
         self.settings.on_event(event);
+        self.signing_keys.on_event(event);
+        self.ledger.on_event(event);
+        self.licenses.on_event(event);
     }
 }

@@ -17,23 +17,21 @@ fn purpose(page: Page) -> &'static str {
         Page::Arrays => {
             "Customer clusters known by their UUID, each with its Eval (30 days), Dev (free) or Pro license and the capacity assigned to it."
         }
-        Page::Licenses => {
-            "Every license of every kind: filter, renew, enable, disable, delete, and transfer to a partner with a secret key."
-        }
         Page::Seats => {
             "Named seats on a term: change the number of users with the price prorated by the day."
         }
         Page::Referrals => {
             "Friends referred by a customer, and the reward credited once when one becomes a customer."
         }
-        Page::SigningKeys => {
-            "The Ed25519 keys that sign licenses: generate, rotate, export the public key, move a key to an air-gapped machine."
-        }
-        Page::Ledger => "The hash-chained log of every license issued, verifiable and exportable.",
         Page::Sync => {
             "Optional sync with a remote portal: pending changes, last sync and conflicts to resolve."
         }
-        Page::Dashboard | Page::Accounts | Page::Settings => "",
+        Page::Dashboard
+        | Page::Accounts
+        | Page::Licenses
+        | Page::SigningKeys
+        | Page::Ledger
+        | Page::Settings => "",
     }
 }
 

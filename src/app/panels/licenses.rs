@@ -1,0 +1,314 @@
+//! Licenses: issue a license (also offline, from a customer's license request file), then
+//! copy its serial, save its license file, or show the serial as a QR code; and the most
+//! recently issued licenses.
+
+use crate::app::AppCtx;
+use crate::app::widgets::{self, Tone};
+use crate::domain::issue::IssueDraft;
+use crate::jobs::{Command, Event, IssuedView};
+use crate::store::{self, licenses::IssuedRow};
+use licensekey::LicenseKind;
+
+const RECENT: usize = 20;
+
+/// View state of the Licenses panel.
+#[derive(Default)]
+pub struct LicensesPanel {
+    draft: IssueDraft,
+    /// The account whose name was last filled in as customer.
+    prefilled_for: Option<String>,
+    request_summary: Option<String>,
+    request_path: String,
+    issued: Option<IssuedView>,
+    qr: Option<(String, egui::TextureHandle)>,
+    recent: Option<Vec<IssuedRow>>,
+    submit_attempted: bool,
+}
+
+impl LicensesPanel {
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::RequestLoaded { request, source } => {
+                let keep = std::mem::take(&mut self.draft);
+                self.draft = IssueDraft {
+                    product: keep.product,
+                    kind: keep.kind,
+                    customer: keep.customer,
+                    ..IssueDraft::from_request(request.clone())
+                };
+                let created = chrono::DateTime::from_timestamp(request.created_at, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default();
+                self.request_summary = Some(format!(
+                    "Request from host '{}' ({}/{}), cluster {}, {} machine fingerprints, made {created} — {source}",
+                    request.hostname,
+                    request.os,
+                    request.arch,
+                    request
+                        .cluster
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "none".into()),
+                    request.components.len(),
+                ));
+                self.issued = None;
+            }
+            Event::LicenseIssued(view) => {
+                self.issued = Some(view.clone());
+                self.recent = None;
+                self.submit_attempted = false;
+            }
+            _ => {}
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
+        ui.heading("Licenses");
+        if let Some(account) = cx.current_account.as_ref() {
+            if self.prefilled_for.as_deref() != Some(&account.id) {
+                self.prefilled_for = Some(account.id.clone());
+                self.draft.customer = account.name.clone();
+            }
+        }
+        if let Some(issued) = self.issued.clone() {
+            self.issued_ui(ui, cx, &issued);
+            ui.separator();
+        }
+        ui.heading("Issue a license");
+        self.request_ui(ui, cx);
+        ui.add_space(6.0);
+        self.form_ui(ui, cx);
+        ui.separator();
+        self.recent_ui(ui, cx);
+    }
+
+    fn request_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
+        ui.label("Offline (air-gapped) issue: open the license request file the customer's machine made, or drop it on this window.");
+        ui.horizontal(|ui| {
+            if ui.button("Open request file…").clicked() {
+                if let Some(path) = cx.dialogs.open_file(
+                    "Open license request",
+                    "License request",
+                    &["ldreq", "txt"],
+                ) {
+                    cx.send(Command::LoadRequest { path });
+                }
+            }
+        });
+        widgets::text_field(ui, "Request file path", &mut self.request_path, None);
+        if ui
+            .add_enabled(
+                !self.request_path.trim().is_empty(),
+                egui::Button::new("Load request from path"),
+            )
+            .clicked()
+        {
+            cx.send(Command::LoadRequest {
+                path: self.request_path.trim().into(),
+            });
+        }
+        if let Some(summary) = &self.request_summary {
+            ui.label(egui::RichText::new(summary).italics());
+        }
+    }
+
+    fn form_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
+        let result = self.draft.validate();
+        let problems = result.as_ref().err().cloned().unwrap_or_default();
+        let attempted = self.submit_attempted;
+        let d = &mut self.draft;
+        let show = |field: &str, value: &str| {
+            problems
+                .get(field)
+                .filter(|_| attempted || !value.trim().is_empty())
+                .map(str::to_owned)
+        };
+        let err = show("Product", &d.product);
+        widgets::text_field(ui, "Product", &mut d.product, err.as_deref());
+        ui.horizontal(|ui| {
+            ui.label("Kind:");
+            ui.radio_value(&mut d.kind, LicenseKind::Eval, "Eval (30 days)");
+            ui.radio_value(&mut d.kind, LicenseKind::Dev, "Dev (free)");
+            ui.radio_value(&mut d.kind, LicenseKind::Pro, "Pro");
+        });
+        let err = show("Customer", &d.customer);
+        widgets::text_field(ui, "Customer", &mut d.customer, err.as_deref());
+        let err = show("Cluster UUID", &d.cluster);
+        widgets::text_field(ui, "Cluster UUID", &mut d.cluster, err.as_deref());
+        let err = show("IP address", &d.ip);
+        widgets::text_field(ui, "IP address", &mut d.ip, err.as_deref());
+        let err = show("Capacity (TB)", &d.capacity_tb);
+        widgets::text_field(ui, "Capacity (TB)", &mut d.capacity_tb, err.as_deref());
+        let err = show("Seats", &d.seats);
+        widgets::text_field(ui, "Seats", &mut d.seats, err.as_deref());
+        let err = show("Features", &d.features);
+        widgets::text_field(ui, "Features", &mut d.features, err.as_deref());
+        if d.kind != LicenseKind::Eval {
+            ui.checkbox(&mut d.perpetual, "Perpetual (never expires)");
+            if !d.perpetual {
+                let err = show("Validity (days)", &d.days);
+                widgets::text_field(ui, "Validity (days)", &mut d.days, err.as_deref());
+            }
+        }
+        let err = show("Support (days)", &d.support_days);
+        widgets::text_field(ui, "Support (days)", &mut d.support_days, err.as_deref());
+        let err = show("Grace (days)", &d.grace_days);
+        widgets::text_field(ui, "Grace (days)", &mut d.grace_days, err.as_deref());
+        if let Some(request) = &d.request {
+            let err = show("Fingerprints that must match", &d.min_matches);
+            widgets::text_field(
+                ui,
+                "Fingerprints that must match",
+                &mut d.min_matches,
+                err.as_deref(),
+            );
+            ui.label(format!(
+                "Bound to this machine: {} fingerprints; blank means all but one must match.",
+                request.components.len()
+            ));
+            if ui.button("Remove machine binding").clicked() {
+                d.request = None;
+                self.request_summary = None;
+            }
+        }
+
+        let key = store::keys::active(cx.db);
+        let key = cx.or_toast(key, None);
+        let mut blockers = problems.clone();
+        match &key {
+            None => blockers.push("Signing key", "none yet: generate one under Signing keys"),
+            Some(k) if !cx.unlocked_keys.contains_key(&k.key_id) => blockers.push(
+                "Signing key",
+                format!("'{}' is locked: unlock it under Signing keys", k.name),
+            ),
+            Some(k) => {
+                ui.horizontal(|ui| {
+                    ui.label(format!("Signing with '{}' ({})", k.name, k.key_id));
+                    widgets::chip(ui, "Unlocked", Tone::Warning);
+                });
+            }
+        }
+        if let Some(message) = blockers.get("Signing key") {
+            widgets::error_text(ui, &format!("Signing key: {message}"));
+        }
+        if widgets::submit_button(ui, "Issue license", &blockers) {
+            match result {
+                Ok(spec) => cx.send(Command::IssueLicense {
+                    spec,
+                    account_id: cx.current_account.as_ref().map(|a| a.id.clone()),
+                }),
+                Err(_) => self.submit_attempted = true,
+            }
+        }
+    }
+
+    fn issued_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>, issued: &IssuedView) {
+        ui.horizontal(|ui| {
+            widgets::chip(ui, "Issued", Tone::Good);
+            ui.strong(format!(
+                "{} {} for {}",
+                issued.kind, issued.product, issued.customer
+            ));
+        });
+        ui.label(format!("License ID: {}", issued.license_id));
+        let expiry = issued
+            .expires_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| format!("Expires {}", t.format("%Y-%m-%d")))
+            .unwrap_or_else(|| "Perpetual (never expires)".into());
+        ui.label(expiry);
+        ui.label("Serial:");
+        ui.add(egui::Label::new(egui::RichText::new(&issued.serial).monospace()).wrap());
+        ui.horizontal(|ui| {
+            if ui.button("Copy serial").clicked() {
+                ui.ctx().copy_text(issued.serial.clone());
+                cx.toasts.success("Serial copied");
+            }
+            if ui.button("Save license file…").clicked() {
+                let name = format!("license-{}.lic", &issued.license_id[..8]);
+                if let Some(path) = cx.dialogs.save_file("Save license file", &name) {
+                    cx.send(Command::SaveFile {
+                        path,
+                        contents: issued.license_file.clone(),
+                        what: "License file".into(),
+                    });
+                }
+            }
+            if ui.button("Close").clicked() {
+                self.issued = None;
+                self.qr = None;
+            }
+        });
+        if self
+            .qr
+            .as_ref()
+            .is_none_or(|(serial, _)| *serial != issued.serial)
+        {
+            self.qr = qr_texture(ui.ctx(), &issued.serial).map(|t| (issued.serial.clone(), t));
+        }
+        match &self.qr {
+            Some((_, texture)) => {
+                ui.add(
+                    egui::Image::new(texture)
+                        .fit_to_exact_size(egui::vec2(260.0, 260.0))
+                        .alt_text("QR code of the serial"),
+                );
+            }
+            None => {
+                ui.label("The serial is too long for a QR code; send the license file instead.");
+            }
+        }
+    }
+
+    fn recent_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
+        ui.heading("Recently issued");
+        if self.recent.is_none() {
+            let rows = store::licenses::recent(cx.db, None, RECENT);
+            self.recent = Some(cx.or_toast(rows, Vec::new()));
+        }
+        let rows = self.recent.as_deref().unwrap_or_default();
+        if rows.is_empty() {
+            ui.label("No licenses issued yet.");
+            return;
+        }
+        egui::Grid::new("recent_licenses")
+            .striped(true)
+            .num_columns(5)
+            .show(ui, |ui| {
+                for title in ["License ID", "Kind", "Product", "Customer", "Expires"] {
+                    ui.strong(title);
+                }
+                ui.end_row();
+                for row in rows {
+                    ui.monospace(&row.license_id);
+                    ui.label(&row.kind);
+                    ui.label(&row.product);
+                    ui.label(&row.customer);
+                    ui.label(
+                        row.expires_at
+                            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                            .map(|t| t.format("%Y-%m-%d").to_string())
+                            .unwrap_or_else(|| "never".into()),
+                    );
+                    ui.end_row();
+                }
+            });
+    }
+}
+
+/// Renders `text` as a QR code texture (black modules on white, 4-module quiet zone).
+fn qr_texture(ctx: &egui::Context, text: &str) -> Option<egui::TextureHandle> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L).ok()?;
+    let width = code.width();
+    let quiet = 4;
+    let side = width + 2 * quiet;
+    let mut pixels = vec![egui::Color32::WHITE; side * side];
+    for (i, color) in code.to_colors().into_iter().enumerate() {
+        if color == qrcode::Color::Dark {
+            let (x, y) = (i % width + quiet, i / width + quiet);
+            pixels[y * side + x] = egui::Color32::BLACK;
+        }
+    }
+    let image = egui::ColorImage::new([side, side], pixels);
+    Some(ctx.load_texture("serial_qr", image, egui::TextureOptions::NEAREST))
+}
