@@ -217,7 +217,15 @@ pub fn verify(conn: &Connection, mut progress: impl FnMut(i64)) -> StoreResult<C
             return broken("its contents were changed (hash does not match)".into());
         }
         if entry.action == "issue" {
-            match row.get::<_, Option<Vec<u8>>>("artifact")? {
+            // Read whatever is stored: an edit may have turned the blob into text.
+            let stored: Option<Vec<u8>> = match row.get_ref("artifact")? {
+                rusqlite::types::ValueRef::Null => None,
+                rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => {
+                    Some(b.to_vec())
+                }
+                other => Some(format!("{other:?}").into_bytes()),
+            };
+            match stored {
                 None => {
                     return broken(format!(
                         "license {} is missing from the database",
