@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use clap::Parser;
 use license_desk::app::{AppConfig, LicenseDeskApp};
-use license_desk::cli::{Cli, CliCommand};
+use license_desk::cli::Cli;
 use license_desk::paths;
 use std::process::ExitCode;
 
@@ -12,10 +12,26 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, each said once: library errors often repeat their
+/// source in their own message.
+fn describe(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+    }
+    text
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -26,10 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             run_gui(database)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(CliCommand::Where) => {
-            println!("{}", database.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(command) => license_desk::cli::run(command, &database),
     }
 }
 

@@ -39,8 +39,18 @@ pub fn resolve(input: &str) -> Option<CountryEntry> {
         }
         _ => None,
     }
-    .or_else(|| Country::from_name(input).ok())
-    .or_else(|| Country::from_alias(input).ok())
+    .or_else(|| {
+        // celes keys names and aliases in lower case without spaces or punctuation.
+        let key: String = input
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        Country::from_name(&key)
+            .or_else(|_| Country::from_alias(&key))
+            .or_else(|_| Country::from_name(format!("the{key}")))
+            .ok()
+    })
     .or_else(|| {
         Country::get_countries()
             .into_iter()

@@ -158,13 +158,13 @@ impl IssueDraft {
             ..Binding::default()
         };
         if let Some(request) = &self.request {
-            if let (Some(typed), Some(asked)) = (cluster, request.cluster) {
-                if typed != asked {
-                    errors.push(
-                        "Cluster UUID",
-                        format!("differs from the request's cluster {asked}"),
-                    );
-                }
+            if let (Some(typed), Some(asked)) = (cluster, request.cluster)
+                && typed != asked
+            {
+                errors.push(
+                    "Cluster UUID",
+                    format!("differs from the request's cluster {asked}"),
+                );
             }
             let count = request.fingerprints().len() as u32;
             let default = count.saturating_sub(1).max(count.min(1));

@@ -73,7 +73,14 @@ pub fn settle(harness: &mut Harness<'_, LicenseDeskApp>) {
 /// Clicks a navigation entry.
 pub fn open_page(harness: &mut Harness<'_, LicenseDeskApp>, name: &str) {
     harness
-        .get_by(|n| n.label() == Some(name.into()) && n.role() != egui::accesskit::Role::Label)
+        .get_by(|n| {
+            use egui::accesskit::Role;
+            n.label() == Some(name.into())
+                && !matches!(
+                    n.role(),
+                    Role::Label | Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
+                )
+        })
         .click();
     harness.run_ok();
 }

@@ -46,10 +46,10 @@ impl LedgerPanel {
                 self.report = None;
                 cx.send(Command::VerifyLedger);
             }
-            if ui.button("Export CSV…").clicked() {
-                if let Some(path) = cx.dialogs.save_file("Export ledger", "ledger.csv") {
-                    cx.send(Command::ExportLedger { path });
-                }
+            if ui.button("Export CSV…").clicked()
+                && let Some(path) = cx.dialogs.save_file("Export ledger", "ledger.csv")
+            {
+                cx.send(Command::ExportLedger { path });
             }
             if ui.button("Refresh").clicked() {
                 self.rows = None;

@@ -63,11 +63,11 @@ impl LicensesPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         ui.heading("Licenses");
-        if let Some(account) = cx.current_account.as_ref() {
-            if self.prefilled_for.as_deref() != Some(&account.id) {
-                self.prefilled_for = Some(account.id.clone());
-                self.draft.customer = account.name.clone();
-            }
+        if let Some(account) = cx.current_account.as_ref()
+            && self.prefilled_for.as_deref() != Some(&account.id)
+        {
+            self.prefilled_for = Some(account.id.clone());
+            self.draft.customer = account.name.clone();
         }
         if let Some(issued) = self.issued.clone() {
             self.issued_ui(ui, cx, &issued);
@@ -84,14 +84,14 @@ impl LicensesPanel {
     fn request_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         ui.label("Offline (air-gapped) issue: open the license request file the customer's machine made, or drop it on this window.");
         ui.horizontal(|ui| {
-            if ui.button("Open request file…").clicked() {
-                if let Some(path) = cx.dialogs.open_file(
+            if ui.button("Open request file…").clicked()
+                && let Some(path) = cx.dialogs.open_file(
                     "Open license request",
                     "License request",
                     &["ldreq", "txt"],
-                ) {
-                    cx.send(Command::LoadRequest { path });
-                }
+                )
+            {
+                cx.send(Command::LoadRequest { path });
             }
         });
         widgets::text_field(ui, "Request file path", &mut self.request_path, None);

@@ -180,16 +180,14 @@ impl SigningKeysPanel {
             if ui
                 .button(format!("Export encrypted key file of {}", key.name))
                 .clicked()
-            {
-                if let Some(path) = cx
+                && let Some(path) = cx
                     .dialogs
                     .save_file("Export encrypted key file", &format!("{}.ldkey", key.name))
-                {
-                    cx.send(Command::ExportEncryptedKey {
-                        key_id: key.key_id.clone(),
-                        path,
-                    });
-                }
+            {
+                cx.send(Command::ExportEncryptedKey {
+                    key_id: key.key_id.clone(),
+                    path,
+                });
             }
         });
         if self
@@ -218,50 +216,50 @@ impl SigningKeysPanel {
                 self.unlocking = None;
             }
         }
-        if let Some((id, format)) = self.exported.clone() {
-            if id == key.key_id {
-                match vault::export_public(key, format) {
-                    Ok(text) => {
-                        let mut shown = text.clone();
-                        widgets::field_with(
-                            ui,
-                            &format!("Public key ({})", format.name()),
-                            None,
-                            |ui| {
-                                ui.add(
-                                    egui::TextEdit::multiline(&mut shown)
-                                        .code_editor()
-                                        .desired_rows(3)
-                                        .desired_width(f32::INFINITY),
-                                )
-                            },
-                        );
-                        ui.horizontal(|ui| {
-                            if ui.button("Copy public key").clicked() {
-                                ui.ctx().copy_text(text.clone());
-                                cx.toasts.success("Public key copied");
+        if let Some((id, format)) = self.exported.clone()
+            && id == key.key_id
+        {
+            match vault::export_public(key, format) {
+                Ok(text) => {
+                    let mut shown = text.clone();
+                    widgets::field_with(
+                        ui,
+                        &format!("Public key ({})", format.name()),
+                        None,
+                        |ui| {
+                            ui.add(
+                                egui::TextEdit::multiline(&mut shown)
+                                    .code_editor()
+                                    .desired_rows(3)
+                                    .desired_width(f32::INFINITY),
+                            )
+                        },
+                    );
+                    ui.horizontal(|ui| {
+                        if ui.button("Copy public key").clicked() {
+                            ui.ctx().copy_text(text.clone());
+                            cx.toasts.success("Public key copied");
+                        }
+                        if ui.button("Save public key…").clicked() {
+                            let name = match format {
+                                PublicKeyFormat::Base64 => format!("{}.pub.b64", key.name),
+                                PublicKeyFormat::Pem => format!("{}.pub.pem", key.name),
+                                PublicKeyFormat::Rust => "license_key.rs".to_string(),
+                            };
+                            if let Some(path) = cx.dialogs.save_file("Save public key", &name) {
+                                cx.send(Command::SaveFile {
+                                    path,
+                                    contents: text.clone(),
+                                    what: "Public key".into(),
+                                });
                             }
-                            if ui.button("Save public key…").clicked() {
-                                let name = match format {
-                                    PublicKeyFormat::Base64 => format!("{}.pub.b64", key.name),
-                                    PublicKeyFormat::Pem => format!("{}.pub.pem", key.name),
-                                    PublicKeyFormat::Rust => "license_key.rs".to_string(),
-                                };
-                                if let Some(path) = cx.dialogs.save_file("Save public key", &name) {
-                                    cx.send(Command::SaveFile {
-                                        path,
-                                        contents: text.clone(),
-                                        what: "Public key".into(),
-                                    });
-                                }
-                            }
-                            if ui.button("Close").clicked() {
-                                self.exported = None;
-                            }
-                        });
-                    }
-                    Err(err) => widgets::error_text(ui, &err.to_string()),
+                        }
+                        if ui.button("Close").clicked() {
+                            self.exported = None;
+                        }
+                    });
                 }
+                Err(err) => widgets::error_text(ui, &err.to_string()),
             }
         }
     }
@@ -269,14 +267,14 @@ impl SigningKeysPanel {
     fn import_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         ui.label(egui::RichText::new("Move a key to this machine").strong());
         ui.horizontal(|ui| {
-            if ui.button("Import encrypted key file…").clicked() {
-                if let Some(path) = cx.dialogs.open_file(
+            if ui.button("Import encrypted key file…").clicked()
+                && let Some(path) = cx.dialogs.open_file(
                     "Import encrypted key file",
                     "License Desk key",
                     &["ldkey", "txt"],
-                ) {
-                    cx.send(Command::ImportKey { path });
-                }
+                )
+            {
+                cx.send(Command::ImportKey { path });
             }
         });
         widgets::text_field(ui, "Key file path", &mut self.import_path, None);

@@ -1,0 +1,360 @@
+//! `license-desk issue`: one license from flags, or a CSV file of them. Both go through
+//! [`IssueDraft::validate`], the rules the GUI form uses, so the messages are the same.
+
+use super::passphrase::{self, Purpose};
+use super::{IssueArgs, check_out_path, now, open_store, rfc3339};
+use crate::domain::FieldErrors;
+use crate::domain::issue::{IssueDraft, IssueSpec, parse_kind};
+use crate::issuance;
+use crate::store::Store;
+use anyhow::Context as _;
+use licensekey::{LicenseRequest, SignedLicense, SigningKey};
+use std::collections::HashMap;
+use std::io::IsTerminal as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Shown under `issue --help`.
+pub const CSV_HELP: &str = "\
+Bulk issue: --csv FILE --out FILE.csv
+  The input has a header row. Required columns: product, kind (eval|dev|pro), customer.
+  Optional: cluster, ip, capacity_tb, seats, features (separated by ';'), days,
+  perpetual (true/false, yes/no, 1/0), support_days, grace_days. Blank cells take the defaults.
+  Every row is checked first; if any is bad, the file is refused with one line per problem
+  (\"row N: Field: problem\", rows counted from 1 after the header) and nothing is issued.
+  The output CSV has: license_id, customer, kind, expires_at, serial.
+
+Passphrase: --passphrase-file FILE, else LICENSE_DESK_PASSPHRASE, else a prompt in a terminal.";
+
+/// Columns accepted in a bulk CSV.
+const COLUMNS: [&str; 12] = [
+    "product",
+    "kind",
+    "customer",
+    "cluster",
+    "ip",
+    "capacity_tb",
+    "seats",
+    "features",
+    "days",
+    "perpetual",
+    "support_days",
+    "grace_days",
+];
+
+pub fn run(args: &IssueArgs, database: &Path) -> anyhow::Result<ExitCode> {
+    match &args.csv {
+        Some(csv) => bulk(args, csv, database),
+        None => single(args, database),
+    }
+}
+
+/// One message per line, each naming its field.
+fn lines(errors: &FieldErrors, prefix: &str) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| format!("{prefix}{}: {}", e.field, e.message))
+        .collect()
+}
+
+fn single(args: &IssueArgs, database: &Path) -> anyhow::Result<ExitCode> {
+    let mut draft = match &args.request {
+        Some(path) => {
+            let text = crate::error::read_text(path)?;
+            let request = LicenseRequest::parse(&text)
+                .map_err(|e| anyhow::anyhow!("--request {}: {e}", path.display()))?;
+            IssueDraft::from_request(request)
+        }
+        None => IssueDraft::default(),
+    };
+    draft.product = args.product.clone().unwrap_or_default();
+    draft.kind = args.kind.map(Into::into).unwrap_or(draft.kind);
+    draft.customer = args.customer.clone().unwrap_or_default();
+    let set = |field: &mut String, value: &Option<String>| {
+        if let Some(value) = value {
+            field.clone_from(value);
+        }
+    };
+    set(&mut draft.cluster, &args.cluster);
+    set(&mut draft.ip, &args.ip);
+    set(&mut draft.capacity_tb, &args.capacity_tb);
+    set(&mut draft.seats, &args.seats);
+    set(&mut draft.days, &args.days);
+    set(&mut draft.support_days, &args.support_days);
+    set(&mut draft.grace_days, &args.grace_days);
+    set(&mut draft.min_matches, &args.min_matches);
+    draft.features = args.features.join(",");
+    draft.perpetual = args.perpetual;
+    let spec = draft
+        .validate()
+        .map_err(|errors| anyhow::anyhow!("{}", lines(&errors, "").join("\n")))?;
+    if let Some(out) = &args.out {
+        check_out_path("--out", out)?;
+    }
+
+    let mut store = open_store(database)?;
+    let account = account_id(&store, args.account.as_deref())?;
+    let (key, operator) = unlock_active(&store, &args.passphrase)?;
+    let license = issuance::issue(
+        &mut store,
+        &key,
+        &spec,
+        account.as_deref(),
+        &operator,
+        now(),
+    )?;
+    let payload = license.payload();
+    println!("License id: {}", payload.license_id);
+    println!("Serial:     {}", license.to_serial());
+    println!("Expires:    {}", expiry(license.payload().expires_at));
+    if let Some(out) = &args.out {
+        crate::error::write_text(out, &license.to_license_file()).with_context(|| {
+            format!(
+                "license {} was issued, but its file could not be written",
+                payload.license_id
+            )
+        })?;
+        println!("License file: {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn expiry(expires_at: Option<i64>) -> String {
+    expires_at.map_or_else(|| "never (perpetual)".to_string(), rfc3339)
+}
+
+/// The account's id for `--account WALLET_ID`.
+fn account_id(store: &Store, wallet: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(wallet) = wallet.map(str::trim) else {
+        return Ok(None);
+    };
+    let number: i64 = wallet.parse().map_err(|_| {
+        anyhow::anyhow!("--account: '{wallet}' is not a wallet id (a whole number)")
+    })?;
+    let found = crate::store::accounts::search(store.conn(), wallet, 50)?
+        .into_iter()
+        .find(|a| a.wallet_id == number);
+    match found {
+        Some(account) => Ok(Some(account.id)),
+        None => anyhow::bail!("--account: no account has wallet id {number}"),
+    }
+}
+
+/// Unlocks the active key and resolves the operator recorded in the ledger.
+pub(super) fn unlock_active(
+    store: &Store,
+    args: &super::PassphraseArgs,
+) -> anyhow::Result<(SigningKey, String)> {
+    let row = crate::vault::active(store.conn())?;
+    let pass = passphrase::read(
+        args,
+        Purpose::Unlock,
+        &format!("the signing key '{}'", row.name),
+    )?;
+    let key = crate::vault::unlock(store.conn(), &row, &pass)
+        .with_context(|| format!("unlocking the signing key '{}' ({})", row.name, row.key_id))?;
+    let settings = crate::store::settings::load(store.conn())?;
+    Ok((key, issuance::operator_name(&settings.operator)))
+}
+
+/// Reads and validates every row; either all specs, or every problem as "row N: ..." lines.
+fn read_rows(text: &str) -> Result<Vec<IssueSpec>, Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+        Err(e) => return Err(vec![format!("header: {e}")]),
+    };
+    let mut problems = Vec::new();
+    for name in &headers {
+        if !COLUMNS.contains(&name.as_str()) {
+            problems.push(format!(
+                "header: unknown column '{name}' (known: {})",
+                COLUMNS.join(", ")
+            ));
+        }
+    }
+    for required in ["product", "kind", "customer"] {
+        if !headers.iter().any(|h| h == required) {
+            problems.push(format!("header: the column '{required}' is missing"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("row {row}: {e}"));
+                continue;
+            }
+        };
+        let cells: HashMap<&str, &str> = headers
+            .iter()
+            .map(String::as_str)
+            .zip(record.iter())
+            .collect();
+        let cell = |name: &str| cells.get(name).copied().unwrap_or("").trim();
+        let mut draft = IssueDraft {
+            product: cell("product").to_string(),
+            customer: cell("customer").to_string(),
+            cluster: cell("cluster").to_string(),
+            ip: cell("ip").to_string(),
+            features: cell("features").to_string(),
+            support_days: cell("support_days").to_string(),
+            ..IssueDraft::default()
+        };
+        for (name, field) in [
+            ("capacity_tb", &mut draft.capacity_tb),
+            ("seats", &mut draft.seats),
+            ("days", &mut draft.days),
+            ("grace_days", &mut draft.grace_days),
+        ] {
+            if !cell(name).is_empty() {
+                *field = cell(name).to_string();
+            }
+        }
+        let mut row_problems = Vec::new();
+        match parse_kind(cell("kind")) {
+            Some(kind) => draft.kind = kind,
+            None => row_problems.push(format!(
+                "row {row}: Kind: '{}' is not eval, dev or pro",
+                cell("kind")
+            )),
+        }
+        match cell("perpetual").to_ascii_lowercase().as_str() {
+            "" | "false" | "no" | "0" => {}
+            "true" | "yes" | "1" => draft.perpetual = true,
+            other => row_problems.push(format!(
+                "row {row}: Perpetual: '{other}' is not true or false"
+            )),
+        }
+        match draft.validate() {
+            Ok(spec) if row_problems.is_empty() => rows.push(spec),
+            Ok(_) => {}
+            Err(errors) => row_problems.extend(lines(&errors, &format!("row {row}: "))),
+        }
+        problems.extend(row_problems);
+    }
+    if rows.is_empty() && problems.is_empty() {
+        problems.push("the file has no rows after the header".into());
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}
+
+fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<ExitCode> {
+    let out = args
+        .out
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("--csv needs --out FILE.csv"))?;
+    check_out_path("--out", out)?;
+    let text = crate::error::read_text(csv_path)?;
+    let specs = read_rows(&text).map_err(|problems| {
+        anyhow::anyhow!(
+            "{}: refused, nothing was issued:\n{}",
+            csv_path.display(),
+            problems.join("\n")
+        )
+    })?;
+
+    let mut store = open_store(database)?;
+    let account = account_id(&store, args.account.as_deref())?;
+    let (key, operator) = unlock_active(&store, &args.passphrase)?;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(specs.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("Issuing");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let issued = issuance::issue_many(
+        &mut store,
+        &key,
+        &specs,
+        account.as_deref(),
+        &operator,
+        now(),
+        |done| {
+            bar.set_position(done as u64);
+            true
+        },
+    )?;
+    bar.finish_and_clear();
+    write_output(out, &issued).with_context(|| {
+        format!(
+            "{} licenses were issued (see the ledger), but the output CSV could not be written",
+            issued.len()
+        )
+    })?;
+    println!("Issued {} licenses; wrote {}", issued.len(), out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_output(out: &Path, issued: &[SignedLicense]) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["license_id", "customer", "kind", "expires_at", "serial"])?;
+    for license in issued {
+        let p = license.payload();
+        writer.write_record([
+            p.license_id.to_string(),
+            p.customer.clone(),
+            p.kind.name().to_ascii_lowercase(),
+            p.expires_at.map(rfc3339).unwrap_or_default(),
+            license.to_serial(),
+        ])?;
+    }
+    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::error::write_text(out, &String::from_utf8(bytes)?)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_row_is_named() {
+        let text = "product,kind,customer,seats\nStorage,pro,Acme,5\nStorage,gold,,0\n";
+        let problems = read_rows(text).expect_err("bad rows");
+        assert!(
+            problems.contains(&"row 2: Kind: 'gold' is not eval, dev or pro".to_string()),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(&"row 2: Customer: is required".to_string()),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .contains(&"row 2: Seats: must be a whole number from 1 to 1000000".to_string())
+        );
+        assert!(problems.iter().all(|p| !p.starts_with("row 1")));
+    }
+
+    #[test]
+    fn headers_are_checked() {
+        let problems = read_rows("product,kind,colour\n").expect_err("bad header");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("unknown column 'colour'"))
+        );
+        assert!(problems.iter().any(|p| p.contains("'customer' is missing")));
+        let rows =
+            read_rows("Product,Kind,Customer,features,perpetual\nS,dev,A,a;b,yes\n").expect("ok");
+        assert_eq!(rows[0].features, ["a", "b"]);
+        assert_eq!(rows[0].valid_days, None);
+    }
+}

@@ -1,0 +1,101 @@
+//! `license-desk revoke` and `license-desk ledger ...`: the audit side of issuance.
+
+use super::{
+    EXIT_LEDGER_BROKEN, LedgerCommand, RevokeArgs, check_out_path, emit, now, open_store, rfc3339,
+};
+use crate::issuance;
+use crate::store::ledger::{self, ChainReport};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn revoke(args: &RevokeArgs, database: &Path) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &args.out {
+        check_out_path("--out", out)?;
+    }
+    let mut store = open_store(database)?;
+    if crate::store::licenses::get(store.conn(), &args.license_id)?.is_none() {
+        anyhow::bail!(
+            "LICENSE_ID: no license {} was issued from this desk",
+            args.license_id.trim()
+        );
+    }
+    let (key, operator) = super::issue::unlock_active(&store, &args.passphrase)?;
+    let list = issuance::revoke(
+        &mut store,
+        &key,
+        &args.license_id,
+        &args.reason,
+        &operator,
+        now(),
+    )?;
+    eprintln!(
+        "Revoked {}; revocation list {} now holds {} license(s)",
+        args.license_id.trim(),
+        list.list().sequence,
+        list.list().revoked.len()
+    );
+    emit(args.out.as_deref(), &list.to_file())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(command: LedgerCommand, database: &Path) -> anyhow::Result<ExitCode> {
+    match command {
+        LedgerCommand::Verify => verify(database),
+        LedgerCommand::Export { out } => export(database, out.as_deref()),
+    }
+}
+
+fn verify(database: &Path) -> anyhow::Result<ExitCode> {
+    let store = open_store(database)?;
+    match ledger::verify(store.conn(), |_| {})? {
+        ChainReport::Intact { entries, head } => {
+            println!("Ledger intact: {entries} entries, head {head}");
+            Ok(ExitCode::SUCCESS)
+        }
+        ChainReport::Broken { seq, reason } => {
+            println!("Ledger broken at entry {seq}: {reason}");
+            Ok(ExitCode::from(EXIT_LEDGER_BROKEN))
+        }
+    }
+}
+
+fn export(database: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if let Some(out) = out {
+        check_out_path("--out", out)?;
+    }
+    let store = open_store(database)?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "seq",
+        "recorded_at",
+        "action",
+        "license_id",
+        "operator",
+        "payload_hash",
+        "prev_hash",
+        "entry_hash",
+    ])?;
+    let mut failure = None;
+    ledger::for_each(store.conn(), |row| {
+        let written = writer.write_record([
+            row.seq.to_string(),
+            rfc3339(row.recorded_at),
+            row.action.clone(),
+            row.license_id.clone(),
+            row.operator.clone(),
+            row.payload_hash.clone(),
+            row.prev_hash.clone(),
+            row.entry_hash.clone(),
+        ]);
+        if let Err(e) = written {
+            failure.get_or_insert(e);
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    emit(out, &String::from_utf8(bytes)?)?;
+    Ok(ExitCode::SUCCESS)
+}

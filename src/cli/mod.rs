@@ -1,0 +1,377 @@
+//! Command-line interface (clap). With no sub-command the GUI opens; every sub-command runs
+//! without a window, so License Desk also works on a headless or air-gapped machine.
+//!
+//! This is the binary's edge: errors are `anyhow` here, the rules and messages come from
+//! `domain`, `vault` and `issuance`, shared with the GUI.
+
+mod issue;
+mod keys;
+mod ledger;
+mod passphrase;
+mod verify;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub use passphrase::PASSPHRASE_ENV;
+pub use verify::exit_code_for;
+
+/// Exit code of `ledger verify` when the chain is broken.
+pub const EXIT_LEDGER_BROKEN: u8 = 3;
+
+/// License Desk: customers, billing and offline-signed licenses.
+///
+/// Run without a sub-command to open the window.
+#[derive(Debug, Parser)]
+#[command(name = "license-desk", version, about)]
+pub struct Cli {
+    /// Folder holding the database (default: the platform's data directory).
+    #[arg(long, global = true, env = crate::paths::DATA_DIR_ENV, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+}
+
+/// Sub-commands that run without a window.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Print where the database is.
+    Where,
+    /// Manage signing keys: create, rotate, list, export, import.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Issue one license from flags, or many from a CSV file (--csv).
+    Issue(Box<IssueArgs>),
+    /// Check a license file or serial key: signature, time, binding, revocation.
+    #[command(after_help = verify::EXIT_CODES_HELP)]
+    Verify(VerifyArgs),
+    /// Make a license request file for this machine (what a customer's machine sends).
+    Request(RequestArgs),
+    /// Revoke a license and publish the new signed revocation list.
+    Revoke(RevokeArgs),
+    /// The hash-chained issuance ledger: verify it or export it.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+/// Where a passphrase comes from, for commands that seal or unlock a key.
+#[derive(Debug, Clone, Args)]
+pub struct PassphraseArgs {
+    /// Read the passphrase from the first line of FILE (otherwise the LICENSE_DESK_PASSPHRASE
+    /// environment variable, otherwise a prompt when run in a terminal).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a signing key, sealed under a passphrase (the first key becomes active).
+    New {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Generate a key and make it the active signing key; older keys keep verifying.
+    Rotate {
+        /// A name to recognise the new key by.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// List the keys in the vault.
+    List,
+    /// Export a public key, or the encrypted key file to carry to an air-gapped machine.
+    Export {
+        /// Key id or key name.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Base64)]
+        format: ExportFormat,
+        /// Write to FILE instead of printing.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Import an encrypted key file (as written by `keys export --format encrypted`).
+    Import {
+        /// The encrypted key file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Make the imported key the active signing key.
+        #[arg(long)]
+        activate: bool,
+    },
+}
+
+/// Formats of `keys export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The public key, raw 32 bytes in standard base64.
+    Base64,
+    /// The public key as SubjectPublicKeyInfo PEM.
+    Pem,
+    /// The public key as a Rust constant to paste into a product.
+    Rust,
+    /// The sealed (passphrase-encrypted) private key file.
+    Encrypted,
+}
+
+/// License kinds on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Eval,
+    Dev,
+    Pro,
+}
+
+impl From<KindArg> for licensekey::LicenseKind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::Eval => Self::Eval,
+            KindArg::Dev => Self::Dev,
+            KindArg::Pro => Self::Pro,
+        }
+    }
+}
+
+/// `issue ...`. Numbers are taken as text and checked by the same rules as the GUI form, so
+/// the messages match ("Seats: must be a whole number from 1 to 1000000").
+#[derive(Debug, Args)]
+#[command(after_help = issue::CSV_HELP)]
+pub struct IssueArgs {
+    /// Product name.
+    #[arg(long, required_unless_present = "csv")]
+    pub product: Option<String>,
+    /// License kind (Eval licenses always last 30 days).
+    #[arg(long, value_enum, required_unless_present = "csv")]
+    pub kind: Option<KindArg>,
+    /// Customer name.
+    #[arg(long, required_unless_present = "csv")]
+    pub customer: Option<String>,
+    /// Bind to a cluster UUID.
+    #[arg(long, value_name = "UUID")]
+    pub cluster: Option<String>,
+    /// Bind to an IPv4 or IPv6 address.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Licensed capacity in TB [default: 0].
+    #[arg(long, value_name = "N")]
+    pub capacity_tb: Option<String>,
+    /// Seats [default: 1].
+    #[arg(long, value_name = "N")]
+    pub seats: Option<String>,
+    /// A feature name (repeat for more).
+    #[arg(long = "feature", value_name = "F")]
+    pub features: Vec<String>,
+    /// Validity in days [default: 365].
+    #[arg(long, value_name = "N", conflicts_with = "perpetual")]
+    pub days: Option<String>,
+    /// Never expires (not for Eval).
+    #[arg(long)]
+    pub perpetual: bool,
+    /// Support period in days.
+    #[arg(long, value_name = "N")]
+    pub support_days: Option<String>,
+    /// Days the license keeps working after expiry [default: 14].
+    #[arg(long, value_name = "N")]
+    pub grace_days: Option<String>,
+    /// A license request file: prefills the cluster and binds the license to that machine.
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// How many of the request's machine fingerprints must match [default: all but one].
+    #[arg(long, value_name = "N", requires = "request")]
+    pub min_matches: Option<String>,
+    /// Link the license(s) to the account with this wallet id.
+    #[arg(long, value_name = "WALLET_ID")]
+    pub account: Option<String>,
+    /// Single: write the license file here. With --csv: the output CSV (required).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Issue one license per row of this CSV file (see below).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "out",
+        conflicts_with_all = [
+            "product", "kind", "customer", "cluster", "ip", "capacity_tb", "seats", "features",
+            "days", "perpetual", "support_days", "grace_days", "request", "min_matches",
+        ]
+    )]
+    pub csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `verify ...`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A license file, or the serial key text (used as a path when such a file exists).
+    #[arg(value_name = "FILE|SERIAL")]
+    pub license: String,
+    /// Trusted public key: a file or base64 text, base64 or PEM (repeatable). Without it, the
+    /// keys of the local vault.
+    #[arg(long = "pubkey", value_name = "FILE|BASE64")]
+    pub pubkeys: Vec<String>,
+    /// The cluster UUID this runs on.
+    #[arg(long, value_name = "UUID")]
+    pub cluster: Option<licensekey::Uuid>,
+    /// The IP address this runs on.
+    #[arg(long)]
+    pub ip: Option<IpAddr>,
+    /// Check a machine binding against this machine's fingerprints (as a product would).
+    #[arg(long)]
+    pub this_machine: bool,
+    /// A signed revocation list file to check against.
+    #[arg(long, value_name = "FILE")]
+    pub revocations: Option<PathBuf>,
+    /// Check as of this time (RFC 3339 or unix seconds) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<i64>,
+}
+
+/// `request ...`
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The cluster UUID to ask a license for.
+    #[arg(long, value_name = "UUID")]
+    pub cluster: Option<licensekey::Uuid>,
+    /// Write the request file here instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `revoke ...`
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The license id (UUID) to revoke.
+    #[arg(value_name = "LICENSE_ID")]
+    pub license_id: String,
+    /// Why it is revoked (kept in the desk).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Write the new signed revocation list here instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `ledger ...`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Walk the hash chain; exit 0 when intact, 3 when an entry was edited or removed.
+    Verify,
+    /// Export every entry as CSV.
+    Export {
+        /// Write the CSV here instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Parses `--at`: RFC 3339 ("2027-01-31T12:00:00Z") or unix seconds.
+fn parse_time(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp())
+        .map_err(|_| {
+            format!("'{text}' is neither RFC 3339 (2027-01-31T12:00:00Z) nor unix seconds")
+        })
+}
+
+/// The clock at the CLI edge; rules take the time as a parameter.
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Unix seconds as RFC 3339 UTC ("2027-01-31T12:00:00Z").
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// Prints `text`, or writes it atomically to `out` and says so on stderr.
+fn emit(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            crate::error::write_text(path, text)?;
+            eprintln!("Wrote {}", path.display());
+        }
+        None => {
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an output path whose folder does not exist, before any work is done.
+fn check_out_path(flag: &str, path: &Path) -> anyhow::Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && !dir.is_dir()
+    {
+        anyhow::bail!(
+            "{flag} {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        anyhow::bail!("{flag} {}: is a folder, not a file", path.display());
+    }
+    Ok(())
+}
+
+fn open_store(database: &Path) -> anyhow::Result<crate::store::Store> {
+    crate::store::Store::open(database)
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", database.display()))
+}
+
+/// Runs a sub-command against the database at `database`; the exit code is the command's.
+pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
+    match command {
+        CliCommand::Where => {
+            println!("{}", database.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Keys(cmd) => keys::run(cmd, database),
+        CliCommand::Issue(args) => issue::run(&args, database),
+        CliCommand::Verify(args) => verify::run(&args, database),
+        CliCommand::Request(args) => verify::request(&args),
+        CliCommand::Revoke(args) => ledger::revoke(&args, database),
+        CliCommand::Ledger(cmd) => ledger::run(cmd, database),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn times_parse_as_rfc3339_or_seconds() {
+        assert_eq!(parse_time("0"), Ok(0));
+        assert_eq!(parse_time("2027-01-31T12:00:00Z"), Ok(1_801_396_800));
+        assert!(parse_time("tomorrow").is_err());
+        assert_eq!(rfc3339(1_801_396_800), "2027-01-31T12:00:00Z");
+    }
+}

@@ -1,0 +1,216 @@
+//! `license-desk verify` (what a product does, from the command line) and `license-desk
+//! request` (what a customer's machine does). Each failure has its own exit code.
+
+use super::{RequestArgs, VerifyArgs, emit, now, rfc3339};
+use anyhow::Context as _;
+use licensekey::{Error, KeyRing, LicensePayload, LicenseStatus, SignedLicense, VerifyContext};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The exit-code table, shown by `verify --help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+   0  valid (also while in the grace period after expiry)
+   1  other error (file not readable, bad revocation list, no keys, ...)
+   2  usage error (bad flags)
+  10  malformed: not a license file or serial key
+  11  bad checksum: a typo or a damaged copy of a serial key
+  12  unknown key id: signed by a key that is not trusted here
+  13  bad signature: the license was altered or forged
+  14  not yet valid
+  15  expired (grace period over)
+  16  wrong binding: another cluster, IP address or machine
+  17  revoked";
+
+/// The exit code for a license error (1 for errors that are not about the license).
+pub fn exit_code_for(error: &Error) -> u8 {
+    match error {
+        Error::Malformed(_) => 10,
+        Error::BadChecksum => 11,
+        Error::UnknownKeyId(_) => 12,
+        Error::BadSignature => 13,
+        Error::NotYetValid { .. } => 14,
+        Error::Expired { .. } => 15,
+        Error::WrongBinding(_) => 16,
+        Error::Revoked => 17,
+        _ => 1,
+    }
+}
+
+/// The trusted keys: each `--pubkey` (a file or inline text), else the local vault's keys.
+fn key_ring(pubkeys: &[String], database: &Path) -> anyhow::Result<KeyRing> {
+    let mut ring = KeyRing::new();
+    if pubkeys.is_empty() {
+        if !database.exists() {
+            anyhow::bail!(
+                "no --pubkey given and no vault at {} to take keys from",
+                database.display()
+            );
+        }
+        let store = super::open_store(database)?;
+        ring = crate::vault::keyring(store.conn())?;
+        if ring.key_ids().next().is_none() {
+            anyhow::bail!(
+                "no --pubkey given and the vault at {} has no keys",
+                database.display()
+            );
+        }
+        return Ok(ring);
+    }
+    for arg in pubkeys {
+        let path = Path::new(arg);
+        let (text, origin) = if path.is_file() {
+            (
+                crate::error::read_text(path)?,
+                format!("--pubkey {}", path.display()),
+            )
+        } else {
+            (arg.clone(), format!("--pubkey '{arg}'"))
+        };
+        let key = licensekey::parse_public_key(&text).map_err(|e| {
+            anyhow::anyhow!("{origin}: not a public key in base64 or PEM (and no such file): {e}")
+        })?;
+        ring.insert(key);
+    }
+    Ok(ring)
+}
+
+pub fn run(args: &VerifyArgs, database: &Path) -> anyhow::Result<ExitCode> {
+    let path = Path::new(&args.license);
+    let from_file = path.is_file();
+    let text = if from_file {
+        crate::error::read_text(path)?
+    } else {
+        args.license.clone()
+    };
+    let ring = key_ring(&args.pubkeys, database)?;
+    let revocations = match &args.revocations {
+        Some(file) => {
+            let list_text = crate::error::read_text(file)?;
+            let list = licensekey::verify_revocation_list(&list_text, &ring, None)
+                .map_err(|e| anyhow::anyhow!("--revocations {}: {e}", file.display()))?;
+            Some(list)
+        }
+        None => None,
+    };
+    let fingerprints = if args.this_machine {
+        licensekey::MachineInfo::collect().fingerprints()
+    } else {
+        Vec::new()
+    };
+    let mut ctx = VerifyContext::at(args.at.unwrap_or_else(now)).with_fingerprints(&fingerprints);
+    if let Some(cluster) = args.cluster {
+        ctx = ctx.with_cluster(cluster);
+    }
+    if let Some(ip) = args.ip {
+        ctx = ctx.with_ip(ip);
+    }
+    if let Some(list) = &revocations {
+        ctx = ctx.with_revocations(list);
+    }
+    match licensekey::verify(&text, &ring, &ctx) {
+        Ok(verified) => {
+            print_summary(&verified.payload);
+            match verified.status {
+                LicenseStatus::Valid => println!("VALID"),
+                LicenseStatus::InGrace { days_left } => {
+                    let s = if days_left == 1 { "" } else { "s" };
+                    println!("VALID (in grace, {days_left} day{s} left)");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let code = exit_code_for(&error);
+            // Rule failures come after the signature check: the content is genuine, show it.
+            if matches!(code, 14..=17)
+                && let Ok(license) = SignedLicense::parse(&text)
+            {
+                print_summary(license.payload());
+            }
+            let mut reason = describe(&error);
+            if code == 10 && !from_file {
+                reason.push_str(&format!(" (and there is no file named '{}')", args.license));
+            }
+            println!("INVALID: {reason}");
+            Ok(ExitCode::from(code))
+        }
+    }
+}
+
+/// The error in words, with times as dates rather than unix seconds.
+fn describe(error: &Error) -> String {
+    match error {
+        Error::NotYetValid { not_before } => format!("not valid before {}", rfc3339(*not_before)),
+        Error::Expired {
+            expires_at,
+            grace_ended_at,
+        } => format!(
+            "expired at {}, grace period ended at {}",
+            rfc3339(*expires_at),
+            rfc3339(*grace_ended_at)
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn print_summary(p: &LicensePayload) {
+    println!("Product:     {}", p.product);
+    println!("Kind:        {}", p.kind.name());
+    println!("Customer:    {}", p.customer);
+    println!("License id:  {}", p.license_id);
+    println!("Key id:      {}", p.key_id);
+    println!("Issued:      {}", rfc3339(p.issued_at));
+    match p.expires_at {
+        Some(at) => println!("Expires:     {} (grace {} days)", rfc3339(at), p.grace_days),
+        None => println!("Expires:     never (perpetual)"),
+    }
+    if let Some(until) = p.support_until {
+        println!("Support:     until {}", rfc3339(until));
+    }
+    println!("Capacity:    {} TB", p.capacity_tb);
+    println!("Seats:       {}", p.seats);
+    let b = &p.binding;
+    let mut binding = Vec::new();
+    if let Some(cluster) = b.cluster {
+        binding.push(format!("cluster {cluster}"));
+    }
+    if let Some(ip) = b.ip {
+        binding.push(format!("IP {ip}"));
+    }
+    if !b.fingerprints.is_empty() {
+        binding.push(format!(
+            "{} of {} machine fingerprints",
+            b.min_fingerprint_matches,
+            b.fingerprints.len()
+        ));
+    }
+    if binding.is_empty() {
+        println!("Binding:     none");
+    } else {
+        println!("Binding:     {}", binding.join(", "));
+    }
+    if p.features.is_empty() {
+        println!("Features:    none");
+    } else {
+        println!("Features:    {}", p.features.join(", "));
+    }
+}
+
+/// `license-desk request`: a license request for this machine.
+pub fn request(args: &RequestArgs) -> anyhow::Result<ExitCode> {
+    let request = licensekey::LicenseRequest::for_this_machine(args.cluster, now())
+        .context("collecting this machine's fingerprints")?;
+    let file = request.to_file().context("encoding the request")?;
+    emit(args.out.as_deref(), &file)?;
+    if args.out.is_some() {
+        eprintln!(
+            "Send it to your vendor; it carries {} machine fingerprints{}.",
+            request.fingerprints().len(),
+            args.cluster
+                .map(|c| format!(" and cluster {c}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,714 @@
+//! The `license-desk` binary end to end: each test runs the real executable against its own
+//! temporary data directory, with the passphrase in `LICENSE_DESK_PASSPHRASE`.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_license-desk");
+const PASSPHRASE: &str = "correct horse battery staple";
+const CLUSTER: &str = "123e4567-e89b-12d3-a456-426614174000";
+
+/// One data directory and the binary run against it.
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A desk with one signing key named `ops`.
+    fn with_key() -> Self {
+        let desk = Self::new();
+        desk.ok(&["keys", "new", "--name", "ops"]);
+        desk
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn database(&self) -> PathBuf {
+        license_desk::paths::database_path(self.dir.path())
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("LICENSE_DESK_DATA")
+            .env("LICENSE_DESK_PASSPHRASE", PASSPHRASE)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and asserts success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Issues a Pro license for Acme with `extra` flags; returns (license id, serial, file).
+    fn issue(&self, file: &str, extra: &[&str]) -> (String, String, PathBuf) {
+        let out = self.path(file);
+        let mut args = vec![
+            "issue",
+            "--product",
+            "Storage",
+            "--kind",
+            "pro",
+            "--customer",
+            "Acme",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let stdout = self.ok(&args);
+        (
+            field(&stdout, "License id:"),
+            field(&stdout, "Serial:"),
+            out,
+        )
+    }
+
+    /// Exports the public key `key` in `format` to a file and returns its path.
+    fn export(&self, key: &str, format: &str) -> PathBuf {
+        let out = self.path(&format!("{key}.{format}"));
+        self.ok(&[
+            "keys",
+            "export",
+            key,
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        out
+    }
+
+    fn ledger_count(&self) -> i64 {
+        let conn = rusqlite::Connection::open(self.database()).unwrap();
+        conn.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+/// The value after `label` on its line.
+fn field(stdout: &str, label: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(label))
+        .unwrap_or_else(|| panic!("no '{label}' in:\n{stdout}"))
+        .trim()
+        .to_string()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn verify_code(desk: &Desk, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["verify"];
+    all.extend_from_slice(args);
+    let out = desk.run(&all);
+    (code(&out), text(&out))
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn keys_are_created_listed_and_exported_in_every_format() {
+    let desk = Desk::with_key();
+    let listed = desk.ok(&["keys", "list"]);
+    assert!(listed.starts_with("KEY ID"), "{listed}");
+    let line = listed.lines().nth(1).unwrap();
+    assert!(line.contains("ops") && line.contains("active"), "{listed}");
+    let key_id = line.split_whitespace().next().unwrap().to_string();
+    assert_eq!(key_id.len(), 16);
+
+    let b64 = desk.ok(&["keys", "export", "ops", "--format", "base64"]);
+    let pem = desk.ok(&["keys", "export", &key_id, "--format", "pem"]);
+    let rust = desk.ok(&["keys", "export", "ops", "--format", "rust"]);
+    let sealed = desk.ok(&["keys", "export", "ops", "--format", "encrypted"]);
+    let from_b64 = licensekey::parse_public_key(b64.trim()).unwrap();
+    let from_pem = licensekey::parse_public_key(&pem).unwrap();
+    assert_eq!(from_b64, from_pem);
+    assert_eq!(licensekey::KeyId::of(&from_pem).to_string(), key_id);
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    assert!(rust.contains(b64.trim()) || rust.contains("0x"), "{rust}");
+    assert!(sealed.contains("ENCRYPTED SIGNING KEY"), "{sealed}");
+    assert!(!sealed.contains(PASSPHRASE));
+
+    let file = desk.export("ops", "pem");
+    assert_eq!(std::fs::read_to_string(file).unwrap(), pem);
+
+    let dup = desk.run(&["keys", "new", "--name", "ops"]);
+    assert_eq!(code(&dup), 1);
+    assert!(
+        text(&dup).contains("already in the vault"),
+        "{}",
+        text(&dup)
+    );
+    let missing = desk.run(&["keys", "export", "nobody", "--format", "pem"]);
+    assert!(
+        text(&missing).contains("no key named or with id 'nobody'"),
+        "{}",
+        text(&missing)
+    );
+}
+
+#[test]
+fn an_issued_license_verifies_with_the_exported_public_key() {
+    let desk = Desk::with_key();
+    let (id, serial, file) = desk.issue(
+        "acme.lic",
+        &[
+            "--seats",
+            "5",
+            "--feature",
+            "snapshots",
+            "--feature",
+            "Replication",
+            "--days",
+            "30",
+        ],
+    );
+    assert!(serial.starts_with("LD1-"), "{serial}");
+    let pem = desk.export("ops", "pem");
+    let b64 = desk.ok(&["keys", "export", "ops"]);
+
+    let (rc, out) = verify_code(&desk, &[s(&file), "--pubkey", s(&pem)]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains(&format!("License id:  {id}")), "{out}");
+    assert!(out.contains("Features:    replication, snapshots"), "{out}");
+    assert!(out.contains("Seats:       5"), "{out}");
+    assert!(out.trim_end().ends_with("VALID"), "{out}");
+
+    let (rc, out) = verify_code(&desk, &[&serial, "--pubkey", b64.trim()]);
+    assert_eq!(rc, 0, "{out}");
+    // Without --pubkey the vault's keys are used.
+    let (rc, out) = verify_code(&desk, &[&serial]);
+    assert_eq!(rc, 0, "{out}");
+
+    // 40 days on: expired 10 days ago, inside the 14 grace days.
+    let later = (chrono::Utc::now() + chrono::Duration::days(40)).to_rfc3339();
+    let (rc, out) = verify_code(&desk, &[&serial, "--at", &later]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("VALID (in grace, 4 days left)"), "{out}");
+}
+
+#[test]
+fn damaged_licenses_fail_with_distinct_codes() {
+    let desk = Desk::with_key();
+    let (_, serial, file) = desk.issue("a.lic", &[]);
+
+    // One typed character changed in the serial: the checksum catches it.
+    let mut chars: Vec<char> = serial.chars().collect();
+    let at = chars.len() / 2 + usize::from(chars[chars.len() / 2] == '-');
+    chars[at] = if chars[at] == '7' { '8' } else { '7' };
+    let typo: String = chars.into_iter().collect();
+    let (rc, out) = verify_code(&desk, &[&typo]);
+    assert_eq!(rc, 11, "{out}");
+
+    // One base64 character changed inside the license file's payload.
+    let original = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = original.lines().map(str::to_string).collect();
+    let mut body: Vec<char> = lines[2].chars().collect();
+    body[10] = if body[10] == 'A' { 'B' } else { 'A' };
+    lines[2] = body.into_iter().collect();
+    let tampered = desk.path("tampered.lic");
+    std::fs::write(&tampered, lines.join("\n") + "\n").unwrap();
+    let (rc, out) = verify_code(&desk, &[s(&tampered)]);
+    assert!(rc == 13 || rc == 10, "{rc}: {out}");
+
+    let (rc, out) = verify_code(&desk, &["not-a-serial"]);
+    assert_eq!(rc, 10, "{out}");
+    assert!(out.contains("no file named 'not-a-serial'"), "{out}");
+}
+
+#[test]
+fn a_license_from_another_desk_has_an_unknown_key() {
+    let desk = Desk::with_key();
+    let other = Desk::with_key();
+    let (_, serial, _) = desk.issue("a.lic", &[]);
+    let foreign = other.export("ops", "base64");
+    let (rc, out) = verify_code(&desk, &[&serial, "--pubkey", s(&foreign)]);
+    assert_eq!(rc, 12, "{out}");
+    let (rc, out) = verify_code(&other, &[&serial]);
+    assert_eq!(rc, 12, "{out}");
+}
+
+#[test]
+fn time_and_binding_are_checked() {
+    let desk = Desk::with_key();
+    let (_, serial, _) = desk.issue("a.lic", &["--cluster", CLUSTER, "--ip", "192.0.2.7"]);
+    let here = ["--cluster", CLUSTER, "--ip", "192.0.2.7"];
+    let check = |extra: &[&str]| {
+        let mut args = vec![serial.as_str()];
+        args.extend_from_slice(&here);
+        args.extend_from_slice(extra);
+        verify_code(&desk, &args)
+    };
+    assert_eq!(check(&[]).0, 0, "{}", check(&[]).1);
+    let (rc, out) = check(&["--at", "2100-01-01T00:00:00Z"]);
+    assert_eq!(rc, 15, "{out}");
+    assert!(
+        out.contains("Customer:    Acme") && out.contains("INVALID: expired"),
+        "{out}"
+    );
+    let (rc, out) = check(&["--at", "0"]);
+    assert_eq!(rc, 14, "{out}");
+
+    let (rc, out) = verify_code(
+        &desk,
+        &[
+            &serial,
+            "--cluster",
+            "00000000-0000-0000-0000-000000000001",
+            "--ip",
+            "192.0.2.7",
+        ],
+    );
+    assert_eq!(rc, 16, "{out}");
+    assert!(out.contains(CLUSTER), "{out}");
+    let (rc, out) = verify_code(&desk, &[&serial, "--cluster", CLUSTER]);
+    assert_eq!(rc, 16, "{out}");
+
+    let bad = desk.run(&["verify", &serial, "--at", "tomorrow"]);
+    assert_eq!(code(&bad), 2, "{}", text(&bad));
+}
+
+#[test]
+fn a_revoked_license_fails_against_the_revocation_list() {
+    let desk = Desk::with_key();
+    let (id, serial, _) = desk.issue("a.lic", &[]);
+    let (_, other_serial, _) = desk.issue("b.lic", &[]);
+    let list = desk.path("revoked.txt");
+    desk.ok(&["revoke", &id, "--reason", "refunded", "--out", s(&list)]);
+    let (rc, out) = verify_code(&desk, &[&serial, "--revocations", s(&list)]);
+    assert_eq!(rc, 17, "{out}");
+    let (rc, out) = verify_code(&desk, &[&other_serial, "--revocations", s(&list)]);
+    assert_eq!(rc, 0, "{out}");
+    assert_eq!(desk.ledger_count(), 3);
+
+    let again = desk.run(&["revoke", &id]);
+    assert_eq!(code(&again), 1);
+    assert!(text(&again).contains("already revoked"), "{}", text(&again));
+    assert_eq!(desk.ledger_count(), 3);
+}
+
+#[test]
+fn a_wrong_or_missing_passphrase_issues_nothing() {
+    let desk = Desk::with_key();
+    desk.issue("a.lic", &[]);
+    let before = desk.ledger_count();
+    let out = desk
+        .command(&[
+            "issue",
+            "--product",
+            "S",
+            "--kind",
+            "dev",
+            "--customer",
+            "A",
+        ])
+        .env("LICENSE_DESK_PASSPHRASE", "not the passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(text(&out).contains("wrong passphrase"), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+
+    let out = desk
+        .command(&[
+            "issue",
+            "--product",
+            "S",
+            "--kind",
+            "dev",
+            "--customer",
+            "A",
+        ])
+        .env_remove("LICENSE_DESK_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(text(&out).contains("no passphrase"), "{}", text(&out));
+    assert_eq!(desk.ledger_count(), before);
+
+    // The passphrase file's first line is the passphrase.
+    let file = desk.path("pass.txt");
+    std::fs::write(&file, format!("{PASSPHRASE}\nignored\n")).unwrap();
+    let out = desk
+        .command(&[
+            "issue",
+            "--product",
+            "S",
+            "--kind",
+            "dev",
+            "--customer",
+            "A",
+            "--passphrase-file",
+            s(&file),
+        ])
+        .env_remove("LICENSE_DESK_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(desk.ledger_count(), before + 1);
+}
+
+#[test]
+fn bad_fields_are_named_like_in_the_form() {
+    let desk = Desk::with_key();
+    let out = desk.run(&[
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "pro",
+        "--customer",
+        "A",
+        "--seats",
+        "0",
+        "--cluster",
+        "nope",
+    ]);
+    assert_eq!(code(&out), 1);
+    let all = text(&out);
+    assert!(
+        all.contains("Seats: must be a whole number from 1 to 1000000"),
+        "{all}"
+    );
+    assert!(all.contains("Cluster UUID: 'nope' is not a UUID"), "{all}");
+    let out = desk.run(&[
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "eval",
+        "--customer",
+        "A",
+        "--perpetual",
+    ]);
+    assert!(
+        text(&out).contains("Validity: Eval licenses last 30 days"),
+        "{}",
+        text(&out)
+    );
+    let out = desk.run(&[
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "gold",
+        "--customer",
+        "A",
+    ]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert_eq!(desk.ledger_count(), 0);
+}
+
+#[test]
+fn old_licenses_keep_verifying_after_rotation() {
+    let desk = Desk::with_key();
+    let (_, old_serial, _) = desk.issue("old.lic", &[]);
+    let rotated = desk.ok(&["keys", "rotate", "--name", "ops-2"]);
+    assert!(rotated.contains("active"), "{rotated}");
+    let listed = desk.ok(&["keys", "list"]);
+    let ops2 = listed.lines().find(|l| l.contains("ops-2")).unwrap();
+    assert!(ops2.contains("active"), "{listed}");
+    let ops = listed.lines().find(|l| l.contains("ops ")).unwrap();
+    assert!(ops.contains("retired"), "{listed}");
+
+    let (_, new_serial, _) = desk.issue("new.lic", &[]);
+    let (rc, out) = verify_code(&desk, &[&old_serial]);
+    assert_eq!(rc, 0, "{out}");
+    let (rc, out) = verify_code(&desk, &[&new_serial]);
+    assert_eq!(rc, 0, "{out}");
+    // The old key alone does not trust the new license.
+    let old_key = desk.export("ops", "base64");
+    assert_eq!(
+        verify_code(&desk, &[&new_serial, "--pubkey", s(&old_key)]).0,
+        12
+    );
+}
+
+#[test]
+fn an_encrypted_key_moves_to_another_desk_and_signs_there() {
+    let office = Desk::with_key();
+    let sealed = office.export("ops", "encrypted");
+    let air_gapped = Desk::new();
+    let imported = air_gapped.ok(&["keys", "import", s(&sealed)]);
+    assert!(imported.contains("Imported key ops"), "{imported}");
+    let (_, serial, _) = air_gapped.issue("a.lic", &[]);
+    let pubkey = office.export("ops", "pem");
+    let (rc, out) = verify_code(&office, &[&serial, "--pubkey", s(&pubkey)]);
+    assert_eq!(rc, 0, "{out}");
+    let again = air_gapped.run(&["keys", "import", s(&sealed)]);
+    assert_eq!(code(&again), 1, "{}", text(&again));
+}
+
+#[test]
+fn a_csv_issues_every_row_and_the_ledger_stays_intact() {
+    let desk = Desk::with_key();
+    let mut csv = String::from("product,kind,customer,cluster,seats,features,days,perpetual\n");
+    for i in 0..50 {
+        let kind = ["eval", "dev", "pro"][i % 3];
+        let perpetual = if kind == "pro" && i % 2 == 0 {
+            "true"
+        } else {
+            ""
+        };
+        csv.push_str(&format!(
+            "Storage,{kind},Customer {i},{CLUSTER},{},snap;repl,90,{perpetual}\n",
+            i + 1
+        ));
+    }
+    let input = desk.path("in.csv");
+    std::fs::write(&input, csv).unwrap();
+    let output = desk.path("out.csv");
+    let stdout = desk.ok(&["issue", "--csv", s(&input), "--out", s(&output)]);
+    assert!(stdout.contains("Issued 50 licenses"), "{stdout}");
+
+    let mut reader = csv::Reader::from_path(&output).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["license_id", "customer", "kind", "expires_at", "serial"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 50);
+    assert_eq!(&rows[7][1], "Customer 7");
+    let (rc, out) = verify_code(&desk, &[&rows[7][4], "--cluster", CLUSTER]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("Customer:    Customer 7"), "{out}");
+
+    let report = desk.ok(&["ledger", "verify"]);
+    assert!(
+        report.starts_with("Ledger intact: 50 entries, head "),
+        "{report}"
+    );
+
+    let export = desk.path("ledger.csv");
+    desk.ok(&["ledger", "export", "--out", s(&export)]);
+    let exported = std::fs::read_to_string(export).unwrap();
+    assert!(exported.starts_with(
+        "seq,recorded_at,action,license_id,operator,payload_hash,prev_hash,entry_hash\n1,"
+    ));
+    assert_eq!(exported.lines().count(), 51);
+}
+
+#[test]
+fn a_csv_with_a_bad_row_is_refused_whole() {
+    let desk = Desk::with_key();
+    let input = desk.path("in.csv");
+    std::fs::write(
+        &input,
+        "product,kind,customer,seats\nS,pro,A,1\nS,dev,B,0\nS,eval,C,2\n",
+    )
+    .unwrap();
+    let output = desk.path("out.csv");
+    let out = desk.run(&["issue", "--csv", s(&input), "--out", s(&output)]);
+    assert_eq!(code(&out), 1);
+    let all = text(&out);
+    assert!(
+        all.contains("row 2: Seats: must be a whole number from 1 to 1000000"),
+        "{all}"
+    );
+    assert!(all.contains("nothing was issued"), "{all}");
+    assert!(!all.contains("row 1:") && !all.contains("row 3:"), "{all}");
+    assert!(!output.exists());
+    assert_eq!(desk.ledger_count(), 0);
+}
+
+#[test]
+fn ledger_verify_names_an_edited_entry() {
+    let desk = Desk::with_key();
+    for name in ["a.lic", "b.lic", "c.lic"] {
+        desk.issue(name, &[]);
+    }
+    assert!(
+        desk.ok(&["ledger", "verify"])
+            .starts_with("Ledger intact: 3 entries")
+    );
+    let conn = rusqlite::Connection::open(desk.database()).unwrap();
+    conn.execute("UPDATE ledger SET operator = 'mallory' WHERE seq = 2", [])
+        .unwrap();
+    drop(conn);
+    let out = desk.run(&["ledger", "verify"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        text(&out).contains("Ledger broken at entry 2:"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_request_binds_the_license_to_the_machine() {
+    let customer = Desk::new();
+    let request = customer.path("request.txt");
+    customer.ok(&["request", "--cluster", CLUSTER, "--out", s(&request)]);
+    let printed = customer.ok(&["request"]);
+    assert!(printed.starts_with("-----BEGIN"), "{printed}");
+
+    let vendor = Desk::with_key();
+    let (_, serial, file) = vendor.issue("bound.lic", &["--request", s(&request)]);
+    let pubkey = vendor.export("ops", "base64");
+    let (rc, out) = verify_code(
+        &customer,
+        &[
+            s(&file),
+            "--pubkey",
+            s(&pubkey),
+            "--cluster",
+            CLUSTER,
+            "--this-machine",
+        ],
+    );
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains(&format!("cluster {CLUSTER}")), "{out}");
+    // Without this machine's fingerprints the binding is not met.
+    let (rc, out) = verify_code(
+        &customer,
+        &[&serial, "--pubkey", s(&pubkey), "--cluster", CLUSTER],
+    );
+    assert_eq!(rc, 16, "{out}");
+
+    let out = vendor.run(&[
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "pro",
+        "--customer",
+        "A",
+        "--request",
+        s(&request),
+        "--cluster",
+        "00000000-0000-0000-0000-000000000001",
+    ]);
+    assert!(
+        text(&out).contains("Cluster UUID: differs from the request's cluster"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn issuing_works_without_any_network() {
+    let probe = Command::new("unshare").args(["-rn", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("note: `unshare -rn` is not available here; skipping the air-gapped test");
+        return;
+    }
+    let desk = Desk::new();
+    let offline = |args: &[&str]| {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-rn", BIN, "--data-dir", s(desk.dir.path())])
+            .args(args)
+            .env_remove("LICENSE_DESK_DATA")
+            .env("LICENSE_DESK_PASSPHRASE", PASSPHRASE)
+            .stdin(Stdio::null());
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Inside the namespace there is no interface but a down loopback.
+    let links = Command::new("unshare")
+        .args(["-rn", "cat", "/proc/net/dev"])
+        .output()
+        .unwrap();
+    let interfaces: Vec<String> = String::from_utf8_lossy(&links.stdout)
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next().map(|n| n.trim().to_string()))
+        .collect();
+    assert_eq!(
+        interfaces,
+        ["lo"],
+        "the namespace should have no network interfaces"
+    );
+    offline(&["keys", "new", "--name", "vault"]);
+    let file = desk.path("offline.lic");
+    let stdout = offline(&[
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "pro",
+        "--customer",
+        "A",
+        "--out",
+        s(&file),
+    ]);
+    assert!(stdout.contains("Serial:"), "{stdout}");
+    offline(&["verify", s(&file)]);
+    let (rc, out) = verify_code(&desk, &[s(&file)]);
+    assert_eq!(rc, 0, "{out}");
+}
+
+#[test]
+fn a_license_links_to_an_account_by_wallet_id() {
+    let desk = Desk::with_key();
+    let mut store = license_desk::store::Store::open(&desk.database()).unwrap();
+    let account = store
+        .write(|tx| license_desk::store::accounts::create(tx, "Acme Corp", 1_700_000_000))
+        .unwrap();
+    drop(store);
+    let wallet = account.wallet_id.to_string();
+    let (id, _, _) = desk.issue("a.lic", &["--account", &wallet]);
+    let conn = rusqlite::Connection::open(desk.database()).unwrap();
+    let linked: Option<String> = conn
+        .query_row(
+            "SELECT account_id FROM issued_licenses WHERE license_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(linked.as_deref(), Some(account.id.as_str()));
+
+    let out = desk.run(&[
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "pro",
+        "--customer",
+        "A",
+        "--account",
+        "999999",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out).contains("--account: no account has wallet id 999999"),
+        "{}",
+        text(&out)
+    );
+}
