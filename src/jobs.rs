@@ -579,50 +579,14 @@ impl WorkerState {
         let conn = self.store.conn();
         let total = u64::try_from(store::ledger::count(conn)?).unwrap_or(0);
         let mut progress = self.progress("Exporting ledger", total);
-        let mut out = csv::Writer::from_writer(Vec::new());
-        let mut done = 0u64;
-        let csv_error = |e: csv::Error| DeskError::Other(format!("CSV: {e}"));
-        out.write_record([
-            "seq",
-            "recorded_at",
-            "action",
-            "license_id",
-            "operator",
-            "payload_hash",
-            "prev_hash",
-            "entry_hash",
-        ])
-        .map_err(csv_error)?;
-        store::ledger::for_each(conn, |row| {
-            let time = chrono::DateTime::from_timestamp(row.recorded_at, 0)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default();
-            out.write_record([
-                row.seq.to_string(),
-                time,
-                row.action.clone(),
-                row.license_id.clone(),
-                row.operator.clone(),
-                row.payload_hash.clone(),
-                row.prev_hash.clone(),
-                row.entry_hash.clone(),
-            ])
-            .map_err(|e| store::StoreError::Conflict(format!("CSV: {e}")))?;
-            done += 1;
+        let text = store::ledger::export_csv(conn, |done| {
             progress.set(done);
-            if progress.cancelled() {
-                return Err(store::StoreError::Conflict("export cancelled".into()));
-            }
-            Ok(())
+            !progress.cancelled()
         })?;
-        progress.send(done, true);
-        let bytes = out
-            .into_inner()
-            .map_err(|e| DeskError::Other(format!("CSV: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| DeskError::Other(e.to_string()))?;
+        progress.send(total, true);
         write_text(&path, &text)?;
         Ok(Event::FileSaved {
-            what: format!("Ledger ({done} entries)"),
+            what: format!("Ledger ({total} entries)"),
             path,
         })
     }

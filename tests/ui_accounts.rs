@@ -69,7 +69,7 @@ fn create_account_fill_billing_and_add_card() {
         &harness,
         "Country: 'Narnia' is not an ISO 3166 country name or code"
     ));
-    assert!(shows(&harness, "To save, fix: Email, Country"));
+    assert!(shows(&harness, "To continue, fix: Email, Country"));
     // The disabled Save does nothing.
     click(&mut harness, "Save billing details");
     settle(&mut harness);
@@ -94,7 +94,7 @@ fn create_account_fill_billing_and_add_card() {
         .get_by_role_and_label(Role::TextInput, "Country")
         .type_text("Germany");
     harness.run_ok();
-    assert!(!shows(&harness, "To save, fix"));
+    assert!(!shows(&harness, "To continue, fix"));
     click(&mut harness, "Save billing details");
     settle(&mut harness);
     assert!(

@@ -143,7 +143,7 @@ pub fn submit_button(ui: &mut Ui, text: &str, problems: &crate::domain::FieldErr
         if !problems.is_empty() {
             let fields: Vec<_> = problems.iter().map(|e| e.field).collect();
             ui.label(
-                RichText::new(format!("To save, fix: {}", fields.join(", ")))
+                RichText::new(format!("To continue, fix: {}", fields.join(", ")))
                     .color(ui.visuals().weak_text_color()),
             );
         }

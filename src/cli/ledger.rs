@@ -1,8 +1,6 @@
 //! `license-desk revoke` and `license-desk ledger ...`: the audit side of issuance.
 
-use super::{
-    EXIT_LEDGER_BROKEN, LedgerCommand, RevokeArgs, check_out_path, emit, now, open_store, rfc3339,
-};
+use super::{EXIT_LEDGER_BROKEN, LedgerCommand, RevokeArgs, check_out_path, emit, now, open_store};
 use crate::issuance;
 use crate::store::ledger::{self, ChainReport};
 use std::path::Path;
@@ -64,38 +62,7 @@ fn export(database: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
         check_out_path("--out", out)?;
     }
     let store = open_store(database)?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "seq",
-        "recorded_at",
-        "action",
-        "license_id",
-        "operator",
-        "payload_hash",
-        "prev_hash",
-        "entry_hash",
-    ])?;
-    let mut failure = None;
-    ledger::for_each(store.conn(), |row| {
-        let written = writer.write_record([
-            row.seq.to_string(),
-            rfc3339(row.recorded_at),
-            row.action.clone(),
-            row.license_id.clone(),
-            row.operator.clone(),
-            row.payload_hash.clone(),
-            row.prev_hash.clone(),
-            row.entry_hash.clone(),
-        ]);
-        if let Err(e) = written {
-            failure.get_or_insert(e);
-        }
-        Ok(())
-    })?;
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    emit(out, &String::from_utf8(bytes)?)?;
+    let text = ledger::export_csv(store.conn(), |_| true)?;
+    emit(out, &text)?;
     Ok(ExitCode::SUCCESS)
 }

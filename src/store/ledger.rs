@@ -148,6 +148,53 @@ pub fn for_each(
     Ok(())
 }
 
+/// Columns of the CSV export, in order.
+pub const CSV_HEADER: [&str; 8] = [
+    "seq",
+    "recorded_at",
+    "action",
+    "license_id",
+    "operator",
+    "payload_hash",
+    "prev_hash",
+    "entry_hash",
+];
+
+/// Writes every entry as CSV (header first, times in RFC 3339 UTC) and returns the text.
+/// `progress` gets the count written so far and returns false to stop the export.
+pub fn export_csv(conn: &Connection, mut progress: impl FnMut(u64) -> bool) -> StoreResult<String> {
+    let csv_error = |e: csv::Error| StoreError::Export(e.to_string());
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(CSV_HEADER).map_err(csv_error)?;
+    let mut done = 0u64;
+    for_each(conn, |row| {
+        let time = chrono::DateTime::from_timestamp(row.recorded_at, 0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| row.recorded_at.to_string());
+        out.write_record([
+            row.seq.to_string(),
+            time,
+            row.action.clone(),
+            row.license_id.clone(),
+            row.operator.clone(),
+            row.payload_hash.clone(),
+            row.prev_hash.clone(),
+            row.entry_hash.clone(),
+        ])
+        .map_err(csv_error)?;
+        done += 1;
+        if progress(done) {
+            Ok(())
+        } else {
+            Err(StoreError::Export("cancelled".into()))
+        }
+    })?;
+    let bytes = out
+        .into_inner()
+        .map_err(|e| StoreError::Export(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| StoreError::Export(e.to_string()))
+}
+
 /// Number of entries.
 pub fn count(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))?)

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// The change clashes with existing data (a duplicate name, say).
     #[error("{0}")]
     Conflict(String),
+    /// An export could not be written.
+    #[error("export failed: {0}")]
+    Export(String),
     /// The data directory could not be created.
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
