@@ -15,6 +15,8 @@ pub enum DeskError {
     Vault(#[from] keyvault::VaultError),
     #[error("license: {0}")]
     License(#[from] licensekey::Error),
+    #[error(transparent)]
+    Checkpoint(#[from] crate::domain::checkpoint::CheckpointError),
     #[error("no signing key: generate one under Signing keys (or `license-desk keys new`)")]
     NoActiveKey,
     #[error("the signing key {0} is locked: unlock it with its passphrase first")]

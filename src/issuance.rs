@@ -1,9 +1,10 @@
 //! Issuing and revoking licenses: sign with the active key, store the license and append
 //! the ledger entry in one transaction, so a license is never issued without its ledger entry.
 
+use crate::domain::checkpoint::Checkpoint;
 use crate::domain::issue::IssueSpec;
 use crate::error::{DeskError, DeskResult};
-use crate::store::ledger::{self, Action};
+use crate::store::ledger::{self, Action, ChainReport};
 use crate::store::{Store, keys, licenses, revocations};
 use licensekey::{KeyId, RevocationList, SignedLicense, SignedRevocationList, SigningKey, Uuid};
 
@@ -144,4 +145,32 @@ pub fn operator_name(configured: &str) -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Signs the ledger's current head with the active key: keep the file outside this database
+/// (see [`verify_ledger`]) so entries cut off its end are noticed.
+pub fn checkpoint(store: &Store, key: &SigningKey, now: i64) -> DeskResult<Checkpoint> {
+    ensure_active(store, key)?;
+    let head = ledger::head(store.conn())?;
+    Ok(Checkpoint::sign(
+        u64::try_from(head.seq).unwrap_or(0),
+        head.hash,
+        now,
+        key,
+    ))
+}
+
+/// Walks the ledger's chain and, given a signed checkpoint, checks the chain still reaches it.
+pub fn verify_ledger(
+    conn: &rusqlite::Connection,
+    checkpoint: Option<&Checkpoint>,
+    progress: impl FnMut(i64),
+) -> DeskResult<ChainReport> {
+    Ok(match checkpoint {
+        None => ledger::verify(conn, progress)?,
+        Some(checkpoint) => {
+            checkpoint.verify(&crate::vault::keyring(conn)?)?;
+            ledger::verify_against(conn, checkpoint, progress)?
+        }
+    })
 }

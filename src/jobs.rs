@@ -7,6 +7,7 @@
 use crate::clock::SharedClock;
 use crate::domain::account::Account;
 use crate::domain::billing::BillingDetails;
+use crate::domain::checkpoint::Checkpoint;
 use crate::domain::issue::IssueSpec;
 use crate::domain::payment::{PaymentDetails, PaymentMethod};
 use crate::domain::settings::Settings;
@@ -89,7 +90,14 @@ pub enum Command {
         contents: String,
         what: String,
     },
-    VerifyLedger,
+    /// Walk the ledger's chain, and check it against a signed checkpoint file if one is given.
+    VerifyLedger {
+        checkpoint: Option<PathBuf>,
+    },
+    /// Sign the ledger's head with the active key and save it.
+    SaveCheckpoint {
+        path: PathBuf,
+    },
     ExportLedger {
         path: PathBuf,
     },
@@ -545,7 +553,11 @@ impl WorkerState {
                 write_text(&path, &contents)?;
                 Event::FileSaved { what, path }
             }
-            Command::VerifyLedger => {
+            Command::VerifyLedger { checkpoint } => {
+                let checkpoint = match checkpoint {
+                    Some(path) => Some(Checkpoint::parse(&read_text(&path)?)?),
+                    None => None,
+                };
                 let total = u64::try_from(store::ledger::count(self.store.conn())?).unwrap_or(0);
                 let mut progress = Progress {
                     label: "Verifying ledger".into(),
@@ -555,11 +567,31 @@ impl WorkerState {
                     cancel: &self.cancel,
                     last_sent: None,
                 };
-                let report = store::ledger::verify(self.store.conn(), |done| {
-                    progress.set(u64::try_from(done).unwrap_or(0));
-                })?;
+                let report = crate::issuance::verify_ledger(
+                    self.store.conn(),
+                    checkpoint.as_ref(),
+                    |done| {
+                        progress.set(u64::try_from(done).unwrap_or(0));
+                    },
+                )?;
                 progress.send(total, true);
                 Event::LedgerVerified(report)
+            }
+            Command::SaveCheckpoint { path } => {
+                let key = crate::vault::active(store.conn())?;
+                let public = licensekey::parse_public_key(&key.public_key)?.to_bytes();
+                let signing = self
+                    .session
+                    .signing_key(&public, Instant::now())
+                    .ok_or_else(|| {
+                        DeskError::KeyLocked(format!("'{}' ({})", key.name, key.key_id))
+                    })?;
+                let checkpoint = crate::issuance::checkpoint(store, signing, now)?;
+                write_text(&path, &checkpoint.to_file())?;
+                Event::FileSaved {
+                    what: format!("Signed checkpoint of {} ledger entries", checkpoint.entries),
+                    path,
+                }
             }
             Command::ExportLedger { path } => self.export_ledger(path)?,
             other => return Err(DeskError::Other(format!("unexpected command {other:?}"))),
@@ -621,7 +653,8 @@ fn action_name(command: &Command) -> &'static str {
         Command::LoadRequest { .. } => "Open request file",
         Command::IssueLicense { .. } => "Issue license",
         Command::SaveFile { .. } => "Save file",
-        Command::VerifyLedger => "Verify ledger",
+        Command::VerifyLedger { .. } => "Verify ledger",
+        Command::SaveCheckpoint { .. } => "Save checkpoint",
         Command::ExportLedger { .. } => "Export ledger",
     }
 }

@@ -571,6 +571,47 @@ fn ledger_verify_names_an_edited_entry() {
 }
 
 #[test]
+fn a_signed_checkpoint_catches_a_cut_off_tail() {
+    let desk = Desk::with_key();
+    for name in ["a.lic", "b.lic", "c.lic"] {
+        desk.issue(name, &[]);
+    }
+    let checkpoint = desk.path("ledger.ldcp");
+    desk.ok(&["ledger", "checkpoint", "--out", s(&checkpoint)]);
+    assert!(
+        desk.ok(&["ledger", "verify", "--checkpoint", s(&checkpoint)])
+            .starts_with("Ledger intact: 3 entries")
+    );
+    let conn = rusqlite::Connection::open(desk.database()).unwrap();
+    conn.execute_batch(
+        "DELETE FROM issued_licenses WHERE license_id = (SELECT license_id FROM ledger WHERE seq = 3);
+         DELETE FROM ledger WHERE seq = 3;",
+    )
+    .unwrap();
+    drop(conn);
+    assert!(
+        desk.ok(&["ledger", "verify"])
+            .starts_with("Ledger intact: 2 entries")
+    );
+    let out = desk.run(&["ledger", "verify", "--checkpoint", s(&checkpoint)]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        text(&out).contains("Ledger broken at entry 3: entry 3 is missing"),
+        "{}",
+        text(&out)
+    );
+
+    std::fs::write(&checkpoint, "not a checkpoint\n").unwrap();
+    let out = desk.run(&["ledger", "verify", "--checkpoint", s(&checkpoint)]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out).contains("checkpoint file is malformed"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn a_request_binds_the_license_to_the_machine() {
     let customer = Desk::new();
     let request = customer.path("request.txt");

@@ -252,3 +252,69 @@ fn keys_are_stored_sealed_and_move_between_desks() {
     );
     assert!(vault::import(&mut other, "garbage", false).is_err());
 }
+
+#[test]
+fn a_signed_checkpoint_catches_entries_cut_off_the_end() {
+    let (dir, mut store) = desk();
+    let signing = key(&mut store, "main");
+    for i in 0..5 {
+        issuance::issue(
+            &mut store,
+            &signing,
+            &spec(&format!("C{i}")),
+            None,
+            "ada",
+            NOW + i,
+        )
+        .unwrap();
+    }
+    let checkpoint = issuance::checkpoint(&store, &signing, NOW + 10).unwrap();
+    assert_eq!(checkpoint.entries, 5);
+    let reparsed =
+        license_desk::domain::checkpoint::Checkpoint::parse(&checkpoint.to_file()).unwrap();
+    let report = issuance::verify_ledger(store.conn(), Some(&reparsed), |_| {}).unwrap();
+    assert!(
+        matches!(report, ChainReport::Intact { entries: 5, .. }),
+        "{report:?}"
+    );
+
+    // Entries issued after the checkpoint are fine.
+    issuance::issue(&mut store, &signing, &spec("later"), None, "ada", NOW + 20).unwrap();
+    assert!(matches!(
+        issuance::verify_ledger(store.conn(), Some(&reparsed), |_| {}).unwrap(),
+        ChainReport::Intact { entries: 6, .. }
+    ));
+
+    // Cutting the tail (ledger rows and their licenses) leaves a chain that looks intact on
+    // its own, but not against the checkpoint.
+    let conn = rusqlite::Connection::open(dir.path().join("desk.sqlite3")).unwrap();
+    conn.execute_batch(
+        "DELETE FROM issued_licenses WHERE license_id IN (SELECT license_id FROM ledger WHERE seq >= 4);
+         DELETE FROM ledger WHERE seq >= 4;",
+    )
+    .unwrap();
+    assert!(matches!(
+        ledger::verify(store.conn(), |_| {}).unwrap(),
+        ChainReport::Intact { entries: 3, .. }
+    ));
+    let report = issuance::verify_ledger(store.conn(), Some(&reparsed), |_| {}).unwrap();
+    assert_eq!(
+        report,
+        ChainReport::Broken {
+            seq: 4,
+            reason: "entries 4–5 are missing: the ledger was cut off after the signed checkpoint"
+                .into()
+        }
+    );
+
+    // An edited checkpoint file is refused.
+    let forged = checkpoint.to_file().replace("Entries: 5", "Entries: 3");
+    let forged = license_desk::domain::checkpoint::Checkpoint::parse(&forged).unwrap();
+    let err = issuance::verify_ledger(store.conn(), Some(&forged), |_| {})
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "checkpoint signature does not verify (the file was changed)"
+    );
+}

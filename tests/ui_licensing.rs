@@ -141,6 +141,27 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
     settle(&mut harness);
     assert!(shows(&harness, "Chain intact: 1 entries"));
     assert!(harness.query_by_label("issue").is_some());
+
+    // A signed checkpoint kept elsewhere catches the newest entry being cut off.
+    let checkpoint = desk.dir.path().join("ledger.ldcp");
+    dialogs.push_save(checkpoint.clone());
+    click(&mut harness, "Save signed checkpoint…");
+    settle(&mut harness);
+    assert!(
+        std::fs::read_to_string(&checkpoint)
+            .unwrap()
+            .starts_with("License Desk ledger checkpoint v1\nEntries: 1\n")
+    );
+    let raw = rusqlite::Connection::open(desk.database()).unwrap();
+    raw.execute_batch("DELETE FROM issued_licenses; DELETE FROM ledger;")
+        .unwrap();
+    dialogs.push_open(checkpoint);
+    click(&mut harness, "Verify against checkpoint…");
+    settle(&mut harness);
+    assert!(shows(
+        &harness,
+        "Chain broken at entry 1: entry 1 is missing: the ledger was cut off after the signed checkpoint"
+    ));
 }
 
 #[test]

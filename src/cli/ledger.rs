@@ -1,8 +1,11 @@
 //! `license-desk revoke` and `license-desk ledger ...`: the audit side of issuance.
 
 use super::{EXIT_LEDGER_BROKEN, LedgerCommand, RevokeArgs, check_out_path, emit, now, open_store};
+use crate::domain::checkpoint::Checkpoint;
+use crate::error::read_text;
 use crate::issuance;
 use crate::store::ledger::{self, ChainReport};
+use anyhow::Context as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -38,14 +41,24 @@ pub fn revoke(args: &RevokeArgs, database: &Path) -> anyhow::Result<ExitCode> {
 
 pub fn run(command: LedgerCommand, database: &Path) -> anyhow::Result<ExitCode> {
     match command {
-        LedgerCommand::Verify => verify(database),
+        LedgerCommand::Verify { checkpoint } => verify(database, checkpoint.as_deref()),
+        LedgerCommand::Checkpoint { out, passphrase } => {
+            checkpoint(database, out.as_deref(), &passphrase)
+        }
         LedgerCommand::Export { out } => export(database, out.as_deref()),
     }
 }
 
-fn verify(database: &Path) -> anyhow::Result<ExitCode> {
+fn verify(database: &Path, checkpoint: Option<&Path>) -> anyhow::Result<ExitCode> {
     let store = open_store(database)?;
-    match ledger::verify(store.conn(), |_| {})? {
+    let checkpoint = match checkpoint {
+        Some(path) => Some(
+            Checkpoint::parse(&read_text(path)?)
+                .with_context(|| format!("--checkpoint {}", path.display()))?,
+        ),
+        None => None,
+    };
+    match issuance::verify_ledger(store.conn(), checkpoint.as_ref(), |_| {})? {
         ChainReport::Intact { entries, head } => {
             println!("Ledger intact: {entries} entries, head {head}");
             Ok(ExitCode::SUCCESS)
@@ -55,6 +68,22 @@ fn verify(database: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_LEDGER_BROKEN))
         }
     }
+}
+
+fn checkpoint(
+    database: &Path,
+    out: Option<&Path>,
+    passphrase: &super::PassphraseArgs,
+) -> anyhow::Result<ExitCode> {
+    if let Some(out) = out {
+        check_out_path("--out", out)?;
+    }
+    let store = open_store(database)?;
+    let (key, _) = super::issue::unlock_active(&store, passphrase)?;
+    let checkpoint = issuance::checkpoint(&store, &key, now())?;
+    eprintln!("Signed checkpoint of {} ledger entries", checkpoint.entries);
+    emit(out, &checkpoint.to_file())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn export(database: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {

@@ -267,7 +267,20 @@ pub struct RevokeArgs {
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Walk the hash chain; exit 0 when intact, 3 when an entry was edited or removed.
-    Verify,
+    Verify {
+        /// Also check the chain still reaches this signed checkpoint (catches entries cut
+        /// off the end after it was taken).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Sign the ledger's current head with the active key; keep the file off this machine.
+    Checkpoint {
+        /// Write the checkpoint here instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
     /// Export every entry as CSV.
     Export {
         /// Write the CSV here instead of printing it.

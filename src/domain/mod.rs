@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod billing;
+pub mod checkpoint;
 pub mod country;
 pub mod issue;
 pub mod ledger_chain;

@@ -148,6 +148,50 @@ pub fn for_each(
     Ok(())
 }
 
+/// Walks the chain like [`verify`], then checks it still reaches the signed checkpoint's head:
+/// entries cut off the end after the checkpoint was taken are reported as missing. The
+/// checkpoint's signature is checked by the caller.
+pub fn verify_against(
+    conn: &Connection,
+    checkpoint: &crate::domain::checkpoint::Checkpoint,
+    progress: impl FnMut(i64),
+) -> StoreResult<ChainReport> {
+    let report = verify(conn, progress)?;
+    let ChainReport::Intact { entries, .. } = &report else {
+        return Ok(report);
+    };
+    let expected = i64::try_from(checkpoint.entries).unwrap_or(i64::MAX);
+    if expected == 0 {
+        return Ok(report);
+    }
+    if *entries < expected {
+        let first = entries + 1;
+        let missing = if first == expected {
+            format!("entry {first} is missing")
+        } else {
+            format!("entries {first}–{expected} are missing")
+        };
+        return Ok(ChainReport::Broken {
+            seq: first,
+            reason: format!("{missing}: the ledger was cut off after the signed checkpoint"),
+        });
+    }
+    let hash: Option<String> = conn
+        .query_row(
+            "SELECT entry_hash FROM ledger WHERE seq = ?1",
+            [expected],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if hash.as_deref().and_then(parse_hash) != Some(checkpoint.head) {
+        return Ok(ChainReport::Broken {
+            seq: expected,
+            reason: "it differs from the signed checkpoint (the ledger was rewritten)".into(),
+        });
+    }
+    Ok(report)
+}
+
 /// Columns of the CSV export, in order.
 pub const CSV_HEADER: [&str; 8] = [
     "seq",

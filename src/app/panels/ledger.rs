@@ -33,7 +33,7 @@ impl LedgerPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         ui.heading("Ledger");
-        ui.label("Every license issued or revoked is appended here; each entry carries the hash of the one before it, so an edited or deleted entry breaks the chain.");
+        ui.label("Every license issued or revoked is appended here; each entry carries the hash of the one before it, so an edited or deleted entry breaks the chain. Keep a signed checkpoint outside this machine to notice entries cut off the end.");
         ui.add_space(6.0);
         if self.rows.is_none() {
             let total = ledger::count(cx.db);
@@ -44,7 +44,26 @@ impl LedgerPanel {
         ui.horizontal(|ui| {
             if ui.button("Verify chain").clicked() {
                 self.report = None;
-                cx.send(Command::VerifyLedger);
+                cx.send(Command::VerifyLedger { checkpoint: None });
+            }
+            if ui.button("Verify against checkpoint…").clicked()
+                && let Some(path) = cx.dialogs.open_file(
+                    "Open signed checkpoint",
+                    "Ledger checkpoint",
+                    &["ldcp", "txt"],
+                )
+            {
+                self.report = None;
+                cx.send(Command::VerifyLedger {
+                    checkpoint: Some(path),
+                });
+            }
+            if ui.button("Save signed checkpoint…").clicked()
+                && let Some(path) = cx
+                    .dialogs
+                    .save_file("Save signed checkpoint", "ledger.ldcp")
+            {
+                cx.send(Command::SaveCheckpoint { path });
             }
             if ui.button("Export CSV…").clicked()
                 && let Some(path) = cx.dialogs.save_file("Export ledger", "ledger.csv")
