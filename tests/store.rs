@@ -138,19 +138,49 @@ fn accounts_round_trip_with_sequential_wallet_ids() {
         "Account name: is required"
     );
 
-    let found = store::accounts::search(store.conn(), "STOR", 10).unwrap();
+    let found = store::accounts::search(store.conn(), "STOR", Default::default(), 10).unwrap();
     assert_eq!(
         found.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
         ["Acme Storage"]
     );
-    let by_wallet = store::accounts::search(store.conn(), "101", 10).unwrap();
+    let by_wallet = store::accounts::search(store.conn(), "101", Default::default(), 10).unwrap();
     assert_eq!(by_wallet[0].name, "Globex");
     assert_eq!(
-        store::accounts::search(store.conn(), "%", 10)
+        store::accounts::search(store.conn(), "%", Default::default(), 10)
             .unwrap()
             .len(),
         0,
         "LIKE wildcards are literal"
+    );
+
+    let by_number = store::accounts::search(
+        store.conn(),
+        "",
+        store::accounts::AccountOrder::WalletId,
+        10,
+    )
+    .unwrap();
+    assert_eq!(
+        by_number.iter().map(|a| a.wallet_id).collect::<Vec<_>>(),
+        [100, 101]
+    );
+    assert_eq!(
+        store::accounts::count_matching(store.conn(), "o").unwrap(),
+        2
+    );
+    assert_eq!(
+        store::accounts::count_matching(store.conn(), "glob").unwrap(),
+        1
+    );
+    assert_eq!(
+        store::accounts::by_wallet_id(store.conn(), 101)
+            .unwrap()
+            .map(|a| a.name),
+        Some("Globex".into())
+    );
+    assert_eq!(
+        store::accounts::by_wallet_id(store.conn(), 999).unwrap(),
+        None
     );
 
     let renamed = store

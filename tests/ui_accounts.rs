@@ -147,7 +147,7 @@ fn rename_search_and_delete_with_confirmation() {
     let desk = TempDesk::new();
     let mut harness = harness(&desk);
     open_page(&mut harness, "Accounts");
-    for name in ["Acme Storage", "Globex"] {
+    for name in ["Globex", "Acme Storage"] {
         click(&mut harness, "New account");
         type_into(&mut harness, "Account name", name);
         click(&mut harness, "Create account");
@@ -155,14 +155,37 @@ fn rename_search_and_delete_with_confirmation() {
     }
     assert!(shows(&harness, "Wallet ID: 101"));
 
-    type_into(&mut harness, "Search accounts", "acme");
-    assert!(harness.query_by_label("Acme Storage").is_some());
-    assert!(
-        harness.query_all_by_label("Globex").count() <= 1,
-        "only the heading shows Globex"
-    );
+    // Sorted by name, then by wallet ID when that header is clicked.
+    assert!(shows(&harness, "1–2 of 2"));
+    let globex_first = |h: &egui_kittest::Harness<'_, license_desk::app::LicenseDeskApp>| {
+        // The list's row, not the account switcher in the top bar.
+        let row = |name: &str| {
+            h.get_all_by_role_and_label(Role::Button, name)
+                .map(|n| n.rect().top())
+                .fold(f32::MIN, f32::max)
+        };
+        row("Globex") < row("Acme Storage")
+    };
+    assert!(!globex_first(&harness), "by name: Acme first");
+    harness.get_by_label("Wallet ID").click();
+    harness.run_ok();
+    assert!(globex_first(&harness), "by wallet ID: Globex (100) first");
+    harness.get_by_label("Name").click();
+    harness.run_ok();
+    assert!(!globex_first(&harness));
 
-    harness.get_by_label("Acme Storage").click();
+    type_into(&mut harness, "Search accounts", "acme");
+    assert!(shows(&harness, "1–1 of 1"));
+    assert_eq!(
+        harness.query_all_by_label("Globex").count(),
+        0,
+        "filtered out"
+    );
+    harness
+        .get_all_by_role_and_label(Role::Button, "Acme Storage")
+        .last()
+        .unwrap()
+        .click();
     harness.run_ok();
     click(&mut harness, "Rename");
     let field = harness.get_by_role_and_label(Role::TextInput, "New name");
@@ -184,7 +207,7 @@ fn rename_search_and_delete_with_confirmation() {
     click(&mut harness, "Delete account");
     assert!(shows(
         &harness,
-        "Delete the account 'Acme Cloud' (Wallet ID: 100)?"
+        "Delete the account 'Acme Cloud' (Wallet ID: 101)?"
     ));
     click(&mut harness, "Cancel");
     settle(&mut harness);

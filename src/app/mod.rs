@@ -486,10 +486,11 @@ impl AccountSwitcher {
         toasts: &mut Toasts,
     ) {
         let accounts = self.cached.get_or_insert_with(|| {
-            store::accounts::search(db, "", Self::LIMIT).unwrap_or_else(|err| {
-                toasts.error(format!("Could not read accounts: {err}"));
-                Vec::new()
-            })
+            store::accounts::search(db, "", store::accounts::AccountOrder::Name, Self::LIMIT)
+                .unwrap_or_else(|err| {
+                    toasts.error(format!("Could not read accounts: {err}"));
+                    Vec::new()
+                })
         });
         let shown = current
             .as_ref()

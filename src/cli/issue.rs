@@ -131,10 +131,7 @@ fn account_id(store: &Store, wallet: Option<&str>) -> anyhow::Result<Option<Stri
     let number: i64 = wallet.parse().map_err(|_| {
         anyhow::anyhow!("--account: '{wallet}' is not a wallet id (a whole number)")
     })?;
-    let found = crate::store::accounts::search(store.conn(), wallet, 50)?
-        .into_iter()
-        .find(|a| a.wallet_id == number);
-    match found {
+    match crate::store::accounts::by_wallet_id(store.conn(), number)? {
         Some(account) => Ok(Some(account.id)),
         None => anyhow::bail!("--account: no account has wallet id {number}"),
     }

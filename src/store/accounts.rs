@@ -92,8 +92,18 @@ pub fn get(conn: &Connection, id: &str) -> StoreResult<Option<Account>> {
         .optional()?)
 }
 
-/// Accounts whose name contains `filter` (any case) or whose wallet ID is `filter`, by name.
-pub fn search(conn: &Connection, filter: &str, limit: usize) -> StoreResult<Vec<Account>> {
+/// How account lists are sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AccountOrder {
+    #[default]
+    Name,
+    WalletId,
+}
+
+/// The WHERE clause of a search: name contains ?2 (any case) or wallet ID is ?3.
+const MATCHES: &str = "(?1 = '' OR name LIKE ?2 ESCAPE '\\' OR wallet_id = ?3)";
+
+fn search_params(filter: &str) -> (String, String, Option<i64>) {
     let filter = filter.trim();
     let pattern = format!(
         "%{}%",
@@ -102,12 +112,24 @@ pub fn search(conn: &Connection, filter: &str, limit: usize) -> StoreResult<Vec<
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let wallet: Option<i64> = filter.parse().ok();
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, name, wallet_id, created_at FROM accounts
-         WHERE ?1 = '' OR name LIKE ?2 ESCAPE '\\' OR wallet_id = ?3
-         ORDER BY name LIMIT ?4",
-    )?;
+    (filter.to_string(), pattern, filter.parse().ok())
+}
+
+/// Accounts whose name contains `filter` (any case) or whose wallet ID is `filter`.
+pub fn search(
+    conn: &Connection,
+    filter: &str,
+    order: AccountOrder,
+    limit: usize,
+) -> StoreResult<Vec<Account>> {
+    let (filter, pattern, wallet) = search_params(filter);
+    let order_by = match order {
+        AccountOrder::Name => "name, wallet_id",
+        AccountOrder::WalletId => "wallet_id",
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, name, wallet_id, created_at FROM accounts WHERE {MATCHES} ORDER BY {order_by} LIMIT ?4"
+    ))?;
     let rows = stmt.query_map(
         params![
             filter,
@@ -118,6 +140,25 @@ pub fn search(conn: &Connection, filter: &str, limit: usize) -> StoreResult<Vec<
         from_row,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many accounts [`search`] would find without a limit.
+pub fn count_matching(conn: &Connection, filter: &str) -> StoreResult<i64> {
+    let (filter, pattern, wallet) = search_params(filter);
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT count(*) FROM accounts WHERE {MATCHES}"))?;
+    Ok(stmt.query_row(params![filter, pattern, wallet], |r| r.get(0))?)
+}
+
+/// The account with this wallet ID.
+pub fn by_wallet_id(conn: &Connection, wallet_id: i64) -> StoreResult<Option<Account>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name, wallet_id, created_at FROM accounts WHERE wallet_id = ?1",
+            [wallet_id],
+            from_row,
+        )
+        .optional()?)
 }
 
 /// Total number of accounts.

@@ -12,6 +12,7 @@ use crate::domain::country;
 use crate::domain::payment::PaymentMethod;
 use crate::jobs::{Command, Event};
 use crate::store;
+use crate::store::accounts::AccountOrder;
 
 /// How many accounts the list shows before asking for a narrower search.
 const LIST_LIMIT: usize = 100;
@@ -28,7 +29,9 @@ enum Mode {
 #[derive(Default)]
 pub struct AccountsPanel {
     filter: String,
-    rows: Option<Vec<Account>>,
+    order: AccountOrder,
+    /// The page of rows on screen and how many match the filter.
+    rows: Option<(Vec<Account>, i64)>,
     new_name: Option<String>,
     rename: Option<String>,
     confirm_delete: bool,
@@ -159,12 +162,15 @@ impl AccountsPanel {
             }
         }
         ui.add_space(6.0);
-        let rows = match &self.rows {
-            Some(rows) => rows,
-            None => {
-                let read = store::accounts::search(cx.db, &self.filter, LIST_LIMIT + 1);
-                self.rows.insert(cx.or_toast(read, Vec::new()))
-            }
+        if self.rows.is_none() {
+            let page = store::accounts::search(cx.db, &self.filter, self.order, LIST_LIMIT);
+            let page = cx.or_toast(page, Vec::new());
+            let total = store::accounts::count_matching(cx.db, &self.filter);
+            let total = cx.or_toast(total, 0);
+            self.rows = Some((page, total));
+        }
+        let Some((rows, total)) = &self.rows else {
+            return;
         };
         if rows.is_empty() {
             if self.filter.trim().is_empty() {
@@ -174,14 +180,34 @@ impl AccountsPanel {
             }
             return;
         }
+        ui.label(format!("{}–{} of {total}", 1, rows.len()));
+        let mut order = self.order;
         egui::Grid::new("accounts_list")
             .striped(true)
             .num_columns(2)
             .show(ui, |ui| {
-                ui.strong("Name");
-                ui.strong("Wallet ID");
+                for (title, column) in [
+                    ("Name", AccountOrder::Name),
+                    ("Wallet ID", AccountOrder::WalletId),
+                ] {
+                    ui.horizontal(|ui| {
+                        let header = egui::Button::new(egui::RichText::new(title).strong())
+                            .frame(false)
+                            .selected(order == column);
+                        if ui
+                            .add(header)
+                            .on_hover_text(format!("Sort by {title}"))
+                            .clicked()
+                        {
+                            order = column;
+                        }
+                        if order == column {
+                            ui.label(egui_material_icons::icons::ICON_ARROW_DOWNWARD.rich_text());
+                        }
+                    });
+                }
                 ui.end_row();
-                for row in rows.iter().take(LIST_LIMIT) {
+                for row in rows {
                     let chosen = cx.current_account.as_ref().is_some_and(|a| a.id == row.id);
                     if ui.selectable_label(chosen, &row.name).clicked() {
                         *cx.current_account = Some(row.clone());
@@ -192,10 +218,15 @@ impl AccountsPanel {
                     ui.end_row();
                 }
             });
-        if rows.len() > LIST_LIMIT {
+        if *total > rows.len() as i64 {
             ui.label(format!(
-                "Showing the first {LIST_LIMIT}: refine the search to see others."
+                "Showing the first {}: refine the search to see others.",
+                rows.len()
             ));
+        }
+        if order != self.order {
+            self.order = order;
+            self.rows = None;
         }
     }
 
