@@ -15,6 +15,27 @@ pub fn text_field(
     })
 }
 
+/// A text field with its label above it, for narrow columns (list filters).
+pub fn stacked_text_field(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut String,
+    error: Option<&str>,
+) -> egui::Response {
+    ui.vertical(|ui| {
+        let label_response = ui.label(label);
+        let response = ui
+            .add(egui::TextEdit::singleline(value).desired_width(f32::INFINITY))
+            .labelled_by(label_response.id);
+        if let Some(error) = error {
+            error_text(ui, &format!("{label}: {error}"));
+        }
+        ui.add_space(4.0);
+        response
+    })
+    .inner
+}
+
 /// A labelled password field (characters hidden).
 pub fn password_field(
     ui: &mut Ui,
@@ -31,21 +52,46 @@ pub fn password_field(
     })
 }
 
-/// A label, any widget tied to it for screen readers, and the field's message.
+/// Width of the label column of forms.
+const LABEL_WIDTH: f32 = 190.0;
+
+/// A label, any widget tied to it for screen readers, and the field's message under it. Labels
+/// sit in a column of their own, so a form reads as two aligned columns.
 pub fn field_with(
     ui: &mut Ui,
     label: &str,
     error: Option<&str>,
     add: impl FnOnce(&mut Ui) -> egui::Response,
 ) -> egui::Response {
-    ui.vertical(|ui| {
-        let label_response = ui.label(label);
-        let response = add(ui).labelled_by(label_response.id);
-        if let Some(error) = error {
-            error_text(ui, &format!("{label}: {error}"));
-        }
-        ui.add_space(4.0);
-        response
+    ui.horizontal_top(|ui| {
+        let label_response = ui
+            .allocate_ui_with_layout(
+                egui::vec2(LABEL_WIDTH, ui.spacing().interact_size.y),
+                egui::Layout::left_to_right(egui::Align::Center),
+                |ui| {
+                    ui.set_min_width(LABEL_WIDTH);
+                    ui.label(label)
+                },
+            )
+            .inner;
+        ui.vertical(|ui| {
+            let response = add(ui).labelled_by(label_response.id);
+            if let Some(error) = error {
+                error_text(ui, &format!("{label}: {error}"));
+            }
+            ui.add_space(2.0);
+            response
+        })
+        .inner
+    })
+    .inner
+}
+
+/// Lays out `add` in the field column of a form (for checkboxes that carry their own label).
+pub fn in_field_column<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
+    ui.horizontal(|ui| {
+        ui.add_space(LABEL_WIDTH + ui.spacing().item_spacing.x);
+        add(ui)
     })
     .inner
 }

@@ -128,7 +128,7 @@ impl AccountsPanel {
     }
 
     fn list_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
-        let search = widgets::text_field(ui, "Search accounts", &mut self.filter, None);
+        let search = widgets::stacked_text_field(ui, "Search accounts", &mut self.filter, None);
         if search.changed() {
             self.rows = None;
         }
@@ -141,7 +141,7 @@ impl AccountsPanel {
         if let Some(name) = &mut self.new_name {
             let problems = account::validate_name(name);
             let typed = !name.is_empty();
-            let field = widgets::text_field(
+            let field = widgets::stacked_text_field(
                 ui,
                 "Account name",
                 name,

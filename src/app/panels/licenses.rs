@@ -124,11 +124,13 @@ impl LicensesPanel {
         };
         let err = show("Product", &d.product);
         widgets::text_field(ui, "Product", &mut d.product, err.as_deref());
-        ui.horizontal(|ui| {
-            ui.label("Kind:");
-            ui.radio_value(&mut d.kind, LicenseKind::Eval, "Eval (30 days)");
-            ui.radio_value(&mut d.kind, LicenseKind::Dev, "Dev (free)");
-            ui.radio_value(&mut d.kind, LicenseKind::Pro, "Pro");
+        widgets::field_with(ui, "Kind", None, |ui| {
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut d.kind, LicenseKind::Eval, "Eval (30 days)");
+                ui.radio_value(&mut d.kind, LicenseKind::Dev, "Dev (free)");
+                ui.radio_value(&mut d.kind, LicenseKind::Pro, "Pro");
+            })
+            .response
         });
         let err = show("Customer", &d.customer);
         widgets::text_field(ui, "Customer", &mut d.customer, err.as_deref());
@@ -143,7 +145,9 @@ impl LicensesPanel {
         let err = show("Features", &d.features);
         widgets::text_field(ui, "Features", &mut d.features, err.as_deref());
         if d.kind != LicenseKind::Eval {
-            ui.checkbox(&mut d.perpetual, "Perpetual (never expires)");
+            widgets::in_field_column(ui, |ui| {
+                ui.checkbox(&mut d.perpetual, "Perpetual (never expires)")
+            });
             if !d.perpetual {
                 let err = show("Validity (days)", &d.days);
                 widgets::text_field(ui, "Validity (days)", &mut d.days, err.as_deref());

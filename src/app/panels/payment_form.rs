@@ -27,9 +27,12 @@ impl PaymentForm {
         ui.heading(format!("Add payment method — {}", account.name));
         ui.add_space(8.0);
         let d = &mut self.draft;
-        ui.horizontal(|ui| {
-            ui.radio_value(&mut d.kind, DraftKind::Card, "Card");
-            ui.radio_value(&mut d.kind, DraftKind::BankTransfer, "Bank transfer");
+        widgets::field_with(ui, "Method", None, |ui| {
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut d.kind, DraftKind::Card, "Card");
+                ui.radio_value(&mut d.kind, DraftKind::BankTransfer, "Bank transfer");
+            })
+            .response
         });
         let result = d.validate(cx.today());
         let problems = result.as_ref().err().cloned().unwrap_or_default();
@@ -89,7 +92,9 @@ impl PaymentForm {
                 widgets::text_field(ui, "Bank name", &mut d.bank_name, err.as_deref());
             }
         }
-        ui.checkbox(&mut self.make_default, "Make this the default method");
+        widgets::in_field_column(ui, |ui| {
+            ui.checkbox(&mut self.make_default, "Make this the default method")
+        });
         ui.add_space(8.0);
         let mut leave = false;
         let mut save = false;

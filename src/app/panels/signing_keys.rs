@@ -117,10 +117,12 @@ impl SigningKeysPanel {
         widgets::password_field(ui, "Passphrase", &mut form.passphrase, err.as_deref());
         let err = show("Repeat passphrase", &form.repeat);
         widgets::password_field(ui, "Repeat passphrase", &mut form.repeat, err.as_deref());
-        ui.checkbox(
-            &mut form.make_active,
-            "Sign new licenses with this key (older keys keep verifying)",
-        );
+        widgets::in_field_column(ui, |ui| {
+            ui.checkbox(
+                &mut form.make_active,
+                "Sign new licenses with this key (older keys keep verifying)",
+            )
+        });
         ui.label("Keep the passphrase safe: without it the key cannot be used, and it cannot be recovered.");
         let mut cancel = false;
         ui.horizontal(|ui| {
