@@ -516,16 +516,9 @@ impl WorkerState {
                 }
             }
             Command::IssueLicense { spec, account_id } => {
-                let key = crate::vault::active(store.conn())?;
-                let public = licensekey::parse_public_key(&key.public_key)?.to_bytes();
                 let operator =
                     crate::issuance::operator_name(&store::settings::load(store.conn())?.operator);
-                let signing = self
-                    .session
-                    .signing_key(&public, Instant::now())
-                    .ok_or_else(|| {
-                        DeskError::KeyLocked(format!("'{}' ({})", key.name, key.key_id))
-                    })?;
+                let signing = unlocked_active_key(&mut self.session, store.conn())?;
                 let license = crate::issuance::issue(
                     store,
                     signing,
@@ -578,14 +571,7 @@ impl WorkerState {
                 Event::LedgerVerified(report)
             }
             Command::SaveCheckpoint { path } => {
-                let key = crate::vault::active(store.conn())?;
-                let public = licensekey::parse_public_key(&key.public_key)?.to_bytes();
-                let signing = self
-                    .session
-                    .signing_key(&public, Instant::now())
-                    .ok_or_else(|| {
-                        DeskError::KeyLocked(format!("'{}' ({})", key.name, key.key_id))
-                    })?;
+                let signing = unlocked_active_key(&mut self.session, store.conn())?;
                 let checkpoint = crate::issuance::checkpoint(store, signing, now)?;
                 write_text(&path, &checkpoint.to_file())?;
                 Event::FileSaved {
@@ -622,6 +608,18 @@ impl WorkerState {
             path,
         })
     }
+}
+
+/// The vault's active key from this session's unlocked keys (refreshing its idle timer).
+fn unlocked_active_key<'s>(
+    session: &'s mut Session,
+    conn: &rusqlite::Connection,
+) -> DeskResult<&'s licensekey::SigningKey> {
+    let key = crate::vault::active(conn)?;
+    let public = licensekey::parse_public_key(&key.public_key)?.to_bytes();
+    session
+        .signing_key(&public, Instant::now())
+        .ok_or_else(|| DeskError::KeyLocked(format!("'{}' ({})", key.name, key.key_id)))
 }
 
 fn idle_timeout(minutes: u32) -> Duration {
