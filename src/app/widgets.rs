@@ -27,9 +27,7 @@ pub fn stacked_text_field(
         let response = ui
             .add(egui::TextEdit::singleline(value).desired_width(f32::INFINITY))
             .labelled_by(label_response.id);
-        if let Some(error) = error {
-            error_text(ui, &format!("{label}: {error}"));
-        }
+        field_message(ui, label, error);
         ui.add_space(4.0);
         response
     })
@@ -76,9 +74,7 @@ pub fn field_with(
             .inner;
         ui.vertical(|ui| {
             let response = add(ui).labelled_by(label_response.id);
-            if let Some(error) = error {
-                error_text(ui, &format!("{label}: {error}"));
-            }
+            field_message(ui, label, error);
             ui.add_space(2.0);
             response
         })
@@ -94,6 +90,13 @@ pub fn in_field_column<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
         add(ui)
     })
     .inner
+}
+
+/// The message under a field, naming it ("Email: … is not a valid email address").
+fn field_message(ui: &mut Ui, label: &str, error: Option<&str>) {
+    if let Some(error) = error {
+        error_text(ui, &format!("{label}: {error}"));
+    }
 }
 
 /// Red text for a problem.

@@ -6,6 +6,7 @@ use crate::app::AppCtx;
 use crate::app::widgets::{self, Tone};
 use crate::domain::issue::IssueDraft;
 use crate::jobs::{Command, Event, IssuedView};
+use crate::store::keys::KeyRow;
 use crate::store::{self, licenses::IssuedRow};
 use licensekey::LicenseKind;
 
@@ -22,6 +23,8 @@ pub struct LicensesPanel {
     issued: Option<IssuedView>,
     qr: Option<(String, egui::TextureHandle)>,
     recent: Option<Vec<IssuedRow>>,
+    /// The vault's active key, read once and again when keys change.
+    active_key: Option<Option<KeyRow>>,
     submit_attempted: bool,
 }
 
@@ -52,6 +55,7 @@ impl LicensesPanel {
                 ));
                 self.issued = None;
             }
+            Event::KeysChanged { .. } => self.active_key = None,
             Event::LicenseIssued(view) => {
                 self.issued = Some(view.clone());
                 self.recent = None;
@@ -175,8 +179,11 @@ impl LicensesPanel {
             }
         }
 
-        let key = store::keys::active(cx.db);
-        let key = cx.or_toast(key, None);
+        if self.active_key.is_none() {
+            let read = store::keys::active(cx.db);
+            self.active_key = Some(cx.or_toast(read, None));
+        }
+        let key = self.active_key.clone().flatten();
         let mut blockers = problems.clone();
         match &key {
             None => blockers.push("Signing key", "none yet: generate one under Signing keys"),
