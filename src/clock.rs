@@ -14,6 +14,7 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // The one place the wall clock is read.
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }

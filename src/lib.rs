@@ -1,16 +1,18 @@
 //! License Desk: a desktop license manager for a software vendor's staff.
 //!
 //! The binary glues these modules together: `domain` holds plain types and rules (no I/O),
-//! `store` turns them into SQLite rows, `jobs` is the background worker that owns every
-//! write, and `app` is the egui shell that reads pages and sends commands.
+//! `store` turns them into SQLite rows, `services` hold one module per area (the commands, the
+//! events and the errors of accounts, keys, licensing, ...), `jobs` is the background worker
+//! that runs every GUI command through them, `cli` calls them directly, and `app` is the egui
+//! shell that reads pages and sends commands. `files` guards everything read from or written
+//! to outside files.
 
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod domain;
-pub mod error;
-pub mod issuance;
+pub mod files;
 pub mod jobs;
 pub mod paths;
+pub mod services;
 pub mod store;
-pub mod vault;

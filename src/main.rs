@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", describe(&err));
+            license_desk::cli::output::note(&format!("error: {}", describe(&err)));
             ExitCode::from(1)
         }
     }

@@ -1,5 +1,4 @@
 //! UI flows of the Accounts panel, driven by label as a person would click.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -74,8 +73,8 @@ fn create_account_fill_billing_and_add_card() {
     click(&mut harness, "Save billing details");
     settle(&mut harness);
     let db = Store::open(&desk.database()).unwrap();
-    let account_id = harness.state().current_account().unwrap().id.clone();
-    assert_eq!(store::billing::get(db.conn(), &account_id).unwrap(), None);
+    let account_id = harness.state().current_account().unwrap().id;
+    assert_eq!(store::billing::get(db.conn(), account_id).unwrap(), None);
 
     // Fix both fields: the form saves and returns to the account.
     let email = harness.get_by_role_and_label(Role::TextInput, "Email");
@@ -102,9 +101,7 @@ fn create_account_fill_billing_and_add_card() {
         "back on the account screen"
     );
     assert!(shows(&harness, "10115 Berlin, Germany"));
-    let saved = store::billing::get(db.conn(), &account_id)
-        .unwrap()
-        .unwrap();
+    let saved = store::billing::get(db.conn(), account_id).unwrap().unwrap();
     assert_eq!(
         (saved.email.as_str(), saved.country.as_str()),
         ("ada@acme.example", "DE")
@@ -126,7 +123,7 @@ fn create_account_fill_billing_and_add_card() {
     assert!(shows(&harness, "Visa •••• 4242, expires 08/2029"));
     assert!(harness.query_by_label("Default").is_some());
 
-    let methods = store::payments::list(db.conn(), &account_id).unwrap();
+    let methods = store::payments::list(db.conn(), account_id).unwrap();
     assert_eq!(methods.len(), 1);
     assert_eq!(
         methods[0].details.summary(),
@@ -212,12 +209,12 @@ fn rename_search_and_delete_with_confirmation() {
     click(&mut harness, "Cancel");
     settle(&mut harness);
     let db = Store::open(&desk.database()).unwrap();
-    assert_eq!(store::accounts::count(db.conn()).unwrap(), 2);
+    assert_eq!(store::accounts::total(db.conn()).unwrap(), 2);
 
     click(&mut harness, "Delete account");
     click(&mut harness, "Delete");
     settle(&mut harness);
-    assert_eq!(store::accounts::count(db.conn()).unwrap(), 1);
+    assert_eq!(store::accounts::total(db.conn()).unwrap(), 1);
     assert!(harness.state().current_account().is_none());
     assert!(
         harness

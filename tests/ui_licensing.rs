@@ -1,5 +1,4 @@
 //! UI flows of signing keys, offline issue from a request file, and the ledger.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -101,7 +100,8 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
     type_into(&mut harness, "Features", "snapshots, replication");
     click(&mut harness, "Issue license");
     settle(&mut harness);
-    assert!(shows(&harness, "License ID: "));
+    let toasts: Vec<String> = harness.state().toasts().texts().map(String::from).collect();
+    assert!(shows(&harness, "License ID: "), "{toasts:?}");
     assert!(shows(&harness, "Expires 2027-11-23"));
     assert!(harness.query_by_label("QR code of the serial").is_some());
     assert!(shows(&harness, "LD1-"));
@@ -113,7 +113,7 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
 
     // The saved file verifies with nothing but the public key, on the customer's machine.
     let db = Store::open(&desk.database()).unwrap();
-    let keys = license_desk::vault::keyring(db.conn()).unwrap();
+    let keys = license_desk::services::keys::keyring(db.conn()).unwrap();
     let text = std::fs::read_to_string(&license_path).unwrap();
     let fingerprints = MachineInfo::collect().fingerprints();
     let ctx = VerifyContext::at(TEST_NOW + 3600)
@@ -152,11 +152,24 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
             .unwrap()
             .starts_with("License Desk ledger checkpoint v1\nEntries: 1\n")
     );
-    let raw = rusqlite::Connection::open(desk.database()).unwrap();
-    raw.execute_batch("DELETE FROM issued_licenses; DELETE FROM ledger;")
+    // The public key kept with it, off this machine (here: read before the tampering).
+    let public_key = {
+        let reader = license_desk::store::open_read_only(&desk.database()).unwrap();
+        license_desk::store::keys::list(&reader).unwrap()[0]
+            .public_key
+            .clone()
+    };
+    let raw = raw_connection(&desk.database());
+    raw.execute_batch("DELETE FROM licenses; DELETE FROM ledger;")
         .unwrap();
-    dialogs.push_open(checkpoint);
     click(&mut harness, "Verify against checkpoint…");
+    dialogs.push_open(checkpoint);
+    click(&mut harness, "Choose checkpoint file…");
+    type_into(&mut harness, "Public key (file or base64)", &public_key);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, "Verify against checkpoint")
+        .click();
+    harness.run_ok();
     settle(&mut harness);
     assert!(shows(
         &harness,
@@ -214,12 +227,14 @@ fn a_broken_request_file_is_refused_with_a_message() {
     open_page(&mut harness, "Licenses");
     click(&mut harness, "Open request file…");
     settle(&mut harness);
+    let toasts: Vec<String> = harness.state().toasts().texts().map(String::from).collect();
     assert!(
-        harness
-            .state()
-            .toasts()
-            .texts()
-            .any(|t| t.starts_with("Open request file failed: license: malformed"))
+        toasts
+            .iter()
+            .any(|t| t.starts_with("Open request file failed: ")
+                && t.contains("broken.ldreq")
+                && t.contains("malformed")),
+        "{toasts:?}"
     );
     assert!(!shows(&harness, "Request from host"));
 }
@@ -254,7 +269,7 @@ fn rotating_keeps_old_keys_verifying_and_exports_public_keys() {
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0].name, "Next 2027");
     assert!(keys[0].active && !keys[1].active);
-    let ring = license_desk::vault::keyring(db.conn()).unwrap();
+    let ring = license_desk::services::keys::keyring(db.conn()).unwrap();
     assert!(
         ring.get(&licensekey::KeyId::of(&first)).is_some(),
         "the retired key still verifies"
@@ -273,7 +288,26 @@ fn rotating_keeps_old_keys_verifying_and_exports_public_keys() {
     let mut other_harness = harness_with(&other, Arc::clone(&other_dialogs));
     other_dialogs.push_open(key_file);
     open_page(&mut other_harness, "Signing keys");
-    click(&mut other_harness, "Import encrypted key file…");
+    click(&mut other_harness, "Choose encrypted key file…");
+    // A wrong passphrase is refused under the field, and nothing is imported.
+    type_into(
+        &mut other_harness,
+        "Passphrase of the key file",
+        "not the passphrase",
+    );
+    click(&mut other_harness, "Import key");
+    settle(&mut other_harness);
+    assert!(shows(
+        &other_harness,
+        "Passphrase of the key file: key vault: wrong passphrase"
+    ));
+    assert!(other_harness.query_by_label("Next 2027").is_none());
+    type_into(
+        &mut other_harness,
+        "Passphrase of the key file",
+        "another long passphrase",
+    );
+    click(&mut other_harness, "Import key");
     settle(&mut other_harness);
     assert!(other_harness.query_by_label("Next 2027").is_some());
 }

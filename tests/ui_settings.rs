@@ -1,5 +1,4 @@
 //! Settings and payment-method details driven through the UI.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -78,7 +77,7 @@ fn expired_cards_are_flagged_and_bank_transfer_can_be_added() {
             exp_month: 3,
             exp_year: 2025,
         };
-        db.write(|tx| store::payments::add(tx, &account.id, &expired, false, 1))
+        db.write(|tx| store::payments::add(tx, account.id, &expired, false, 1))
             .unwrap();
         account.id
     };
@@ -99,7 +98,7 @@ fn expired_cards_are_flagged_and_bank_transfer_can_be_added() {
     click(&mut harness, "Save payment method");
     settle(&mut harness);
     let db = Store::open(&desk.database()).unwrap();
-    let methods = store::payments::list(db.conn(), &account_id).unwrap();
+    let methods = store::payments::list(db.conn(), account_id).unwrap();
     assert_eq!(methods[0].details.summary(), "Bank transfer via Sparkasse");
     assert!(methods[0].is_default && !methods[1].is_default);
 
@@ -114,7 +113,7 @@ fn expired_cards_are_flagged_and_bank_transfer_can_be_added() {
     harness.get_all_by_label("Remove").last().unwrap().click();
     settle(&mut harness);
     assert_eq!(
-        store::payments::list(db.conn(), &account_id).unwrap().len(),
+        store::payments::list(db.conn(), account_id).unwrap().len(),
         1
     );
 }

@@ -1,20 +1,28 @@
 //! The egui shell: left navigation, the account switcher in the top bar, the status bar and
 //! toasts. Panels live one per file under `panels/`; they read through a read-only connection
 //! and send commands to the worker, never writing SQL themselves.
+//!
+//! The database is opened by the worker, so the first frame never waits for it: until it is
+//! ready (a large database may be upgraded first) the window says so, with progress.
 
 pub mod dialogs;
+mod messages;
+pub mod paged;
 pub mod panels;
+mod switcher;
 pub mod toasts;
 pub mod widgets;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::domain::account::Account;
 use crate::domain::settings::{Settings, Theme};
-use crate::jobs::{Command, Event, JobProgress, Worker};
-use crate::store::{self, Store};
+use crate::jobs::{Command, Event, JobProgress, Message, RequestId, Worker};
+use crate::services::keys::KeysEvent;
+use crate::store::{self, OpenProgress};
 use chrono::NaiveDate;
 use dialogs::{FileDialogs, NativeDialogs};
 use keyvault::KdfParams;
+use licensekey::KeyId;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -137,13 +145,13 @@ pub struct AppCtx<'a> {
     pub navigate: &'a mut Option<Page>,
     pub dialogs: &'a dyn FileDialogs,
     /// Signing keys unlocked in the worker's session (key id -> name).
-    pub unlocked_keys: &'a BTreeMap<String, String>,
+    pub unlocked_keys: &'a BTreeMap<KeyId, String>,
 }
 
 impl AppCtx<'_> {
     /// Queues a command for the worker.
-    pub fn send(&self, command: Command) {
-        self.worker.send(command);
+    pub fn send(&self, command: Command) -> RequestId {
+        self.worker.send(command)
     }
 
     /// Today's date from the injected clock.
@@ -164,51 +172,60 @@ impl AppCtx<'_> {
     }
 }
 
-struct Running {
-    worker: Worker,
-    db: Connection,
+/// Where the app is in its life.
+enum Phase {
+    /// The worker is opening (maybe upgrading) the database.
+    Opening(Option<OpenProgress>),
+    /// Ready: panels read through `db`.
+    Ready { db: Connection },
+    /// The database could not be opened.
+    Failed(String),
 }
 
 /// The License Desk window.
 pub struct LicenseDeskApp {
     config: AppConfig,
-    running: Result<Running, String>,
+    worker: Worker,
+    phase: Phase,
     page: Page,
     panels: panels::Panels,
     toasts: Toasts,
     current_account: Option<Account>,
     settings: Settings,
-    progress: Option<JobProgress>,
-    switcher: AccountSwitcher,
-    unlocked_keys: BTreeMap<String, String>,
+    /// The running long job and its progress.
+    progress: Option<(RequestId, JobProgress)>,
+    switcher: switcher::AccountSwitcher,
+    unlocked_keys: BTreeMap<KeyId, String>,
     last_idle_check: f64,
 }
 
 impl LicenseDeskApp {
-    /// Opens the database (running migrations) and starts the worker. A database that cannot
-    /// be opened shows its error in the window instead of panicking.
+    /// Starts the worker, which opens the database (running migrations) in the background; the
+    /// window shows progress meanwhile, and the error if it cannot be opened.
     pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
         egui_material_icons::initialize(ctx);
         if config.test_mode {
             ctx.global_style_mut(|s| s.animation_time = 0.0);
         }
-        let running = start(ctx, &config).map_err(|e| format!("{e:#}"));
-        let settings = running
-            .as_ref()
-            .ok()
-            .and_then(|r| store::settings::load(&r.db).ok())
-            .unwrap_or_default();
-        apply_theme(ctx, settings.theme);
+        let repaint = ctx.clone();
+        let worker = Worker::spawn(
+            config.database.clone(),
+            Arc::clone(&config.clock),
+            config.kdf,
+            Box::new(move || repaint.request_repaint()),
+        );
+        let settings = Settings::default();
         Self {
             config,
-            running,
+            worker,
+            phase: Phase::Opening(None),
             page: Page::Dashboard,
             panels: panels::Panels::new(&settings),
             toasts: Toasts::default(),
             current_account: None,
             settings,
             progress: None,
-            switcher: AccountSwitcher::default(),
+            switcher: switcher::AccountSwitcher::default(),
             unlocked_keys: BTreeMap::new(),
             last_idle_check: 0.0,
         }
@@ -229,94 +246,104 @@ impl LicenseDeskApp {
         &self.toasts
     }
 
-    /// Blocks until the worker has finished everything queued (tests only).
+    /// True while the database is still being opened.
+    pub fn is_opening(&self) -> bool {
+        matches!(self.phase, Phase::Opening(_))
+    }
+
+    /// Blocks until the worker has opened the database and finished everything queued (tests
+    /// only; never called from a frame).
     pub fn wait_for_worker(&self) -> bool {
-        match &self.running {
-            Ok(r) => r.worker.wait_idle(std::time::Duration::from_secs(20)),
-            Err(_) => true,
+        self.worker.wait_idle(std::time::Duration::from_secs(30))
+    }
+
+    fn handle_messages(&mut self, ctx: &egui::Context) {
+        for message in self.worker.poll() {
+            match message {
+                Message::Opening(step) => self.phase = Phase::Opening(Some(step)),
+                Message::Ready => self.on_ready(ctx),
+                Message::OpenFailed(error) => self.phase = Phase::Failed(error),
+                Message::Progress { request, progress } => {
+                    self.progress = (!progress.finished).then_some((request, progress));
+                }
+                Message::Failed {
+                    request,
+                    action,
+                    message,
+                } => {
+                    self.toasts.error(format!("{action} failed: {message}"));
+                    self.panels.on_failed(request, &message);
+                }
+                Message::Done { request, event } => self.on_event(ctx, request, &event),
+            }
         }
     }
 
-    fn handle_events(&mut self, ctx: &egui::Context) {
-        let Ok(running) = &self.running else { return };
-        for event in running.worker.poll() {
-            match &event {
-                Event::Failed { action, message } => {
-                    self.toasts.error(format!("{action} failed: {message}"));
-                }
-                Event::Progress(progress) => {
-                    self.progress = (!progress.finished).then(|| progress.clone());
-                }
-                Event::SettingsSaved(settings) => {
-                    self.settings = settings.clone();
-                    apply_theme(ctx, settings.theme);
-                    self.toasts.success("Settings saved");
-                }
-                Event::AccountCreated(account) => {
-                    self.current_account = Some(account.clone());
-                    self.toasts.success(format!(
-                        "Account '{}' created (Wallet ID: {})",
-                        account.name, account.wallet_id
-                    ));
-                }
-                Event::AccountRenamed(account) => {
-                    if self
-                        .current_account
-                        .as_ref()
-                        .is_some_and(|a| a.id == account.id)
-                    {
-                        self.current_account = Some(account.clone());
-                    }
-                    self.toasts
-                        .success(format!("Account renamed to '{}'", account.name));
-                }
-                Event::AccountDeleted(account) => {
-                    if self
-                        .current_account
-                        .as_ref()
-                        .is_some_and(|a| a.id == account.id)
-                    {
-                        self.current_account = None;
-                    }
-                    self.toasts
-                        .success(format!("Account '{}' deleted", account.name));
-                }
-                Event::BillingSaved { .. } => self.toasts.success("Billing details saved"),
-                Event::PaymentMethodAdded(_) => {}
-                Event::PaymentMethodsChanged { message } | Event::KeysChanged { message } => {
-                    self.toasts.success(message.clone())
-                }
-                Event::KeyUnlocked { key_id, name } => {
-                    self.unlocked_keys.insert(key_id.clone(), name.clone());
-                    self.toasts.success(format!("Key '{name}' unlocked"));
-                }
-                Event::KeysLocked { key_ids } => {
-                    for id in key_ids {
-                        self.unlocked_keys.remove(id);
-                    }
-                    if !key_ids.is_empty() {
-                        self.toasts
-                            .success(format!("{} signing key(s) locked", key_ids.len()));
-                    }
-                }
-                Event::RequestLoaded { source, .. } => {
-                    self.page = Page::Licenses;
-                    self.toasts
-                        .success(format!("License request opened from {source}"));
-                }
-                Event::LicenseIssued(issued) => {
-                    self.toasts
-                        .success(format!("License {} issued", issued.license_id));
-                }
-                Event::FileSaved { what, path } => {
-                    self.toasts
-                        .success(format!("{what} saved to {}", path.display()));
-                }
-                Event::LedgerVerified(_) => {}
+    fn on_ready(&mut self, ctx: &egui::Context) {
+        let opened = store::open_read_only(&self.config.database).and_then(|db| {
+            let settings = store::settings::load(&db)?;
+            Ok((db, settings))
+        });
+        match opened {
+            Ok((db, settings)) => {
+                apply_theme(ctx, settings.theme);
+                self.panels = panels::Panels::new(&settings);
+                self.settings = settings;
+                self.phase = Phase::Ready { db };
             }
-            self.switcher.on_event(&event);
-            self.panels.on_event(&event, &mut self.toasts);
+            Err(e) => {
+                self.phase = Phase::Failed(format!(
+                    "{}: cannot open it for reading: {e}",
+                    self.config.database.display()
+                ))
+            }
         }
+    }
+
+    fn on_event(&mut self, ctx: &egui::Context, request: RequestId, event: &Event) {
+        use crate::services::accounts::AccountsEvent;
+        match event {
+            Event::SettingsSaved(settings) => {
+                self.settings = settings.clone();
+                apply_theme(ctx, settings.theme);
+            }
+            Event::Accounts(AccountsEvent::Created(account)) => {
+                self.current_account = Some(account.clone());
+            }
+            Event::Accounts(AccountsEvent::Renamed(account))
+                if self
+                    .current_account
+                    .as_ref()
+                    .is_some_and(|a| a.id == account.id) =>
+            {
+                self.current_account = Some(account.clone());
+            }
+            Event::Accounts(AccountsEvent::Deleted(account))
+                if self
+                    .current_account
+                    .as_ref()
+                    .is_some_and(|a| a.id == account.id) =>
+            {
+                self.current_account = None;
+            }
+            Event::Keys(KeysEvent::Unlocked(key)) => {
+                self.unlocked_keys.insert(key.key_id, key.name.clone());
+            }
+            Event::Keys(KeysEvent::Locked { key_ids }) => {
+                for id in key_ids {
+                    self.unlocked_keys.remove(id);
+                }
+            }
+            Event::Licensing(crate::services::licensing::LicensingEvent::RequestLoaded {
+                ..
+            }) => self.page = Page::Licenses,
+            _ => {}
+        }
+        if let Some(text) = messages::toast_for(event) {
+            self.toasts.success(text);
+        }
+        self.switcher.on_event(event);
+        self.panels.on_event(request, event, &mut self.toasts);
     }
 
     fn nav(&mut self, ui: &mut egui::Ui) {
@@ -324,21 +351,13 @@ impl LicenseDeskApp {
         ui.heading("License Desk");
         ui.add_space(8.0);
         for page in Page::ALL {
-            ui.horizontal(|ui| {
-                ui.label(page.icon().rich_text().size(18.0));
-                ui.with_layout(egui::Layout::top_down_justified(egui::Align::LEFT), |ui| {
-                    if ui
-                        .selectable_label(self.page == page, page.name())
-                        .clicked()
-                    {
-                        self.page = page;
-                    }
-                });
-            });
+            if widgets::nav_item(ui, page.icon(), page.name(), self.page == page).clicked() {
+                self.page = page;
+            }
         }
     }
 
-    fn status_bar(&self, ui: &mut egui::Ui) {
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label(format!("Database: {}", self.config.database.display()));
             ui.separator();
@@ -347,49 +366,55 @@ impl LicenseDeskApp {
             } else {
                 ui.label("Sync: off");
             }
-            if let Some(progress) = &self.progress {
+            if let Some((request, progress)) = &self.progress {
                 ui.separator();
-                ui.label(&progress.label);
+                ui.label(progress.label);
                 ui.add(
                     egui::ProgressBar::new(progress.fraction())
                         .desired_width(200.0)
                         .text(format!("{} / {}", progress.done, progress.total)),
                 );
+                if ui.button(format!("Cancel {}", progress.label)).clicked() {
+                    self.worker.cancel(*request);
+                }
             }
         });
     }
-}
 
-impl LicenseDeskApp {
     /// While keys are unlocked, asks the worker every 30 s to lock the idle ones.
     fn lock_idle_keys(&mut self, ctx: &egui::Context) {
-        let Ok(running) = &self.running else { return };
         if self.unlocked_keys.is_empty() {
             return;
         }
         let now = ctx.input(|i| i.time);
         if now - self.last_idle_check >= 30.0 {
             self.last_idle_check = now;
-            running.worker.send(Command::LockIdleKeys);
+            self.worker
+                .send(Command::Keys(crate::services::keys::KeysCommand::LockIdle));
         }
         ctx.request_repaint_after(std::time::Duration::from_secs(30));
     }
-}
 
-fn start(ctx: &egui::Context, config: &AppConfig) -> anyhow::Result<Running> {
-    use anyhow::Context as _;
-    let store = Store::open(&config.database)
-        .with_context(|| format!("opening {}", config.database.display()))?;
-    let db = store::open_read_only(&config.database)
-        .with_context(|| format!("opening {} for reading", config.database.display()))?;
-    let repaint = ctx.clone();
-    let worker = Worker::spawn(
-        store,
-        Arc::clone(&config.clock),
-        config.kdf,
-        Box::new(move || repaint.request_repaint()),
-    );
-    Ok(Running { worker, db })
+    fn opening_ui(ui: &mut egui::Ui, step: Option<&OpenProgress>, database: &std::path::Path) {
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.heading("Opening the database…");
+            ui.label(database.display().to_string());
+            if let Some(step) = step {
+                ui.label(format!(
+                    "Upgrading from version {} to {} (step {} of {})",
+                    step.from,
+                    step.to,
+                    step.applying - step.from,
+                    step.to - step.from
+                ));
+                let fraction =
+                    (step.applying - step.from) as f32 / (step.to - step.from).max(1) as f32;
+                ui.add(egui::ProgressBar::new(fraction).desired_width(300.0));
+            } else {
+                ui.spinner();
+            }
+        });
+    }
 }
 
 fn apply_theme(ctx: &egui::Context, theme: Theme) {
@@ -403,9 +428,13 @@ fn apply_theme(ctx: &egui::Context, theme: Theme) {
 impl eframe::App for LicenseDeskApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
-        self.handle_events(&ctx);
-        if let Err(message) = &self.running {
-            {
+        self.handle_messages(&ctx);
+        match &self.phase {
+            Phase::Opening(step) => {
+                Self::opening_ui(ui, step.as_ref(), &self.config.database);
+                return;
+            }
+            Phase::Failed(message) => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     ui.heading("License Desk cannot open its database");
                     widgets::error_text(ui, message);
@@ -413,6 +442,7 @@ impl eframe::App for LicenseDeskApp {
                 });
                 return;
             }
+            Phase::Ready { .. } => {}
         }
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("nav")
@@ -420,95 +450,44 @@ impl eframe::App for LicenseDeskApp {
             .exact_size(190.0)
             .show(ui, |ui| self.nav(ui));
         self.lock_idle_keys(&ctx);
-        let Ok(running) = &self.running else { return };
+        let Phase::Ready { db } = &self.phase else {
+            return;
+        };
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal(|ui| {
                 self.switcher
-                    .ui(ui, &running.db, &mut self.current_account, &mut self.toasts);
+                    .ui(ui, db, &mut self.current_account, &mut self.toasts);
                 if let Some(account) = &self.current_account {
-                    ui.label(format!("Wallet ID: {}", account.wallet_id));
+                    ui.label(account.wallet_label());
                 }
             });
         });
         for dropped in ui.input(|i| i.raw.dropped_files.clone()) {
-            running.worker.send(Command::LoadRequest {
-                path: dropped.path().to_path_buf(),
-            });
+            self.worker.send(Command::Licensing(
+                crate::services::licensing::LicensingCommand::LoadRequest {
+                    path: dropped.path().to_path_buf(),
+                },
+            ));
         }
         let mut navigate = None;
         egui::CentralPanel::default().show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                let mut cx = AppCtx {
-                    db: &running.db,
-                    worker: &running.worker,
-                    toasts: &mut self.toasts,
-                    current_account: &mut self.current_account,
-                    settings: &self.settings,
-                    database_path: &self.config.database,
-                    clock: &self.config.clock,
-                    navigate: &mut navigate,
-                    dialogs: self.config.dialogs.as_ref(),
-                    unlocked_keys: &self.unlocked_keys,
-                };
-                self.panels.ui(self.page, ui, &mut cx);
-            });
+            let mut cx = AppCtx {
+                db,
+                worker: &self.worker,
+                toasts: &mut self.toasts,
+                current_account: &mut self.current_account,
+                settings: &self.settings,
+                database_path: &self.config.database,
+                clock: &self.config.clock,
+                navigate: &mut navigate,
+                dialogs: self.config.dialogs.as_ref(),
+                unlocked_keys: &self.unlocked_keys,
+            };
+            self.panels.ui(self.page, ui, &mut cx);
         });
         if let Some(page) = navigate {
             self.page = page;
         }
         self.toasts.show(&ctx);
-    }
-}
-
-/// The top bar's combo box of accounts (the current customer).
-#[derive(Default)]
-struct AccountSwitcher {
-    cached: Option<Vec<Account>>,
-}
-
-impl AccountSwitcher {
-    const LIMIT: usize = 200;
-
-    fn on_event(&mut self, event: &Event) {
-        if matches!(
-            event,
-            Event::AccountCreated(_) | Event::AccountRenamed(_) | Event::AccountDeleted(_)
-        ) {
-            self.cached = None;
-        }
-    }
-
-    fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        db: &Connection,
-        current: &mut Option<Account>,
-        toasts: &mut Toasts,
-    ) {
-        let accounts = self.cached.get_or_insert_with(|| {
-            store::accounts::search(db, "", store::accounts::AccountOrder::Name, Self::LIMIT)
-                .unwrap_or_else(|err| {
-                    toasts.error(format!("Could not read accounts: {err}"));
-                    Vec::new()
-                })
-        });
-        let shown = current
-            .as_ref()
-            .map(|a| a.name.clone())
-            .unwrap_or_else(|| "No account chosen".to_string());
-        egui::ComboBox::from_label("Current account")
-            .selected_text(shown)
-            .width(240.0)
-            .show_ui(ui, |ui| {
-                if accounts.is_empty() {
-                    ui.label("No accounts yet — create one under Accounts");
-                }
-                for account in accounts.iter() {
-                    let selected = current.as_ref().is_some_and(|a| a.id == account.id);
-                    if ui.selectable_label(selected, &account.name).clicked() {
-                        *current = Some(account.clone());
-                    }
-                }
-            });
     }
 }

@@ -70,8 +70,14 @@ impl Toasts {
                         .show(ui, |ui| {
                             ui.set_max_width(380.0);
                             ui.horizontal(|ui| {
-                                ui.label(icon.rich_text().color(Color32::WHITE));
-                                ui.label(RichText::new(&toast.text).color(Color32::WHITE));
+                                ui.add_space(22.0);
+                                let text =
+                                    ui.label(RichText::new(&toast.text).color(Color32::WHITE));
+                                let pos = egui::pos2(
+                                    text.rect.left() - 14.0,
+                                    text.rect.top() + text.rect.height().min(20.0) / 2.0,
+                                );
+                                super::widgets::paint_icon(ui, icon, pos, 16.0, Color32::WHITE);
                             });
                         });
                     ui.add_space(4.0);

@@ -1,7 +1,66 @@
-//! Small shared widgets: labelled form fields with their message underneath, status chips
-//! and the confirmation dialog. Every input gets an accessible name (tests use the same).
+//! Small shared widgets: labelled form fields with their message underneath, status chips,
+//! navigation entries, sortable headers and the confirmation dialog. Every control gets an
+//! accessible name (tests use the same); icon glyphs are painted, never announced.
 
 use egui::{Color32, RichText, Ui};
+use egui_material_icons::MaterialIcon;
+
+/// Paints `icon` centred at `pos`. Painting (rather than a label) keeps the private-use glyph
+/// out of the accessibility tree: a screen reader hears the control's name, not "\u{e9b2}".
+pub fn paint_icon(ui: &Ui, icon: MaterialIcon, pos: egui::Pos2, size: f32, color: Color32) {
+    ui.painter().text(
+        pos,
+        egui::Align2::CENTER_CENTER,
+        icon.codepoint,
+        egui::FontId::new(size, icon.font_family()),
+        color,
+    );
+}
+
+/// One navigation entry: the icon painted beside a selectable button named only by `name`.
+pub fn nav_item(ui: &mut Ui, icon: MaterialIcon, name: &str, selected: bool) -> egui::Response {
+    const ICON_COLUMN: f32 = 28.0;
+    let response = ui
+        .horizontal(|ui| {
+            ui.add_space(ICON_COLUMN);
+            ui.add_sized(
+                [ui.available_width(), ui.spacing().interact_size.y + 4.0],
+                egui::Button::selectable(selected, name),
+            )
+        })
+        .inner;
+    let color = if selected {
+        ui.visuals().strong_text_color()
+    } else {
+        ui.visuals().text_color()
+    };
+    let centre = egui::pos2(
+        response.rect.left() - ICON_COLUMN / 2.0,
+        response.rect.center().y,
+    );
+    paint_icon(ui, icon, centre, 18.0, color);
+    response
+}
+
+/// A column header that sorts by its column when clicked; the active one shows an arrow
+/// (painted) and says "sorted" in its name.
+pub fn sort_header(ui: &mut Ui, title: &str, active: bool) -> bool {
+    let text = RichText::new(title).strong();
+    let response = ui
+        .add(egui::Button::new(text).frame(false).selected(active))
+        .on_hover_text(format!("Sort by {title}"));
+    if active {
+        let pos = egui::pos2(response.rect.right() + 8.0, response.rect.center().y);
+        paint_icon(
+            ui,
+            egui_material_icons::icons::ICON_ARROW_DOWNWARD,
+            pos,
+            14.0,
+            ui.visuals().text_color(),
+        );
+    }
+    response.clicked()
+}
 
 /// A labelled single-line text field with its validation message under it.
 pub fn text_field(
@@ -34,20 +93,50 @@ pub fn stacked_text_field(
     .inner
 }
 
-/// A labelled password field (characters hidden).
+/// A passphrase as typed into a form: wiped from memory when cleared or dropped.
+#[derive(Default)]
+pub struct SecretText {
+    text: zeroize::Zeroizing<String>,
+    /// The field's widget id, to forget egui's copy of its state (cursor, undo history).
+    field: Option<egui::Id>,
+}
+
+impl SecretText {
+    /// The text typed so far.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// True when nothing is typed.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Wipes the text, and the copies egui keeps for undo.
+    pub fn clear(&mut self, ctx: &egui::Context) {
+        zeroize::Zeroize::zeroize(&mut *self.text);
+        if let Some(id) = self.field {
+            egui::TextEdit::store_state(ctx, id, egui::text_edit::TextEditState::default());
+        }
+    }
+}
+
+/// A labelled password field (characters hidden) over a [`SecretText`].
 pub fn password_field(
     ui: &mut Ui,
     label: &str,
-    value: &mut String,
+    value: &mut SecretText,
     error: Option<&str>,
 ) -> egui::Response {
-    field_with(ui, label, error, |ui| {
+    let response = field_with(ui, label, error, |ui| {
         ui.add(
-            egui::TextEdit::singleline(value)
+            egui::TextEdit::singleline(&mut *value.text)
                 .password(true)
                 .desired_width(320.0),
         )
-    })
+    });
+    value.field = Some(response.id);
+    response
 }
 
 /// Width of the label column of forms.

@@ -2,13 +2,18 @@
 //! [`IssueDraft::validate`], the rules the GUI form uses, so the messages are the same.
 
 use super::passphrase::{self, Purpose};
-use super::{IssueArgs, check_out_path, now, open_store, rfc3339};
+use super::{IssueArgs, OutArg, now, open_store};
 use crate::domain::FieldErrors;
+use crate::domain::ids::AccountId;
 use crate::domain::issue::{IssueDraft, IssueSpec, parse_kind};
-use crate::issuance;
+use crate::domain::time::rfc3339;
+use crate::files;
+use crate::outln;
+use crate::services::{self, Progress, licensing};
 use crate::store::Store;
+use crate::store::keys::KeyRow;
 use anyhow::Context as _;
-use licensekey::{LicenseRequest, SignedLicense, SigningKey};
+use licensekey::{SignedLicense, SigningKey};
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::path::Path;
@@ -60,9 +65,8 @@ fn lines(errors: &FieldErrors, prefix: &str) -> Vec<String> {
 fn single(args: &IssueArgs, database: &Path) -> anyhow::Result<ExitCode> {
     let mut draft = match &args.request {
         Some(path) => {
-            let text = crate::error::read_text(path)?;
-            let request = LicenseRequest::parse(&text)
-                .map_err(|e| anyhow::anyhow!("--request {}: {e}", path.display()))?;
+            let request =
+                licensing::load_request(path).map_err(|e| anyhow::anyhow!("--request {e}"))?;
             IssueDraft::from_request(request)
         }
         None => IssueDraft::default(),
@@ -88,33 +92,33 @@ fn single(args: &IssueArgs, database: &Path) -> anyhow::Result<ExitCode> {
     let spec = draft
         .validate()
         .map_err(|errors| anyhow::anyhow!("{}", lines(&errors, "").join("\n")))?;
-    if let Some(out) = &args.out {
-        check_out_path("--out", out)?;
-    }
+    let out = OutArg::new(args.out.as_deref(), args.force);
+    out.check(database)?;
 
     let mut store = open_store(database)?;
     let account = account_id(&store, args.account.as_deref())?;
-    let (key, operator) = unlock_active(&store, &args.passphrase)?;
-    let license = issuance::issue(
-        &mut store,
-        &key,
-        &spec,
-        account.as_deref(),
-        &operator,
-        now(),
-    )?;
+    let (_, key, operator) = unlock_active(&store, &args.passphrase)?;
+    let license = licensing::issue(&mut store, &key, &spec, account, &operator, now())?;
     let payload = license.payload();
-    println!("License id: {}", payload.license_id);
-    println!("Serial:     {}", license.to_serial());
-    println!("Expires:    {}", expiry(license.payload().expires_at));
-    if let Some(out) = &args.out {
-        crate::error::write_text(out, &license.to_license_file()).with_context(|| {
+    // The file first: a closed standard output must not lose it.
+    if let Some(path) = out.path {
+        files::write(
+            path,
+            license.to_license_file().as_bytes(),
+            out.output(database, false),
+        )
+        .with_context(|| {
             format!(
-                "license {} was issued, but its file could not be written",
+                "license {} was issued (it is in the ledger), but its file could not be written",
                 payload.license_id
             )
         })?;
-        println!("License file: {}", out.display());
+    }
+    outln!("License id: {}", payload.license_id);
+    outln!("Serial:     {}", license.to_serial());
+    outln!("Expires:    {}", expiry(payload.expires_at));
+    if let Some(path) = out.path {
+        outln!("License file: {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -124,34 +128,30 @@ fn expiry(expires_at: Option<i64>) -> String {
 }
 
 /// The account's id for `--account WALLET_ID`.
-fn account_id(store: &Store, wallet: Option<&str>) -> anyhow::Result<Option<String>> {
-    let Some(wallet) = wallet.map(str::trim) else {
+fn account_id(store: &Store, wallet: Option<&str>) -> anyhow::Result<Option<AccountId>> {
+    let Some(wallet) = wallet else {
         return Ok(None);
     };
-    let number: i64 = wallet.parse().map_err(|_| {
-        anyhow::anyhow!("--account: '{wallet}' is not a wallet id (a whole number)")
-    })?;
-    match crate::store::accounts::by_wallet_id(store.conn(), number)? {
-        Some(account) => Ok(Some(account.id)),
-        None => anyhow::bail!("--account: no account has wallet id {number}"),
-    }
+    let account = services::accounts::by_wallet_id(store, wallet)
+        .map_err(|e| anyhow::anyhow!("--account: {e}"))?;
+    Ok(Some(account.id))
 }
 
 /// Unlocks the active key and resolves the operator recorded in the ledger.
 pub(super) fn unlock_active(
     store: &Store,
     args: &super::PassphraseArgs,
-) -> anyhow::Result<(SigningKey, String)> {
-    let row = crate::vault::active(store.conn())?;
+) -> anyhow::Result<(KeyRow, SigningKey, String)> {
+    let row = services::keys::active(store.conn())?;
     let pass = passphrase::read(
         args,
         Purpose::Unlock,
         &format!("the signing key '{}'", row.name),
     )?;
-    let key = crate::vault::unlock(store.conn(), &row, &pass)
+    let key = services::keys::unlock(store.conn(), &row, &pass)
         .with_context(|| format!("unlocking the signing key '{}' ({})", row.name, row.key_id))?;
-    let settings = crate::store::settings::load(store.conn())?;
-    Ok((key, issuance::operator_name(&settings.operator)))
+    let operator = licensing::operator(store)?;
+    Ok((row, key, operator))
 }
 
 /// Reads and validates every row; either all specs, or every problem as "row N: ..." lines.
@@ -248,13 +248,16 @@ fn read_rows(text: &str) -> Result<Vec<IssueSpec>, Vec<String>> {
 }
 
 fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<ExitCode> {
-    let out = args
+    let out_path = args
         .out
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("--csv needs --out FILE.csv"))?;
-    check_out_path("--out", out)?;
-    let text = crate::error::read_text(csv_path)?;
-    let specs = read_rows(&text).map_err(|problems| {
+    let out = OutArg::new(Some(out_path), args.force);
+    out.check(database)?;
+    let text = files::read_text(csv_path, files::CSV).map_err(|e| anyhow::anyhow!("--csv {e}"))?;
+    // Spreadsheets often save UTF-8 with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let specs = read_rows(text).map_err(|problems| {
         anyhow::anyhow!(
             "{}: refused, nothing was issued:\n{}",
             csv_path.display(),
@@ -264,7 +267,7 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
 
     let mut store = open_store(database)?;
     let account = account_id(&store, args.account.as_deref())?;
-    let (key, operator) = unlock_active(&store, &args.passphrase)?;
+    let (_, key, operator) = unlock_active(&store, &args.passphrase)?;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(specs.len() as u64)
     } else {
@@ -276,30 +279,46 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
     );
     bar.set_message("Issuing");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let issued = issuance::issue_many(
+    let mut issued = Vec::with_capacity(specs.len());
+    licensing::issue_many(
         &mut store,
         &key,
         &specs,
-        account.as_deref(),
+        account,
         &operator,
         now(),
-        |done| {
-            bar.set_position(done as u64);
-            true
+        &mut Bar(&bar),
+        |license| {
+            issued.push(license.clone());
+            Ok(())
         },
     )?;
     bar.finish_and_clear();
-    write_output(out, &issued).with_context(|| {
+    write_output(out, database, &issued).with_context(|| {
         format!(
             "{} licenses were issued (see the ledger), but the output CSV could not be written",
             issued.len()
         )
     })?;
-    println!("Issued {} licenses; wrote {}", issued.len(), out.display());
+    outln!(
+        "Issued {} licenses; wrote {}",
+        issued.len(),
+        out_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_output(out: &Path, issued: &[SignedLicense]) -> anyhow::Result<()> {
+/// The terminal's progress bar as a service progress.
+struct Bar<'a>(&'a indicatif::ProgressBar);
+
+impl Progress for Bar<'_> {
+    fn report(&mut self, done: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(done);
+    }
+}
+
+fn write_output(out: OutArg<'_>, database: &Path, issued: &[SignedLicense]) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["license_id", "customer", "kind", "expires_at", "serial"])?;
     for license in issued {
@@ -313,7 +332,9 @@ fn write_output(out: &Path, issued: &[SignedLicense]) -> anyhow::Result<()> {
         ])?;
     }
     let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    crate::error::write_text(out, &String::from_utf8(bytes)?)?;
+    if let Some(path) = out.path {
+        files::write(path, &bytes, out.output(database, false))?;
+    }
     Ok(())
 }
 

@@ -1,8 +1,11 @@
 //! `license-desk keys ...`: signing keys in the vault. Private keys leave only sealed.
 
 use super::passphrase::{self, Purpose};
-use super::{ExportFormat, KeysCommand, emit, now, open_store, rfc3339};
-use crate::vault::{self, PublicKeyFormat};
+use super::{ExportFormat, KeysCommand, OutArg, emit, now, open_store};
+use crate::domain::time::date;
+use crate::outln;
+use crate::services::keys::{self, PublicKeyFormat};
+use anyhow::Context as _;
 use keyvault::KdfParams;
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,8 +15,17 @@ pub fn run(command: KeysCommand, database: &Path) -> anyhow::Result<ExitCode> {
         KeysCommand::New { name, passphrase } => create(database, &name, &passphrase, false),
         KeysCommand::Rotate { name, passphrase } => create(database, &name, &passphrase, true),
         KeysCommand::List => list(database),
-        KeysCommand::Export { key, format, out } => export(database, &key, format, out.as_deref()),
-        KeysCommand::Import { file, activate } => import(database, &file, activate),
+        KeysCommand::Export {
+            key,
+            format,
+            out,
+            force,
+        } => export(database, &key, format, OutArg::new(out.as_deref(), force)),
+        KeysCommand::Import {
+            file,
+            activate,
+            passphrase,
+        } => import(database, &file, activate, &passphrase),
     }
 }
 
@@ -39,7 +51,7 @@ fn create(
         Purpose::New,
         &format!("the new key '{}'", name.trim()),
     )?;
-    let key = vault::generate(
+    let key = keys::generate(
         &mut store,
         name,
         &pass,
@@ -52,9 +64,9 @@ fn create(
     } else {
         "retired"
     };
-    println!("Created key {} ({}), {role}", key.name, key.key_id);
+    outln!("Created key {} ({}), {role}", key.name, key.key_id);
     if rotate {
-        println!("Licenses signed by earlier keys keep verifying with the vault's keys.");
+        outln!("Licenses signed by earlier keys keep verifying with the vault's keys.");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -63,7 +75,7 @@ fn list(database: &Path) -> anyhow::Result<ExitCode> {
     let store = open_store(database)?;
     let keys = crate::store::keys::list(store.conn())?;
     if keys.is_empty() {
-        println!("No signing keys yet: create one with `license-desk keys new --name NAME`.");
+        outln!("No signing keys yet: create one with `license-desk keys new --name NAME`.");
         return Ok(ExitCode::SUCCESS);
     }
     let name_width = keys
@@ -72,17 +84,20 @@ fn list(database: &Path) -> anyhow::Result<ExitCode> {
         .max()
         .unwrap_or(0)
         .max(4);
-    println!(
+    outln!(
         "{:<16}  {:<name_width$}  {:<7}  CREATED",
-        "KEY ID", "NAME", "STATUS"
+        "KEY ID",
+        "NAME",
+        "STATUS"
     );
     for key in &keys {
         let status = if key.active { "active" } else { "retired" };
-        let created = rfc3339(key.created_at);
-        let date = created.get(..10).unwrap_or(&created);
-        println!(
-            "{:<16}  {:<name_width$}  {:<7}  {date}",
-            key.key_id, key.name, status
+        outln!(
+            "{:<16}  {:<name_width$}  {:<7}  {}",
+            key.key_id.to_string(),
+            key.name,
+            status,
+            date(key.created_at)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -92,30 +107,40 @@ fn export(
     database: &Path,
     key: &str,
     format: ExportFormat,
-    out: Option<&Path>,
+    out: OutArg<'_>,
 ) -> anyhow::Result<ExitCode> {
+    out.check(database)?;
     let store = open_store(database)?;
-    let row = vault::find(store.conn(), key)?;
-    let text = match format {
-        ExportFormat::Base64 => vault::export_public(&row, PublicKeyFormat::Base64)?,
-        ExportFormat::Pem => vault::export_public(&row, PublicKeyFormat::Pem)?,
-        ExportFormat::Rust => vault::export_public(&row, PublicKeyFormat::Rust)?,
-        ExportFormat::Encrypted => vault::export_encrypted(store.conn(), &row)?,
+    let row = keys::find(store.conn(), key)?;
+    let (text, secret) = match format {
+        ExportFormat::Base64 => (keys::export_public(&row, PublicKeyFormat::Base64)?, false),
+        ExportFormat::Pem => (keys::export_public(&row, PublicKeyFormat::Pem)?, false),
+        ExportFormat::Rust => (keys::export_public(&row, PublicKeyFormat::Rust)?, false),
+        ExportFormat::Encrypted => (keys::encrypted_text(store.conn(), &row)?, true),
     };
-    emit(out, &text)?;
+    emit(out, database, &text, secret)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn import(database: &Path, file: &Path, activate: bool) -> anyhow::Result<ExitCode> {
-    let armored = crate::error::read_text(file)?;
+fn import(
+    database: &Path,
+    file: &Path,
+    activate: bool,
+    args: &super::PassphraseArgs,
+) -> anyhow::Result<ExitCode> {
     let mut store = open_store(database)?;
-    let key = vault::import(&mut store, &armored, activate)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let pass = passphrase::read(
+        args,
+        Purpose::Unlock,
+        &format!("the key file {}", file.display()),
+    )?;
+    let key = keys::import(&mut store, file, &pass, activate, now())
+        .with_context(|| format!("importing the key file {}", file.display()))?;
     let role = if key.active {
         "active: it signs new licenses"
     } else {
         "retired: it verifies only"
     };
-    println!("Imported key {} ({}), {role}", key.name, key.key_id);
+    outln!("Imported key {} ({}), {role}", key.name, key.key_id);
     Ok(ExitCode::SUCCESS)
 }

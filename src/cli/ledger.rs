@@ -1,70 +1,87 @@
 //! `license-desk revoke` and `license-desk ledger ...`: the audit side of issuance.
 
-use super::{EXIT_LEDGER_BROKEN, LedgerCommand, RevokeArgs, check_out_path, emit, now, open_store};
-use crate::domain::checkpoint::Checkpoint;
-use crate::error::read_text;
-use crate::issuance;
-use crate::store::ledger::{self, ChainReport};
-use anyhow::Context as _;
+use super::{EXIT_LEDGER_BROKEN, LedgerCommand, OutArg, RevokeArgs, emit, now, open_store, output};
+use crate::domain::ids::LicenseId;
+use crate::outln;
+use crate::services::NoProgress;
+use crate::services::licensing::{self, CheckpointCheck};
+use crate::store::ledger::{ChainReport, ExportEnd};
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn revoke(args: &RevokeArgs, database: &Path) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &args.out {
-        check_out_path("--out", out)?;
-    }
+    let out = OutArg::new(args.out.as_deref(), args.force);
+    out.check(database)?;
+    let license_id: LicenseId = args
+        .license_id
+        .parse()
+        .map_err(|e| anyhow::anyhow!("LICENSE_ID: {e}"))?;
     let mut store = open_store(database)?;
-    if crate::store::licenses::get(store.conn(), &args.license_id)?.is_none() {
-        anyhow::bail!(
-            "LICENSE_ID: no license {} was issued from this desk",
-            args.license_id.trim()
-        );
+    if crate::store::licenses::get(store.conn(), license_id)?.is_none() {
+        anyhow::bail!("LICENSE_ID: no license {license_id} was issued from this desk");
     }
-    let (key, operator) = super::issue::unlock_active(&store, &args.passphrase)?;
-    let list = issuance::revoke(
-        &mut store,
-        &key,
-        &args.license_id,
-        &args.reason,
-        &operator,
-        now(),
-    )?;
-    eprintln!(
-        "Revoked {}; revocation list {} now holds {} license(s)",
-        args.license_id.trim(),
+    let (_, key, operator) = super::issue::unlock_active(&store, &args.passphrase)?;
+    let list = licensing::revoke(&mut store, &key, license_id, &args.reason, &operator, now())?;
+    output::note(&format!(
+        "Revoked {license_id}; revocation list {} now holds {} license(s)",
         list.list().sequence,
         list.list().revoked.len()
-    );
-    emit(args.out.as_deref(), &list.to_file())?;
+    ));
+    emit(out, database, &list.to_file(), false)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(command: LedgerCommand, database: &Path) -> anyhow::Result<ExitCode> {
     match command {
-        LedgerCommand::Verify { checkpoint } => verify(database, checkpoint.as_deref()),
-        LedgerCommand::Checkpoint { out, passphrase } => {
-            checkpoint(database, out.as_deref(), &passphrase)
+        LedgerCommand::Verify { checkpoint, pubkey } => {
+            let check = checkpoint
+                .zip(pubkey)
+                .map(|(checkpoint, public_key)| CheckpointCheck {
+                    checkpoint,
+                    public_key,
+                });
+            verify(database, check.as_ref())
         }
-        LedgerCommand::Export { out } => export(database, out.as_deref()),
+        LedgerCommand::Checkpoint {
+            out,
+            force,
+            passphrase,
+        } => checkpoint(database, OutArg::new(out.as_deref(), force), &passphrase),
+        LedgerCommand::Export { out, force } => {
+            export(database, OutArg::new(out.as_deref(), force))
+        }
     }
 }
 
-fn verify(database: &Path, checkpoint: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn verify(database: &Path, check: Option<&CheckpointCheck>) -> anyhow::Result<ExitCode> {
     let store = open_store(database)?;
-    let checkpoint = match checkpoint {
-        Some(path) => Some(
-            Checkpoint::parse(&read_text(path)?)
-                .with_context(|| format!("--checkpoint {}", path.display()))?,
+    let checkpoint = match check {
+        Some(check) => Some(
+            licensing::read_checkpoint(check)
+                .map_err(|e| anyhow::anyhow!("--checkpoint {}: {e}", check.checkpoint.display()))?,
         ),
         None => None,
     };
-    match issuance::verify_ledger(store.conn(), checkpoint.as_ref(), |_| {})? {
+    match licensing::verify_ledger(store.conn(), checkpoint.as_ref(), &mut NoProgress)? {
         ChainReport::Intact { entries, head } => {
-            println!("Ledger intact: {entries} entries, head {head}");
+            outln!(
+                "Ledger intact: {entries} entries, head {}",
+                hex::encode(head)
+            );
+            if let Some(checkpoint) = &checkpoint {
+                outln!(
+                    "It reaches the signed checkpoint of {} entries (key {}).",
+                    checkpoint.entries,
+                    checkpoint.key_id
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
-        ChainReport::Broken { seq, reason } => {
-            println!("Ledger broken at entry {seq}: {reason}");
+        ChainReport::Broken { at, reason } => {
+            match at {
+                Some(seq) => outln!("Ledger broken at entry {seq}: {reason}"),
+                None => outln!("Ledger broken: {reason}"),
+            }
             Ok(ExitCode::from(EXIT_LEDGER_BROKEN))
         }
     }
@@ -72,26 +89,38 @@ fn verify(database: &Path, checkpoint: Option<&Path>) -> anyhow::Result<ExitCode
 
 fn checkpoint(
     database: &Path,
-    out: Option<&Path>,
+    out: OutArg<'_>,
     passphrase: &super::PassphraseArgs,
 ) -> anyhow::Result<ExitCode> {
-    if let Some(out) = out {
-        check_out_path("--out", out)?;
-    }
+    out.check(database)?;
     let store = open_store(database)?;
-    let (key, _) = super::issue::unlock_active(&store, passphrase)?;
-    let checkpoint = issuance::checkpoint(&store, &key, now())?;
-    eprintln!("Signed checkpoint of {} ledger entries", checkpoint.entries);
-    emit(out, &checkpoint.to_file())?;
+    let (row, key, _) = super::issue::unlock_active(&store, passphrase)?;
+    let checkpoint = licensing::checkpoint(store.conn(), &key, now())?;
+    output::note(&format!(
+        "Signed checkpoint of {} ledger entries with key {}; keep it, and the public key \
+         (`license-desk keys export {}`), off this machine",
+        checkpoint.entries, row.key_id, row.key_id
+    ));
+    emit(out, database, &checkpoint.to_file(), false)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(database: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
-    if let Some(out) = out {
-        check_out_path("--out", out)?;
-    }
+fn export(database: &Path, out: OutArg<'_>) -> anyhow::Result<ExitCode> {
+    out.check(database)?;
     let store = open_store(database)?;
-    let text = ledger::export_csv(store.conn(), |_| true)?;
-    emit(out, &text)?;
+    match out.path {
+        Some(path) => {
+            if let ExportEnd::Complete { written } =
+                licensing::export_ledger(&store, path, out.force, &mut NoProgress)?
+            {
+                output::note(&format!("Wrote {written} entries to {}", path.display()));
+            }
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            crate::store::ledger::export_csv(store.conn(), &mut stdout, |_| true)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,14 @@
 //! Command-line interface (clap). With no sub-command the GUI opens; every sub-command runs
 //! without a window, so License Desk also works on a headless or air-gapped machine.
 //!
-//! This is the binary's edge: errors are `anyhow` here, the rules and messages come from
-//! `domain`, `vault` and `issuance`, shared with the GUI.
+//! This is the binary's edge: errors are `anyhow` here; the rules, messages and every write
+//! come from `domain` and `services`, shared with the GUI. Output goes through [`output`], so a
+//! closed pipe (`license-desk issue … | head -0`) ends the command with a message, not a panic.
 
 mod issue;
 mod keys;
 mod ledger;
+pub mod output;
 mod passphrase;
 mod verify;
 
@@ -98,8 +100,12 @@ pub enum KeysCommand {
         /// Write to FILE instead of printing.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace FILE if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
     },
-    /// Import an encrypted key file (as written by `keys export --format encrypted`).
+    /// Import an encrypted key file (as written by `keys export --format encrypted`); its
+    /// passphrase is asked for, to prove the file opens.
     Import {
         /// The encrypted key file.
         #[arg(value_name = "FILE")]
@@ -107,6 +113,8 @@ pub enum KeysCommand {
         /// Make the imported key the active signing key.
         #[arg(long)]
         activate: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
     },
 }
 
@@ -194,6 +202,9 @@ pub struct IssueArgs {
     /// Single: write the license file here. With --csv: the output CSV (required).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Issue one license per row of this CSV file (see below).
     #[arg(
         long,
@@ -245,6 +256,9 @@ pub struct RequestArgs {
     /// Write the request file here instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// `revoke ...`
@@ -259,6 +273,9 @@ pub struct RevokeArgs {
     /// Write the new signed revocation list here instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -266,18 +283,27 @@ pub struct RevokeArgs {
 /// `ledger ...`
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Walk the hash chain; exit 0 when intact, 3 when an entry was edited or removed.
+    /// Walk the hash chain and what it records; exit 0 when intact, 3 when something was
+    /// edited or removed.
     Verify {
         /// Also check the chain still reaches this signed checkpoint (catches entries cut
-        /// off the end after it was taken).
-        #[arg(long, value_name = "FILE")]
+        /// off the end after it was taken). Needs --pubkey.
+        #[arg(long, value_name = "FILE", requires = "pubkey")]
         checkpoint: Option<PathBuf>,
+        /// The public key the checkpoint was signed with, kept off this machine (a file or
+        /// base64 text): a key stored in this database proves nothing to whoever can write it.
+        #[arg(long, value_name = "FILE|BASE64", requires = "checkpoint")]
+        pubkey: Option<String>,
     },
-    /// Sign the ledger's current head with the active key; keep the file off this machine.
+    /// Sign the ledger's current head with the active key; keep the file off this machine,
+    /// with the public key (`keys export`).
     Checkpoint {
         /// Write the checkpoint here instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace the --out file if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
@@ -286,65 +312,62 @@ pub enum LedgerCommand {
         /// Write the CSV here instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace the --out file if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
     },
 }
 
 /// Parses `--at`: RFC 3339 ("2027-01-31T12:00:00Z") or unix seconds.
 fn parse_time(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<i64>() {
-        return Ok(secs);
-    }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp())
-        .map_err(|_| {
-            format!("'{text}' is neither RFC 3339 (2027-01-31T12:00:00Z) nor unix seconds")
-        })
+    crate::domain::time::parse(text)
 }
 
 /// The clock at the CLI edge; rules take the time as a parameter.
 fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    use crate::clock::Clock as _;
+    crate::clock::SystemClock.now().timestamp()
 }
 
-/// Unix seconds as RFC 3339 UTC ("2027-01-31T12:00:00Z").
-fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| secs.to_string())
+/// Where `--out` goes, and whether it may replace a file.
+#[derive(Debug, Clone, Copy)]
+struct OutArg<'a> {
+    path: Option<&'a Path>,
+    force: bool,
 }
 
-/// Prints `text`, or writes it atomically to `out` and says so on stderr.
-fn emit(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
-    match out {
+impl<'a> OutArg<'a> {
+    fn new(path: Option<&'a Path>, force: bool) -> Self {
+        Self { path, force }
+    }
+
+    fn output(self, database: &'a Path, secret: bool) -> crate::files::Output<'a> {
+        crate::files::Output {
+            force: self.force,
+            secret,
+            database: Some(database),
+        }
+    }
+
+    /// Refuses a bad destination before any work is done.
+    fn check(self, database: &Path) -> anyhow::Result<()> {
+        if let Some(path) = self.path {
+            crate::files::check_destination(path, self.output(database, false))
+                .map_err(|e| anyhow::anyhow!("--out {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints `text`, or writes it atomically to `--out` and says so on stderr.
+fn emit(out: OutArg<'_>, database: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
+    match out.path {
         Some(path) => {
-            crate::error::write_text(path, text)?;
-            eprintln!("Wrote {}", path.display());
+            crate::files::write(path, text.as_bytes(), out.output(database, secret))
+                .map_err(|e| anyhow::anyhow!("--out {e}"))?;
+            output::note(&format!("Wrote {}", path.display()));
         }
-        None => {
-            print!("{text}");
-            if !text.ends_with('\n') {
-                println!();
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Refuses an output path whose folder does not exist, before any work is done.
-fn check_out_path(flag: &str, path: &Path) -> anyhow::Result<()> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = parent
-        && !dir.is_dir()
-    {
-        anyhow::bail!(
-            "{flag} {}: the folder {} does not exist",
-            path.display(),
-            dir.display()
-        );
-    }
-    if path.is_dir() {
-        anyhow::bail!("{flag} {}: is a folder, not a file", path.display());
+        None => output::text(text)?,
     }
     Ok(())
 }
@@ -358,13 +381,13 @@ fn open_store(database: &Path) -> anyhow::Result<crate::store::Store> {
 pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
     match command {
         CliCommand::Where => {
-            println!("{}", database.display());
+            output::line(&database.display().to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Keys(cmd) => keys::run(cmd, database),
         CliCommand::Issue(args) => issue::run(&args, database),
         CliCommand::Verify(args) => verify::run(&args, database),
-        CliCommand::Request(args) => verify::request(&args),
+        CliCommand::Request(args) => verify::request(&args, database),
         CliCommand::Revoke(args) => ledger::revoke(&args, database),
         CliCommand::Ledger(cmd) => ledger::run(cmd, database),
     }
@@ -385,6 +408,5 @@ mod tests {
         assert_eq!(parse_time("0"), Ok(0));
         assert_eq!(parse_time("2027-01-31T12:00:00Z"), Ok(1_801_396_800));
         assert!(parse_time("tomorrow").is_err());
-        assert_eq!(rfc3339(1_801_396_800), "2027-01-31T12:00:00Z");
     }
 }

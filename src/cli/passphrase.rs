@@ -26,8 +26,8 @@ pub fn read(
 ) -> anyhow::Result<Zeroizing<String>> {
     if let Some(path) = &args.passphrase_file {
         let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("--passphrase-file {}", path.display()))?,
+            crate::files::read_text(path, crate::files::PASSPHRASE)
+                .with_context(|| "--passphrase-file".to_string())?,
         );
         let line = text.lines().next().unwrap_or("");
         if line.is_empty() {

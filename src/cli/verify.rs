@@ -1,7 +1,9 @@
 //! `license-desk verify` (what a product does, from the command line) and `license-desk
 //! request` (what a customer's machine does). Each failure has its own exit code.
 
-use super::{RequestArgs, VerifyArgs, emit, now, rfc3339};
+use super::{OutArg, RequestArgs, VerifyArgs, emit, now};
+use crate::domain::time::rfc3339;
+use crate::files;
 use anyhow::Context as _;
 use licensekey::{Error, KeyRing, LicensePayload, LicenseStatus, SignedLicense, VerifyContext};
 use std::path::Path;
@@ -48,7 +50,7 @@ fn key_ring(pubkeys: &[String], database: &Path) -> anyhow::Result<KeyRing> {
             );
         }
         let store = super::open_store(database)?;
-        ring = crate::vault::keyring(store.conn())?;
+        ring = crate::services::keys::keyring(store.conn())?;
         if ring.key_ids().next().is_none() {
             anyhow::bail!(
                 "no --pubkey given and the vault at {} has no keys",
@@ -61,7 +63,7 @@ fn key_ring(pubkeys: &[String], database: &Path) -> anyhow::Result<KeyRing> {
         let path = Path::new(arg);
         let (text, origin) = if path.is_file() {
             (
-                crate::error::read_text(path)?,
+                files::read_text(path, files::PUBLIC_KEY)?,
                 format!("--pubkey {}", path.display()),
             )
         } else {
@@ -79,14 +81,14 @@ pub fn run(args: &VerifyArgs, database: &Path) -> anyhow::Result<ExitCode> {
     let path = Path::new(&args.license);
     let from_file = path.is_file();
     let text = if from_file {
-        crate::error::read_text(path)?
+        files::read_text(path, files::LICENSE)?
     } else {
         args.license.clone()
     };
     let ring = key_ring(&args.pubkeys, database)?;
     let revocations = match &args.revocations {
         Some(file) => {
-            let list_text = crate::error::read_text(file)?;
+            let list_text = files::read_text(file, files::REVOCATION_LIST)?;
             let list = licensekey::verify_revocation_list(&list_text, &ring, None)
                 .map_err(|e| anyhow::anyhow!("--revocations {}: {e}", file.display()))?;
             Some(list)
@@ -198,11 +200,13 @@ fn print_summary(p: &LicensePayload) {
 }
 
 /// `license-desk request`: a license request for this machine.
-pub fn request(args: &RequestArgs) -> anyhow::Result<ExitCode> {
+pub fn request(args: &RequestArgs, database: &Path) -> anyhow::Result<ExitCode> {
     let request = licensekey::LicenseRequest::for_this_machine(args.cluster, now())
         .context("collecting this machine's fingerprints")?;
     let file = request.to_file().context("encoding the request")?;
-    emit(args.out.as_deref(), &file)?;
+    let out = OutArg::new(args.out.as_deref(), args.force);
+    out.check(database)?;
+    emit(out, database, &file, false)?;
     if args.out.is_some() {
         eprintln!(
             "Send it to your vendor; it carries {} machine fingerprints{}.",

@@ -1,24 +1,36 @@
 //! Accounts are the vendor's customers. Each has a short numeric wallet ID people can read
 //! out on the phone ("Wallet ID: 168").
 
+use super::ids::AccountId;
 use super::validation::{FieldErrors, required_text};
+use serde::{Deserialize, Serialize};
 
-/// The first wallet ID handed out; later ones count up from here.
-pub const FIRST_WALLET_ID: i64 = 100;
 /// Longest account name accepted.
 pub const MAX_NAME_CHARS: usize = 120;
 
 /// A customer account as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
-    /// UUIDv7, time-ordered.
-    pub id: String,
+    pub id: AccountId,
     /// The customer's display name, unique without regard to case.
     pub name: String,
     /// Short number shown on screen.
     pub wallet_id: i64,
+    /// False while the wallet ID is provisional (not from a block this desk holds).
+    pub wallet_id_final: bool,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+impl Account {
+    /// "Wallet ID: 168", or "Wallet ID: 100231 (provisional)".
+    pub fn wallet_label(&self) -> String {
+        if self.wallet_id_final {
+            format!("Wallet ID: {}", self.wallet_id)
+        } else {
+            format!("Wallet ID: {} (provisional)", self.wallet_id)
+        }
+    }
 }
 
 /// Validates an account name as typed.

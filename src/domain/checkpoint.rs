@@ -13,6 +13,8 @@
 //! Signature: <128 lower-case hex>
 //! ```
 //!
+//! Numbers are ASCII digits only: no sign, no leading zeros, no spaces.
+//!
 //! The signature is Ed25519 over `"LicenseDesk/ledger-checkpoint/v1" 0x00 || entries u64 BE ||
 //! head (32) || created i64 BE || key id (8)`.
 
@@ -37,7 +39,7 @@ pub struct Checkpoint {
 pub enum CheckpointError {
     #[error("checkpoint file is malformed: {0}")]
     Malformed(String),
-    #[error("checkpoint is signed by key {0}, which is not in this vault")]
+    #[error("checkpoint is signed by key {0}, not by the public key it was checked against")]
     UnknownKey(KeyId),
     #[error("checkpoint signature does not verify (the file was changed)")]
     BadSignature,
@@ -111,8 +113,14 @@ impl Checkpoint {
                 .map(str::to_string)
                 .ok_or_else(|| CheckpointError::Malformed(format!("expected the '{name}' line")))
         };
-        let canonical_number =
-            |text: &str| text == "0" || (!text.starts_with('0') && !text.starts_with('-'));
+        // Decimal digits only, no sign and no leading zeros ("+7", "07" and " 7" are refused;
+        // Rust's own parser would take "+7").
+        let canonical_number = |text: &str| {
+            text == "0"
+                || (text.bytes().all(|b| b.is_ascii_digit())
+                    && !text.starts_with('0')
+                    && !text.is_empty())
+        };
         let entries_text = field(entries, "Entries")?;
         let created_text = field(created, "Created")?;
         let entries: u64 = entries_text
@@ -176,6 +184,9 @@ mod tests {
         );
         for broken in [
             text.replace("Entries: 42", "Entries: 042"),
+            text.replace("Entries: 42", "Entries: +42"),
+            text.replace("Entries: 42", "Entries:  42"),
+            text.replace("Created: ", "Created: +"),
             text.replace("Head: 09", "Head: 0A"),
             text.trim_end().to_string(),
             format!("{text}extra\n"),

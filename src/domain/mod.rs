@@ -5,10 +5,12 @@ pub mod account;
 pub mod billing;
 pub mod checkpoint;
 pub mod country;
+pub mod ids;
 pub mod issue;
 pub mod ledger_chain;
 pub mod payment;
 pub mod settings;
+pub mod time;
 pub mod validation;
 
 pub use validation::FieldErrors;

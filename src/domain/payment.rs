@@ -1,5 +1,6 @@
 //! Payment methods: cards (only brand and last four digits are ever kept) and bank transfer.
 
+use super::ids::{AccountId, PaymentMethodId};
 use super::validation::{FieldErrors, required_text};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -132,10 +133,10 @@ pub fn card_expired(exp_month: u32, exp_year: i32, today: NaiveDate) -> bool {
 }
 
 /// A stored payment method of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentMethod {
-    pub id: String,
-    pub account_id: String,
+    pub id: PaymentMethodId,
+    pub account_id: AccountId,
     pub details: PaymentDetails,
     pub is_default: bool,
     pub created_at: i64,

@@ -1,59 +1,68 @@
-//! Accounts repository.
+//! Accounts repository: rows, keyset-paged and indexed lists, and the trigram search index.
 
-use super::outbox::{self, Op};
-use super::{StoreError, StoreResult, is_unique_violation, new_id};
-use crate::domain::account::{self, Account, FIRST_WALLET_ID};
+use super::outbox::{self, Change};
+use super::{StoreError, StoreResult, desk, is_unique_violation};
+use crate::domain::account::Account;
+use crate::domain::ids::AccountId;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use serde_json::json;
+
+const COLUMNS: &str = "seq, id, name, wallet_id, wallet_final, created_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
         id: row.get("id")?,
         name: row.get("name")?,
         wallet_id: row.get("wallet_id")?,
+        wallet_id_final: row.get("wallet_final")?,
         created_at: row.get("created_at")?,
     })
 }
 
 fn duplicate(name: &str) -> StoreError {
-    StoreError::Conflict(format!("Account name: '{name}' is already taken"))
+    StoreError::Duplicate {
+        what: "account name",
+        value: name.to_string(),
+    }
 }
 
-/// Creates an account with the next wallet ID.
+/// Creates an account named `name` (already validated and normalised) with the next wallet ID
+/// from this desk's blocks, or a provisional one when the blocks are used up.
 pub fn create(tx: &Transaction<'_>, name: &str, now: i64) -> StoreResult<Account> {
-    account::validate_name(name).into_result()?;
-    let name = account::normalize_name(name);
-    let wallet_id: i64 = tx.query_row(
-        "SELECT coalesce(max(wallet_id) + 1, ?1) FROM accounts",
-        [FIRST_WALLET_ID],
-        |r| r.get(0),
-    )?;
+    let (wallet_id, wallet_id_final) = match desk::take_wallet_id(tx)? {
+        Some(id) => (id, true),
+        None => (desk::provisional_wallet_id(tx)?, false),
+    };
     let created = Account {
-        id: new_id(),
-        name,
+        id: AccountId::new(),
+        name: name.to_string(),
         wallet_id,
+        wallet_id_final,
         created_at: now,
     };
     tx.execute(
-        "INSERT INTO accounts (id, name, wallet_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![created.id, created.name, created.wallet_id, now],
+        "INSERT INTO accounts (id, name, wallet_id, wallet_final, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![
+            created.id,
+            created.name,
+            created.wallet_id,
+            created.wallet_id_final,
+            now
+        ],
     )
-    .map_err(|e| if is_unique_violation(&e) { duplicate(&created.name) } else { e.into() })?;
-    outbox::record(
-        tx,
-        "account",
-        &created.id,
-        Op::Upsert,
-        &json!({"name": created.name, "wallet_id": wallet_id}),
-        now,
-    )?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            duplicate(&created.name)
+        } else {
+            e.into()
+        }
+    })?;
+    outbox::record(tx, &Change::Account(created.clone()), now)?;
     Ok(created)
 }
 
-/// Renames an account.
-pub fn rename(tx: &Transaction<'_>, id: &str, name: &str, now: i64) -> StoreResult<Account> {
-    account::validate_name(name).into_result()?;
-    let name = account::normalize_name(name);
+/// Renames an account (name already validated and normalised).
+pub fn rename(tx: &Transaction<'_>, id: AccountId, name: &str, now: i64) -> StoreResult<Account> {
     let changed = tx
         .execute(
             "UPDATE accounts SET name = ?2, updated_at = ?3 WHERE id = ?1",
@@ -61,38 +70,58 @@ pub fn rename(tx: &Transaction<'_>, id: &str, name: &str, now: i64) -> StoreResu
         )
         .map_err(|e| {
             if is_unique_violation(&e) {
-                duplicate(&name)
+                duplicate(name)
             } else {
                 e.into()
             }
         })?;
     if changed == 0 {
-        return Err(StoreError::NotFound(format!("account {id}")));
+        return Err(not_found(id));
     }
-    outbox::record(tx, "account", id, Op::Upsert, &json!({"name": name}), now)?;
-    get(tx, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+    let renamed = get(tx, id)?.ok_or_else(|| not_found(id))?;
+    outbox::record(tx, &Change::Account(renamed.clone()), now)?;
+    Ok(renamed)
 }
 
-/// Deletes an account with its billing details and payment methods.
-pub fn delete(tx: &Transaction<'_>, id: &str, now: i64) -> StoreResult<Account> {
-    let gone = get(tx, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))?;
+/// Deletes an account with its billing details and payment methods (the caller checked it has
+/// no licenses: the schema refuses otherwise).
+pub fn delete(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Account> {
+    let gone = get(tx, id)?.ok_or_else(|| not_found(id))?;
     tx.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
-    outbox::record(tx, "account", id, Op::Delete, &json!({}), now)?;
+    outbox::record(tx, &Change::AccountDeleted { id }, now)?;
     Ok(gone)
 }
 
+fn not_found(id: AccountId) -> StoreError {
+    StoreError::NotFound {
+        what: "account",
+        id: id.to_string(),
+    }
+}
+
 /// One account by id.
-pub fn get(conn: &Connection, id: &str) -> StoreResult<Option<Account>> {
+pub fn get(conn: &Connection, id: AccountId) -> StoreResult<Option<Account>> {
     Ok(conn
         .query_row(
-            "SELECT id, name, wallet_id, created_at FROM accounts WHERE id = ?1",
+            &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
             [id],
             from_row,
         )
         .optional()?)
 }
 
-/// How account lists are sorted.
+/// The account with this wallet ID.
+pub fn by_wallet_id(conn: &Connection, wallet_id: i64) -> StoreResult<Option<Account>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM accounts WHERE wallet_id = ?1"),
+            [wallet_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// How account lists are sorted (each order has an index).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum AccountOrder {
     #[default]
@@ -100,68 +129,125 @@ pub enum AccountOrder {
     WalletId,
 }
 
-/// The WHERE clause of a search: name contains ?2 (any case) or wallet ID is ?3.
-const MATCHES: &str = "(?1 = '' OR name LIKE ?2 ESCAPE '\\' OR wallet_id = ?3)";
-
-fn search_params(filter: &str) -> (String, String, Option<i64>) {
-    let filter = filter.trim();
-    let pattern = format!(
-        "%{}%",
-        filter
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    (filter.to_string(), pattern, filter.parse().ok())
+/// What an accounts list shows: every account, or those matching a search.
+///
+/// A search of three characters or more finds the text anywhere in the name (trigram index); a
+/// shorter one finds names starting with it (the name index); a number also finds the account
+/// with that wallet ID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountQuery {
+    pub search: String,
+    pub order: AccountOrder,
 }
 
-/// Accounts whose name contains `filter` (any case) or whose wallet ID is `filter`.
-pub fn search(
+impl AccountQuery {
+    fn filter(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value;
+        let text = self.search.trim();
+        if text.is_empty() {
+            return ("1".into(), Vec::new());
+        }
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let mut args = Vec::new();
+        let mut clause = if text.chars().count() >= 3 {
+            args.push(Value::Text(format!("%{escaped}%")));
+            "(seq IN (SELECT rowid FROM accounts_search WHERE name LIKE ?1 ESCAPE '\\')".to_string()
+        } else {
+            args.push(Value::Text(format!("{escaped}%")));
+            "(name LIKE ?1 ESCAPE '\\'".to_string()
+        };
+        if let Ok(wallet) = text.parse::<i64>() {
+            args.push(Value::Integer(wallet));
+            clause.push_str(" OR wallet_id = ?2");
+        }
+        clause.push(')');
+        (clause, args)
+    }
+
+    /// Both orders are unique (names are unique without regard to case), so a page can start
+    /// right after the last row of the one before.
+    fn order_by(&self) -> &'static str {
+        match self.order {
+            AccountOrder::Name => "name",
+            AccountOrder::WalletId => "wallet_id",
+        }
+    }
+}
+
+/// Where a page starts: after this row in the list's order (keyset paging), or at an offset
+/// (only for a jump to a far position).
+#[derive(Debug, Clone)]
+pub enum PageStart {
+    First,
+    After(Account),
+    Offset(u64),
+}
+
+/// A page of `limit` accounts of `query`, starting at `start`.
+pub fn page(
     conn: &Connection,
-    filter: &str,
-    order: AccountOrder,
+    query: &AccountQuery,
+    start: &PageStart,
     limit: usize,
 ) -> StoreResult<Vec<Account>> {
-    let (filter, pattern, wallet) = search_params(filter);
-    let order_by = match order {
-        AccountOrder::Name => "name, wallet_id",
-        AccountOrder::WalletId => "wallet_id",
-    };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, name, wallet_id, created_at FROM accounts WHERE {MATCHES} ORDER BY {order_by} LIMIT ?4"
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            filter,
-            pattern,
-            wallet,
-            i64::try_from(limit).unwrap_or(i64::MAX)
-        ],
-        from_row,
-    )?;
+    use rusqlite::types::Value;
+    let (filter, mut args) = query.filter();
+    let mut sql = format!("SELECT {COLUMNS} FROM accounts WHERE {filter}");
+    let n = args.len();
+    match start {
+        PageStart::First | PageStart::Offset(_) => {}
+        PageStart::After(last) => match query.order {
+            AccountOrder::Name => {
+                // The column's NOCASE collation applies, as in the index.
+                sql.push_str(&format!(" AND name > ?{}", n + 1));
+                args.push(Value::Text(last.name.clone()));
+            }
+            AccountOrder::WalletId => {
+                sql.push_str(&format!(" AND wallet_id > ?{}", n + 1));
+                args.push(Value::Integer(last.wallet_id));
+            }
+        },
+    }
+    sql.push_str(&format!(
+        " ORDER BY {} LIMIT {}",
+        query.order_by(),
+        super::limit(limit)
+    ));
+    if let PageStart::Offset(offset) = start {
+        sql.push_str(&format!(" OFFSET {offset}"));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// How many accounts [`search`] would find without a limit.
-pub fn count_matching(conn: &Connection, filter: &str) -> StoreResult<i64> {
-    let (filter, pattern, wallet) = search_params(filter);
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT count(*) FROM accounts WHERE {MATCHES}"))?;
-    Ok(stmt.query_row(params![filter, pattern, wallet], |r| r.get(0))?)
-}
-
-/// The account with this wallet ID.
-pub fn by_wallet_id(conn: &Connection, wallet_id: i64) -> StoreResult<Option<Account>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, name, wallet_id, created_at FROM accounts WHERE wallet_id = ?1",
-            [wallet_id],
-            from_row,
-        )
-        .optional()?)
+/// How many accounts `query` finds, counting no further than `cap` (a count past it is shown
+/// as "cap+" instead of scanning a large match).
+pub fn count(conn: &Connection, query: &AccountQuery, cap: u64) -> StoreResult<u64> {
+    let (filter, args) = query.filter();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE {filter} LIMIT {})",
+        cap.min(i64::MAX as u64)
+    ))?;
+    let n: i64 = stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Total number of accounts.
-pub fn count(conn: &Connection) -> StoreResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?)
+pub fn total(conn: &Connection) -> StoreResult<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Number of licenses linked to an account.
+pub fn license_count(conn: &Connection, id: AccountId) -> StoreResult<u64> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM licenses WHERE account_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -1,18 +1,18 @@
 //! Billing details repository (one row per account).
 
-use super::outbox::{self, Op};
+use super::outbox::{self, Change};
 use super::{StoreError, StoreResult};
 use crate::domain::billing::BillingDetails;
+use crate::domain::ids::AccountId;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-/// Validates, normalizes and saves billing details; returns what was stored.
+/// Saves billing details (already validated and normalised).
 pub fn save(
     tx: &Transaction<'_>,
-    account_id: &str,
-    details: &BillingDetails,
+    account_id: AccountId,
+    stored: &BillingDetails,
     now: i64,
-) -> StoreResult<BillingDetails> {
-    let stored = details.normalized()?;
+) -> StoreResult<()> {
     let changed = tx.execute(
         "INSERT INTO billing_details (account_id, company, contact_name, email, phone,
              address_line1, address_line2, city, postal_code, country, tax_id, updated_at)
@@ -40,14 +40,24 @@ pub fn save(
         ],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound(format!("account {account_id}")));
+        return Err(StoreError::NotFound {
+            what: "account",
+            id: account_id.to_string(),
+        });
     }
-    outbox::record(tx, "billing_details", account_id, Op::Upsert, &stored, now)?;
-    Ok(stored)
+    outbox::record(
+        tx,
+        &Change::Billing {
+            account_id,
+            details: stored.clone(),
+        },
+        now,
+    )?;
+    Ok(())
 }
 
 /// The billing details of an account, if any were saved.
-pub fn get(conn: &Connection, account_id: &str) -> StoreResult<Option<BillingDetails>> {
+pub fn get(conn: &Connection, account_id: AccountId) -> StoreResult<Option<BillingDetails>> {
     Ok(conn
         .query_row(
             "SELECT company, contact_name, email, phone, address_line1, address_line2, city,

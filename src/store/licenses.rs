@@ -1,104 +1,252 @@
 //! Issued licenses repository: one row per signed license with its canonical artifact bytes
-//! (the serial and license file are derived from them).
+//! (the serial and license file are derived from them). The other columns repeat what the
+//! artifact says, for lists and filters; the ledger check compares them with the artifact.
 
 use super::StoreResult;
-use licensekey::SignedLicense;
+use super::outbox::{self, Change, LicenseRecord};
+use super::sql::SqlKeyId;
+use crate::domain::ids::{AccountId, LicenseId};
+use licensekey::{KeyId, LicensePayload, SignedLicense};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-/// An issued license as listed.
+/// Where a license stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenseState {
+    Active,
+    Revoked,
+}
+
+impl LicenseState {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LicenseState::Active => "active",
+            LicenseState::Revoked => "revoked",
+        }
+    }
+
+    fn parse(text: &str) -> Option<LicenseState> {
+        match text {
+            "active" => Some(LicenseState::Active),
+            "revoked" => Some(LicenseState::Revoked),
+            _ => None,
+        }
+    }
+
+    /// The word people see.
+    pub fn label(self) -> &'static str {
+        match self {
+            LicenseState::Active => "Active",
+            LicenseState::Revoked => "Revoked",
+        }
+    }
+}
+
+/// An issued license as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedRow {
+pub struct LicenseRow {
     pub seq: i64,
-    pub license_id: String,
-    pub key_id: String,
-    pub account_id: Option<String>,
+    pub license_id: LicenseId,
+    pub key_id: KeyId,
+    pub account_id: Option<AccountId>,
     pub product: String,
     pub kind: String,
     pub customer: String,
-    pub cluster: Option<String>,
+    pub cluster: Option<uuid::Uuid>,
+    pub ip: Option<String>,
+    pub capacity_tb: i64,
+    pub seats: i64,
     pub issued_at: i64,
     pub expires_at: Option<i64>,
+    /// The stored word; see [`LicenseRow::state`].
+    pub status: String,
     /// Canonical bytes of the signed license.
     pub artifact: Vec<u8>,
 }
 
-impl IssuedRow {
+impl LicenseRow {
     /// The signed license, parsed back from its stored bytes.
     pub fn signed(&self) -> Option<SignedLicense> {
         SignedLicense::from_bytes(&self.artifact).ok()
     }
+
+    /// The status, if the stored word is one this build knows.
+    pub fn state(&self) -> Option<LicenseState> {
+        LicenseState::parse(&self.status)
+    }
+
+    /// The first column that differs from what the signed payload says, if any.
+    pub fn column_differing_from(&self, p: &LicensePayload) -> Option<&'static str> {
+        let checks = [
+            ("license_id", self.license_id.0 == p.license_id),
+            ("key_id", self.key_id == p.key_id),
+            ("product", self.product == p.product),
+            ("kind", self.kind == p.kind.name()),
+            ("customer", self.customer == p.customer),
+            ("cluster", self.cluster == p.binding.cluster),
+            ("ip", self.ip == p.binding.ip.map(|ip| ip.to_string())),
+            ("capacity_tb", self.capacity_tb == i64::from(p.capacity_tb)),
+            ("seats", self.seats == i64::from(p.seats)),
+            ("issued_at", self.issued_at == p.issued_at),
+            ("expires_at", self.expires_at == p.expires_at),
+        ];
+        checks.into_iter().find(|(_, same)| !same).map(|(c, _)| c)
+    }
+
+    fn record(&self, serial: String) -> Change {
+        Change::License(LicenseRecord {
+            license_id: self.license_id,
+            account_id: self.account_id,
+            serial,
+            status: self.status.clone(),
+        })
+    }
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<IssuedRow> {
-    Ok(IssuedRow {
-        seq: row.get("seq")?,
-        license_id: row.get("license_id")?,
-        key_id: row.get("key_id")?,
-        account_id: row.get("account_id")?,
-        product: row.get("product")?,
-        kind: row.get("kind")?,
-        customer: row.get("customer")?,
-        cluster: row.get("cluster")?,
-        issued_at: row.get("issued_at")?,
-        expires_at: row.get("expires_at")?,
-        artifact: row.get("artifact")?,
+const COLUMNS: &str = "seq, license_id, key_id, account_id, product, kind, customer, cluster, ip, capacity_tb, seats, issued_at, expires_at, status, artifact";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<LicenseRow> {
+    read_row(row, "")
+}
+
+/// Reads a license whose columns carry `prefix` (as aliased in a join).
+pub(super) fn read_row(row: &Row<'_>, prefix: &str) -> rusqlite::Result<LicenseRow> {
+    let col = |name: &str| format!("{prefix}{name}");
+    let cluster: Option<Vec<u8>> = row.get(col("cluster").as_str())?;
+    let cluster = match cluster {
+        None => None,
+        Some(bytes) => Some(uuid::Uuid::from_slice(&bytes).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Blob, Box::new(e))
+        })?),
+    };
+    Ok(LicenseRow {
+        seq: row.get(col("seq").as_str())?,
+        license_id: row.get(col("license_id").as_str())?,
+        key_id: row.get::<_, SqlKeyId>(col("key_id").as_str())?.0,
+        account_id: row.get(col("account_id").as_str())?,
+        product: row.get(col("product").as_str())?,
+        kind: row.get(col("kind").as_str())?,
+        customer: row.get(col("customer").as_str())?,
+        cluster,
+        ip: row.get(col("ip").as_str())?,
+        capacity_tb: row.get(col("capacity_tb").as_str())?,
+        seats: row.get(col("seats").as_str())?,
+        issued_at: row.get(col("issued_at").as_str())?,
+        expires_at: row.get(col("expires_at").as_str())?,
+        status: row.get(col("status").as_str())?,
+        artifact: row.get(col("artifact").as_str())?,
     })
 }
 
-/// Stores a freshly signed license.
+/// The license columns aliased with `prefix`, for a join (`c.seq AS c_seq, ...`).
+pub(super) fn aliased_columns(table: &str, prefix: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Stores a freshly signed license (and its outbox row); returns the stored row.
 pub fn insert(
     tx: &Transaction<'_>,
     license: &SignedLicense,
-    account_id: Option<&str>,
-) -> StoreResult<i64> {
+    account_id: Option<AccountId>,
+    now: i64,
+) -> StoreResult<LicenseRow> {
     let p = license.payload();
+    let row = LicenseRow {
+        seq: 0,
+        license_id: LicenseId(p.license_id),
+        key_id: p.key_id,
+        account_id,
+        product: p.product.clone(),
+        kind: p.kind.name().to_string(),
+        customer: p.customer.clone(),
+        cluster: p.binding.cluster,
+        ip: p.binding.ip.map(|ip| ip.to_string()),
+        capacity_tb: i64::from(p.capacity_tb),
+        seats: i64::from(p.seats),
+        issued_at: p.issued_at,
+        expires_at: p.expires_at,
+        status: LicenseState::Active.as_str().to_string(),
+        artifact: license.to_bytes(),
+    };
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO issued_licenses (license_id, key_id, account_id, product, kind, customer,
-             cluster, ip, capacity_tb, seats, issued_at, expires_at, artifact)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO licenses (license_id, key_id, account_id, product, kind, customer,
+             cluster, ip, capacity_tb, seats, issued_at, expires_at, status, artifact)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     stmt.execute(params![
-        p.license_id.to_string(),
-        p.key_id.to_string(),
-        account_id,
-        p.product,
-        p.kind.name(),
-        p.customer,
-        p.binding.cluster.map(|c| c.to_string()),
-        p.binding.ip.map(|ip| ip.to_string()),
-        p.capacity_tb,
-        p.seats,
-        p.issued_at,
-        p.expires_at,
-        license.to_bytes(),
+        row.license_id,
+        SqlKeyId(row.key_id),
+        row.account_id,
+        row.product,
+        row.kind,
+        row.customer,
+        row.cluster.map(|c| c.as_bytes().to_vec()),
+        row.ip,
+        row.capacity_tb,
+        row.seats,
+        row.issued_at,
+        row.expires_at,
+        row.status,
+        row.artifact,
     ])?;
-    Ok(tx.last_insert_rowid())
+    let row = LicenseRow {
+        seq: tx.last_insert_rowid(),
+        ..row
+    };
+    outbox::record(tx, &row.record(license.to_serial()), now)?;
+    Ok(row)
+}
+
+/// Changes a license's status (the caller appends the ledger entry that says so).
+pub fn set_state(
+    tx: &Transaction<'_>,
+    license_id: LicenseId,
+    state: LicenseState,
+    now: i64,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE licenses SET status = ?2 WHERE license_id = ?1",
+        params![license_id, state.as_str()],
+    )?;
+    if let Some(row) = get(tx, license_id)? {
+        let serial = row.signed().map(|l| l.to_serial()).unwrap_or_default();
+        outbox::record(tx, &row.record(serial), now)?;
+    }
+    Ok(())
 }
 
 /// One license by id.
-pub fn get(conn: &Connection, license_id: &str) -> StoreResult<Option<IssuedRow>> {
+pub fn get(conn: &Connection, license_id: LicenseId) -> StoreResult<Option<LicenseRow>> {
     Ok(conn
         .query_row(
-            "SELECT * FROM issued_licenses WHERE license_id = ?1",
-            [license_id.trim()],
+            &format!("SELECT {COLUMNS} FROM licenses WHERE license_id = ?1"),
+            [license_id],
             from_row,
         )
         .optional()?)
 }
 
-/// The newest licenses, a page of `limit` before `before_seq` (keyset paging).
+/// The newest licenses first: a page of `limit` before `before_seq` (keyset paging), or
+/// skipping `offset` from the newest (a jump far down the list).
 pub fn recent(
     conn: &Connection,
     before_seq: Option<i64>,
+    offset: u64,
     limit: usize,
-) -> StoreResult<Vec<IssuedRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT * FROM issued_licenses WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-    )?;
+) -> StoreResult<Vec<LicenseRow>> {
+    let offset = if before_seq.is_some() { 0 } else { offset };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM licenses WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
+    ))?;
     let rows = stmt.query_map(
         params![
             before_seq.unwrap_or(i64::MAX),
-            i64::try_from(limit).unwrap_or(i64::MAX)
+            super::limit(limit),
+            i64::try_from(offset).unwrap_or(i64::MAX)
         ],
         from_row,
     )?;
@@ -106,6 +254,7 @@ pub fn recent(
 }
 
 /// Number of issued licenses.
-pub fn count(conn: &Connection) -> StoreResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM issued_licenses", [], |r| r.get(0))?)
+pub fn count(conn: &Connection) -> StoreResult<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM licenses", [], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -110,6 +110,204 @@ const MIGRATIONS: &[&str] = &[
         file       TEXT NOT NULL
     );
     "#,
+    // 4: ids and hashes as 16/32-byte blobs; desk identity and wallet id blocks; license status;
+    // ledger entries carry their format (and no longer a copy of the previous entry's hash); revocation lists point at their ledger entry; a typed
+    // outbox; a trigram index for account search. The untyped outbox rows of versions 2–3 were
+    // never sent anywhere (no sync existed): every desk uploads its whole state when it first
+    // joins a portal, so they are dropped rather than guessed into the new shape.
+    r#"
+    CREATE TABLE desk (
+        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+        desk_id     BLOB NOT NULL CHECK (length(desk_id) = 16),
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE wallet_blocks (
+        first_id     INTEGER PRIMARY KEY,
+        last_id      INTEGER NOT NULL CHECK (last_id >= first_id),
+        next_id      INTEGER NOT NULL CHECK (next_id BETWEEN first_id AND last_id + 1),
+        source       TEXT NOT NULL CHECK (source IN ('local', 'portal')),
+        assigned_at  INTEGER NOT NULL
+    );
+    INSERT INTO wallet_blocks (first_id, last_id, next_id, source, assigned_at)
+        SELECT 100, max(99999, coalesce((SELECT max(wallet_id) FROM accounts), 0)),
+               coalesce((SELECT max(wallet_id) FROM accounts), 99) + 1, 'local',
+               CAST(strftime('%s', 'now') AS INTEGER);
+
+    CREATE TABLE accounts_v4 (
+        seq           INTEGER PRIMARY KEY,
+        id            BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        name          TEXT NOT NULL COLLATE NOCASE UNIQUE,
+        wallet_id     INTEGER NOT NULL UNIQUE,
+        wallet_final  INTEGER NOT NULL DEFAULT 1 CHECK (wallet_final IN (0, 1)),
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    INSERT INTO accounts_v4 (id, name, wallet_id, wallet_final, created_at, updated_at)
+        SELECT unhex(replace(id, '-', '')), name, wallet_id, 1, created_at, updated_at
+        FROM accounts ORDER BY created_at, id;
+
+    CREATE TABLE billing_details_v4 (
+        account_id    BLOB PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        company       TEXT NOT NULL,
+        contact_name  TEXT NOT NULL,
+        email         TEXT NOT NULL,
+        phone         TEXT NOT NULL,
+        address_line1 TEXT NOT NULL,
+        address_line2 TEXT NOT NULL,
+        city          TEXT NOT NULL,
+        postal_code   TEXT NOT NULL,
+        country       TEXT NOT NULL CHECK (length(country) = 2),
+        tax_id        TEXT NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    INSERT INTO billing_details_v4
+        SELECT unhex(replace(account_id, '-', '')), company, contact_name, email, phone,
+               address_line1, address_line2, city, postal_code, country, tax_id, updated_at
+        FROM billing_details;
+
+    CREATE TABLE payment_methods_v4 (
+        id          BLOB PRIMARY KEY CHECK (length(id) = 16),
+        account_id  BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL CHECK (kind IN ('card', 'bank_transfer')),
+        holder      TEXT NOT NULL,
+        brand       TEXT,
+        last4       TEXT CHECK (last4 IS NULL OR (length(last4) = 4 AND last4 NOT GLOB '*[^0-9]*')),
+        exp_month   INTEGER CHECK (exp_month IS NULL OR exp_month BETWEEN 1 AND 12),
+        exp_year    INTEGER,
+        bank_name   TEXT,
+        is_default  INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL
+    );
+    INSERT INTO payment_methods_v4
+        SELECT unhex(replace(id, '-', '')), unhex(replace(account_id, '-', '')), kind, holder,
+               brand, last4, exp_month, exp_year, bank_name, is_default, created_at
+        FROM payment_methods;
+
+    CREATE TABLE signing_keys_v4 (
+        key_id      BLOB PRIMARY KEY CHECK (length(key_id) = 8),
+        name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
+        public_key  TEXT NOT NULL UNIQUE,
+        sealed      TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+        created_at  INTEGER NOT NULL
+    );
+    INSERT INTO signing_keys_v4
+        SELECT unhex(key_id), name, public_key, sealed, status, created_at FROM signing_keys;
+
+    CREATE TABLE licenses (
+        seq          INTEGER PRIMARY KEY,
+        license_id   BLOB NOT NULL UNIQUE CHECK (length(license_id) = 16),
+        key_id       BLOB NOT NULL REFERENCES signing_keys(key_id),
+        account_id   BLOB REFERENCES accounts(id),
+        product      TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('Eval', 'Dev', 'Pro')),
+        customer     TEXT NOT NULL,
+        cluster      BLOB CHECK (cluster IS NULL OR length(cluster) = 16),
+        ip           TEXT,
+        capacity_tb  INTEGER NOT NULL,
+        seats        INTEGER NOT NULL,
+        issued_at    INTEGER NOT NULL,
+        expires_at   INTEGER,
+        status       TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        artifact     BLOB NOT NULL
+    );
+    INSERT INTO licenses
+        SELECT i.seq, unhex(replace(i.license_id, '-', '')), unhex(i.key_id),
+               unhex(replace(i.account_id, '-', '')), i.product, i.kind, i.customer,
+               unhex(replace(i.cluster, '-', '')), i.ip, i.capacity_tb, i.seats, i.issued_at,
+               i.expires_at,
+               CASE WHEN EXISTS (SELECT 1 FROM revocations r WHERE r.license_id = i.license_id)
+                    THEN 'revoked' ELSE 'active' END,
+               i.artifact
+        FROM issued_licenses i;
+
+    CREATE TABLE ledger_v4 (
+        seq           INTEGER PRIMARY KEY,
+        format        INTEGER NOT NULL CHECK (format IN (1, 2)),
+        action        TEXT NOT NULL,
+        license_id    BLOB NOT NULL CHECK (length(license_id) = 16),
+        payload_hash  BLOB NOT NULL CHECK (length(payload_hash) = 32),
+        entry_hash    BLOB NOT NULL CHECK (length(entry_hash) = 32),
+        operator      TEXT NOT NULL,
+        recorded_at   INTEGER NOT NULL
+    );
+    -- prev_hash is the entry_hash of the entry before: kept once, checked by the chain walk.
+    INSERT INTO ledger_v4
+        SELECT seq, 1, action, unhex(replace(license_id, '-', '')), unhex(payload_hash),
+               unhex(entry_hash), operator, recorded_at
+        FROM ledger;
+
+    CREATE TABLE revocations_v4 (
+        license_id  BLOB PRIMARY KEY REFERENCES licenses(license_id),
+        reason      TEXT NOT NULL,
+        revoked_at  INTEGER NOT NULL
+    );
+    INSERT INTO revocations_v4
+        SELECT unhex(replace(license_id, '-', '')), reason, revoked_at FROM revocations;
+
+    -- Each list was published in the transaction of one revoke entry, in the same order.
+    CREATE TABLE revocation_lists_v4 (
+        sequence    INTEGER PRIMARY KEY,
+        key_id      BLOB NOT NULL CHECK (length(key_id) = 8),
+        issued_at   INTEGER NOT NULL,
+        file        TEXT NOT NULL,
+        ledger_seq  INTEGER UNIQUE REFERENCES ledger(seq)
+    );
+    INSERT INTO revocation_lists_v4
+        SELECT l.sequence, unhex(l.key_id), l.issued_at, l.file, e.seq
+        FROM (SELECT *, row_number() OVER (ORDER BY sequence) AS n FROM revocation_lists) l
+        LEFT JOIN (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM ledger
+                   WHERE action = 'revoke') e ON e.n = l.n;
+
+    CREATE TABLE outbox_v4 (
+        seq         INTEGER PRIMARY KEY,
+        change_id   BLOB NOT NULL UNIQUE CHECK (length(change_id) = 16),
+        entity      TEXT NOT NULL,
+        entity_id   TEXT NOT NULL,
+        op          TEXT NOT NULL CHECK (op IN ('upsert', 'delete', 'insert')),
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        body        TEXT NOT NULL CHECK (json_valid(body)),
+        created_at  INTEGER NOT NULL
+    );
+
+    DROP TABLE outbox;
+    DROP TABLE revocation_lists;
+    DROP TABLE revocations;
+    DROP TABLE ledger;
+    DROP TABLE issued_licenses;
+    DROP TABLE signing_keys;
+    DROP TABLE payment_methods;
+    DROP TABLE billing_details;
+    DROP TABLE accounts;
+    ALTER TABLE accounts_v4 RENAME TO accounts;
+    ALTER TABLE billing_details_v4 RENAME TO billing_details;
+    ALTER TABLE payment_methods_v4 RENAME TO payment_methods;
+    ALTER TABLE signing_keys_v4 RENAME TO signing_keys;
+    ALTER TABLE ledger_v4 RENAME TO ledger;
+    ALTER TABLE revocations_v4 RENAME TO revocations;
+    ALTER TABLE revocation_lists_v4 RENAME TO revocation_lists;
+    ALTER TABLE outbox_v4 RENAME TO outbox;
+
+    CREATE INDEX payment_methods_by_account ON payment_methods(account_id, created_at);
+    CREATE UNIQUE INDEX payment_methods_one_default ON payment_methods(account_id) WHERE is_default = 1;
+    CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status = 'active';
+    CREATE INDEX licenses_by_account ON licenses(account_id, seq);
+
+    CREATE VIRTUAL TABLE accounts_search USING fts5(
+        name, content = 'accounts', content_rowid = 'seq', tokenize = 'trigram', detail = 'none'
+    );
+    INSERT INTO accounts_search (accounts_search) VALUES ('rebuild');
+    CREATE TRIGGER accounts_search_insert AFTER INSERT ON accounts BEGIN
+        INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
+    END;
+    CREATE TRIGGER accounts_search_delete AFTER DELETE ON accounts BEGIN
+        INSERT INTO accounts_search (accounts_search, rowid, name) VALUES ('delete', old.seq, old.name);
+    END;
+    CREATE TRIGGER accounts_search_update AFTER UPDATE OF name ON accounts BEGIN
+        INSERT INTO accounts_search (accounts_search, rowid, name) VALUES ('delete', old.seq, old.name);
+        INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -119,9 +317,10 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
-/// Brings `conn` to schema `version` (what an older build would have left, in tests).
+/// Brings `conn` to schema `version` (what an older build would have left, in tests). Table
+/// rebuilds expect foreign keys off while they run (`Store::open` does that).
 pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<(), rusqlite_migration::Error> {
-    let version = usize::try_from(version).unwrap_or(0);
+    let version = usize::try_from(version.clamp(0, SCHEMA_VERSION)).unwrap_or(0);
     migrations().to_version(conn, version)
 }
 

@@ -1,42 +1,236 @@
-//! The sync outbox. Each synced edit writes a row here inside the edit's own transaction, so
-//! sync can never miss a change; a row leaves only when the portal acknowledges its change id.
+//! The sync outbox. Every change to something that syncs writes a row here inside the change's
+//! own transaction, so sync can never miss one; a row leaves only when the portal acknowledges
+//! its change id.
+//!
+//! Each row is typed: an entity, the entity's id, an operation (`upsert` for state that can
+//! change, `delete`, `insert` for facts that are only ever added) and a versioned JSON body
+//! holding the entity's whole new state. A body that cannot be written fails the transaction:
+//! there is no "null" body.
 
-use super::{StoreResult, new_id};
+use super::StoreResult;
+use crate::domain::account::Account;
+use crate::domain::billing::BillingDetails;
+use crate::domain::ids::{AccountId, ChangeId, LicenseId, PaymentMethodId};
+use crate::domain::payment::PaymentMethod;
 use rusqlite::{Connection, Transaction, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What happened to the entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
+    /// New state of something that can change again.
     Upsert,
+    /// The entity is gone.
     Delete,
+    /// A fact that is only ever added (a license, a ledger entry, a revocation list).
+    Insert,
 }
 
 impl Op {
-    fn as_str(self) -> &'static str {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
         match self {
             Op::Upsert => "upsert",
             Op::Delete => "delete",
+            Op::Insert => "insert",
         }
     }
 }
 
-/// Appends one change to the outbox inside `tx`.
-pub fn record(
-    tx: &Transaction<'_>,
-    entity: &str,
-    entity_id: &str,
-    op: Op,
-    body: &impl Serialize,
-    now: i64,
-) -> StoreResult<()> {
-    let body = serde_json::to_string(body).unwrap_or_else(|_| "null".to_string());
-    tx.execute(
-        "INSERT INTO outbox (change_id, entity, entity_id, op, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![new_id(), entity, entity_id, op.as_str(), body, now],
+/// A public signing key as it syncs (never the sealed private key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeyRecord {
+    pub key_id: String,
+    pub name: String,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+/// An issued license as it syncs: the signed artifact carries everything it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseRecord {
+    pub license_id: LicenseId,
+    pub account_id: Option<AccountId>,
+    /// The serial key (the canonical text form of the signed artifact).
+    pub serial: String,
+    pub status: String,
+}
+
+/// A published revocation list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationListRecord {
+    pub sequence: u64,
+    pub key_id: String,
+    pub issued_at: i64,
+    /// The armored, signed list.
+    pub file: String,
+}
+
+/// One ledger entry, as an insert-only fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRecord {
+    pub seq: i64,
+    pub format: u8,
+    pub action: String,
+    pub license_id: LicenseId,
+    /// Lower-case hex.
+    pub payload_hash: String,
+    pub prev_hash: String,
+    pub entry_hash: String,
+    pub operator: String,
+    pub recorded_at: i64,
+}
+
+/// Everything that can enter the outbox, one variant per entity and operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    Account(Account),
+    AccountDeleted {
+        id: AccountId,
+    },
+    Billing {
+        account_id: AccountId,
+        details: BillingDetails,
+    },
+    PaymentMethod(PaymentMethod),
+    PaymentMethodDeleted {
+        id: PaymentMethodId,
+    },
+    PublicKey(PublicKeyRecord),
+    License(LicenseRecord),
+    RevocationList(RevocationListRecord),
+    LedgerEntry(LedgerRecord),
+}
+
+impl Change {
+    /// The entity's name on the wire.
+    pub fn entity(&self) -> &'static str {
+        match self {
+            Change::Account(_) | Change::AccountDeleted { .. } => "account",
+            Change::Billing { .. } => "billing_details",
+            Change::PaymentMethod(_) | Change::PaymentMethodDeleted { .. } => "payment_method",
+            Change::PublicKey(_) => "public_key",
+            Change::License(_) => "license",
+            Change::RevocationList(_) => "revocation_list",
+            Change::LedgerEntry(_) => "ledger_entry",
+        }
+    }
+
+    /// The entity's id as text.
+    pub fn entity_id(&self) -> String {
+        match self {
+            Change::Account(a) => a.id.to_string(),
+            Change::AccountDeleted { id } => id.to_string(),
+            Change::Billing { account_id, .. } => account_id.to_string(),
+            Change::PaymentMethod(m) => m.id.to_string(),
+            Change::PaymentMethodDeleted { id } => id.to_string(),
+            Change::PublicKey(k) => k.key_id.clone(),
+            Change::License(l) => l.license_id.to_string(),
+            Change::RevocationList(l) => l.sequence.to_string(),
+            Change::LedgerEntry(e) => e.seq.to_string(),
+        }
+    }
+
+    /// What happened.
+    pub fn op(&self) -> Op {
+        match self {
+            Change::Account(_)
+            | Change::Billing { .. }
+            | Change::PaymentMethod(_)
+            | Change::PublicKey(_)
+            | Change::License(_) => Op::Upsert,
+            Change::AccountDeleted { .. } | Change::PaymentMethodDeleted { .. } => Op::Delete,
+            Change::RevocationList(_) | Change::LedgerEntry(_) => Op::Insert,
+        }
+    }
+
+    /// The body's version; a reader that knows an older version of an entity refuses newer ones.
+    pub fn version(&self) -> u32 {
+        1
+    }
+
+    /// The body: the entity's whole new state (or its id, for a delete) as JSON.
+    pub fn body(&self) -> serde_json::Result<String> {
+        match self {
+            Change::Account(a) => serde_json::to_string(a),
+            Change::AccountDeleted { id } => {
+                serde_json::to_string(&serde_json::json!({ "id": id }))
+            }
+            Change::Billing {
+                account_id,
+                details,
+            } => serde_json::to_string(&serde_json::json!({
+                "account_id": account_id,
+                "details": details,
+            })),
+            Change::PaymentMethod(m) => serde_json::to_string(m),
+            Change::PaymentMethodDeleted { id } => {
+                serde_json::to_string(&serde_json::json!({ "id": id }))
+            }
+            Change::PublicKey(k) => serde_json::to_string(k),
+            Change::License(l) => serde_json::to_string(l),
+            Change::RevocationList(l) => serde_json::to_string(l),
+            Change::LedgerEntry(e) => serde_json::to_string(e),
+        }
+    }
+}
+
+/// Appends one change to the outbox inside `tx`; fails (and so fails the transaction) if its
+/// body cannot be written.
+pub fn record(tx: &Transaction<'_>, change: &Change, now: i64) -> StoreResult<ChangeId> {
+    let id = ChangeId::new();
+    let body = change.body()?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    Ok(())
+    stmt.execute(params![
+        id,
+        change.entity(),
+        change.entity_id(),
+        change.op().as_str(),
+        change.version(),
+        body,
+        now
+    ])?;
+    Ok(id)
+}
+
+/// One outbox row as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub change_id: ChangeId,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub version: u32,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// The oldest `limit` changes waiting to be pushed, after `after_seq`.
+pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, change_id, entity, entity_id, op, version, body, created_at FROM outbox
+         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after_seq, super::limit(limit)], |r| {
+        Ok(OutboxRow {
+            seq: r.get(0)?,
+            change_id: r.get(1)?,
+            entity: r.get(2)?,
+            entity_id: r.get(3)?,
+            op: r.get(4)?,
+            version: r.get(5)?,
+            body: r.get(6)?,
+            created_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// How many changes wait to be pushed.

@@ -1,11 +1,12 @@
 //! Payment methods repository. Only brand and last four digits of a card reach this module;
-//! one method per account is the default.
+//! one method per account is the default. Every method whose default flag changes gets its own
+//! outbox row, so a desk that syncs never keeps two defaults.
 
-use super::outbox::{self, Op};
-use super::{StoreError, StoreResult, new_id};
+use super::outbox::{self, Change};
+use super::{StoreError, StoreResult};
+use crate::domain::ids::{AccountId, PaymentMethodId};
 use crate::domain::payment::{CardBrand, PaymentDetails, PaymentMethod};
-use rusqlite::{Connection, Row, Transaction, params};
-use serde_json::json;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<PaymentMethod> {
     let kind: String = row.get("kind")?;
@@ -32,22 +33,22 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<PaymentMethod> {
     })
 }
 
-/// Adds a method; the account's first method, or one added with `make_default`, becomes
-/// the default.
+const COLUMNS: &str = "id, account_id, kind, holder, brand, last4, exp_month, exp_year, bank_name, is_default, created_at";
+
+/// Adds a method; the account's first method, or one added with `make_default`, becomes the
+/// default.
 pub fn add(
     tx: &Transaction<'_>,
-    account_id: &str,
+    account_id: AccountId,
     details: &PaymentDetails,
     make_default: bool,
     now: i64,
 ) -> StoreResult<PaymentMethod> {
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?1)",
-        [account_id],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Err(StoreError::NotFound(format!("account {account_id}")));
+    if super::accounts::get(tx, account_id)?.is_none() {
+        return Err(StoreError::NotFound {
+            what: "account",
+            id: account_id.to_string(),
+        });
     }
     let has_default: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM payment_methods WHERE account_id = ?1 AND is_default = 1)",
@@ -56,12 +57,9 @@ pub fn add(
     )?;
     let is_default = make_default || !has_default;
     if is_default {
-        tx.execute(
-            "UPDATE payment_methods SET is_default = 0 WHERE account_id = ?1",
-            [account_id],
-        )?;
+        clear_default(tx, account_id, now)?;
     }
-    let id = new_id();
+    let id = PaymentMethodId::new();
     match details {
         PaymentDetails::Card {
             holder,
@@ -83,79 +81,98 @@ pub fn add(
             params![id, account_id, account_holder, bank_name, is_default, now],
         )?,
     };
-    outbox::record(
-        tx,
-        "payment_method",
-        &id,
-        Op::Upsert,
-        &json!({"account_id": account_id, "details": details, "is_default": is_default}),
-        now,
-    )?;
-    Ok(PaymentMethod {
-        id,
-        account_id: account_id.to_string(),
-        details: details.clone(),
-        is_default,
-        created_at: now,
-    })
+    let added = get(tx, id)?;
+    outbox::record(tx, &Change::PaymentMethod(added.clone()), now)?;
+    Ok(added)
 }
 
-/// Makes `id` the default method of its account.
-pub fn set_default(tx: &Transaction<'_>, id: &str, now: i64) -> StoreResult<()> {
-    let account_id = account_of(tx, id)?;
-    tx.execute(
-        "UPDATE payment_methods SET is_default = 0 WHERE account_id = ?1",
-        [&account_id],
-    )?;
+/// Clears the account's default flag, recording the method that loses it.
+fn clear_default(tx: &Transaction<'_>, account_id: AccountId, now: i64) -> StoreResult<()> {
+    let previous: Option<PaymentMethodId> = tx
+        .query_row(
+            "SELECT id FROM payment_methods WHERE account_id = ?1 AND is_default = 1",
+            [account_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(previous) = previous {
+        tx.execute(
+            "UPDATE payment_methods SET is_default = 0 WHERE id = ?1",
+            [previous],
+        )?;
+        outbox::record(tx, &Change::PaymentMethod(get(tx, previous)?), now)?;
+    }
+    Ok(())
+}
+
+/// Makes `id` the default method of its account. Returns it.
+pub fn set_default(
+    tx: &Transaction<'_>,
+    id: PaymentMethodId,
+    now: i64,
+) -> StoreResult<PaymentMethod> {
+    let method = get(tx, id)?;
+    if method.is_default {
+        return Ok(method);
+    }
+    clear_default(tx, method.account_id, now)?;
     tx.execute(
         "UPDATE payment_methods SET is_default = 1 WHERE id = ?1",
         [id],
     )?;
-    outbox::record(
-        tx,
-        "payment_method",
-        id,
-        Op::Upsert,
-        &json!({"is_default": true}),
-        now,
-    )?;
-    Ok(())
+    let method = get(tx, id)?;
+    outbox::record(tx, &Change::PaymentMethod(method.clone()), now)?;
+    Ok(method)
 }
 
-/// Removes a method; if it was the default, the newest remaining one takes over.
-pub fn delete(tx: &Transaction<'_>, id: &str, now: i64) -> StoreResult<()> {
-    let account_id = account_of(tx, id)?;
+/// Removes a method; if it was the default, the newest remaining one takes over (and is
+/// recorded). Returns the removed method.
+pub fn delete(tx: &Transaction<'_>, id: PaymentMethodId, now: i64) -> StoreResult<PaymentMethod> {
+    let gone = get(tx, id)?;
     tx.execute("DELETE FROM payment_methods WHERE id = ?1", [id])?;
-    tx.execute(
-        "UPDATE payment_methods SET is_default = 1
-         WHERE id = (SELECT id FROM payment_methods WHERE account_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1)
-           AND NOT EXISTS (SELECT 1 FROM payment_methods WHERE account_id = ?1 AND is_default = 1)",
-        [&account_id],
-    )?;
-    outbox::record(tx, "payment_method", id, Op::Delete, &json!({}), now)?;
-    Ok(())
+    outbox::record(tx, &Change::PaymentMethodDeleted { id }, now)?;
+    if gone.is_default {
+        let next: Option<PaymentMethodId> = tx
+            .query_row(
+                "SELECT id FROM payment_methods WHERE account_id = ?1
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+                [gone.account_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(next) = next {
+            tx.execute(
+                "UPDATE payment_methods SET is_default = 1 WHERE id = ?1",
+                [next],
+            )?;
+            outbox::record(tx, &Change::PaymentMethod(get(tx, next)?), now)?;
+        }
+    }
+    Ok(gone)
 }
 
-fn account_of(conn: &Connection, id: &str) -> StoreResult<String> {
+/// One method by id.
+pub fn get(conn: &Connection, id: PaymentMethodId) -> StoreResult<PaymentMethod> {
     conn.query_row(
-        "SELECT account_id FROM payment_methods WHERE id = ?1",
+        &format!("SELECT {COLUMNS} FROM payment_methods WHERE id = ?1"),
         [id],
-        |r| r.get(0),
+        from_row,
     )
     .map_err(|e| match e {
-        rusqlite::Error::QueryReturnedNoRows => {
-            StoreError::NotFound(format!("payment method {id}"))
-        }
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
+            what: "payment method",
+            id: id.to_string(),
+        },
         e => e.into(),
     })
 }
 
 /// The methods of an account, default first, then newest first.
-pub fn list(conn: &Connection, account_id: &str) -> StoreResult<Vec<PaymentMethod>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT * FROM payment_methods WHERE account_id = ?1
-         ORDER BY is_default DESC, created_at DESC, id DESC",
-    )?;
+pub fn list(conn: &Connection, account_id: AccountId) -> StoreResult<Vec<PaymentMethod>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM payment_methods WHERE account_id = ?1
+         ORDER BY is_default DESC, created_at DESC, id DESC"
+    ))?;
     let rows = stmt.query_map([account_id], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

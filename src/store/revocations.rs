@@ -1,36 +1,43 @@
-//! Revocations and the signed revocation lists published from them.
+//! Revocations and the signed revocation lists published from them. Each list is tied to the
+//! ledger entry of the revocation that published it.
 
+use super::outbox::{self, Change, RevocationListRecord};
+use super::sql::SqlKeyId;
 use super::{StoreError, StoreResult};
+use crate::domain::ids::LicenseId;
+use licensekey::KeyId;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 /// Records that `license_id` is revoked. Revoking twice is refused.
-pub fn insert(tx: &Transaction<'_>, license_id: &str, reason: &str, now: i64) -> StoreResult<()> {
-    let known = super::licenses::get(tx, license_id)?.is_some();
-    if !known {
-        return Err(StoreError::NotFound(format!("license {license_id}")));
-    }
+pub fn insert(
+    tx: &Transaction<'_>,
+    license_id: LicenseId,
+    reason: &str,
+    now: i64,
+) -> StoreResult<()> {
     let inserted = tx.execute(
         "INSERT INTO revocations (license_id, reason, revoked_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (license_id) DO NOTHING",
         params![license_id, reason, now],
     )?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!(
-            "License {license_id} is already revoked"
-        )));
+        return Err(StoreError::Duplicate {
+            what: "revocation of license",
+            value: license_id.to_string(),
+        });
     }
     Ok(())
 }
 
-/// Every revoked license id.
-pub fn revoked_ids(conn: &Connection) -> StoreResult<Vec<String>> {
+/// Every revoked license id, ascending.
+pub fn revoked_ids(conn: &Connection) -> StoreResult<Vec<LicenseId>> {
     let mut stmt = conn.prepare_cached("SELECT license_id FROM revocations ORDER BY license_id")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// True when the license is revoked.
-pub fn is_revoked(conn: &Connection, license_id: &str) -> StoreResult<bool> {
+pub fn is_revoked(conn: &Connection, license_id: LicenseId) -> StoreResult<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM revocations WHERE license_id = ?1)",
         [license_id],
@@ -38,33 +45,70 @@ pub fn is_revoked(conn: &Connection, license_id: &str) -> StoreResult<bool> {
     )?)
 }
 
-/// The sequence number the next published list gets.
-pub fn next_list_sequence(conn: &Connection) -> StoreResult<u64> {
-    let last: Option<i64> = conn
-        .query_row("SELECT max(sequence) FROM revocation_lists", [], |r| {
+/// The highest sequence number published so far (0 before the first list).
+pub fn last_list_sequence(conn: &Connection) -> StoreResult<u64> {
+    let last: Option<i64> =
+        conn.query_row("SELECT max(sequence) FROM revocation_lists", [], |r| {
             r.get(0)
-        })
-        .optional()?
-        .flatten();
-    Ok(u64::try_from(last.unwrap_or(0)).unwrap_or(0) + 1)
+        })?;
+    u64::try_from(last.unwrap_or(0))
+        .map_err(|_| StoreError::Corrupt("a revocation list has a negative sequence".into()))
 }
 
-/// Keeps a published list.
-pub fn save_list(
-    tx: &Transaction<'_>,
-    sequence: u64,
-    key_id: &str,
-    issued_at: i64,
-    file: &str,
-) -> StoreResult<()> {
+/// A published list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredList {
+    pub sequence: u64,
+    pub key_id: KeyId,
+    pub issued_at: i64,
+    pub file: String,
+    pub ledger_seq: Option<i64>,
+}
+
+/// Keeps a published list, tied to the ledger entry that published it.
+pub fn save_list(tx: &Transaction<'_>, list: &StoredList, now: i64) -> StoreResult<()> {
+    let sequence = i64::try_from(list.sequence)
+        .map_err(|_| StoreError::Corrupt(format!("sequence {} is too large", list.sequence)))?;
     tx.execute(
-        "INSERT INTO revocation_lists (sequence, key_id, issued_at, file) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO revocation_lists (sequence, key_id, issued_at, file, ledger_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
-            i64::try_from(sequence).unwrap_or(i64::MAX),
-            key_id,
-            issued_at,
-            file
+            sequence,
+            SqlKeyId(list.key_id),
+            list.issued_at,
+            list.file,
+            list.ledger_seq
         ],
     )?;
+    outbox::record(
+        tx,
+        &Change::RevocationList(RevocationListRecord {
+            sequence: list.sequence,
+            key_id: list.key_id.to_string(),
+            issued_at: list.issued_at,
+            file: list.file.clone(),
+        }),
+        now,
+    )?;
     Ok(())
+}
+
+/// The newest published list, if any.
+pub fn latest_list(conn: &Connection) -> StoreResult<Option<StoredList>> {
+    Ok(conn
+        .query_row(
+            "SELECT sequence, key_id, issued_at, file, ledger_seq FROM revocation_lists
+             ORDER BY sequence DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(StoredList {
+                    sequence: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                    key_id: r.get::<_, SqlKeyId>(1)?.0,
+                    issued_at: r.get(2)?,
+                    file: r.get(3)?,
+                    ledger_seq: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
 }

@@ -29,9 +29,8 @@ pub fn load(conn: &Connection) -> StoreResult<Settings> {
     })
 }
 
-/// Saves every setting after validating them.
+/// Saves every setting (already validated).
 pub fn save(tx: &Transaction<'_>, settings: &Settings) -> StoreResult<()> {
-    settings.validate().into_result()?;
     let pairs = [
         ("theme", settings.theme.label().to_string()),
         (
@@ -42,7 +41,7 @@ pub fn save(tx: &Transaction<'_>, settings: &Settings) -> StoreResult<()> {
             "key_idle_lock_minutes",
             settings.key_idle_lock_minutes.to_string(),
         ),
-        ("operator", settings.operator.trim().to_string()),
+        ("operator", settings.operator.clone()),
     ];
     let mut stmt = tx.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)

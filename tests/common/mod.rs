@@ -1,6 +1,6 @@
 //! Shared helpers for integration tests: a temporary data directory, a fixed clock and an
 //! egui_kittest harness around the real app.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -21,7 +21,7 @@ pub struct TempDesk {
 impl TempDesk {
     pub fn new() -> Self {
         Self {
-            dir: tempfile::tempdir().unwrap(),
+            dir: tempfile::tempdir().expect("test setup"),
         }
     }
 
@@ -34,7 +34,8 @@ impl TempDesk {
             database: self.database(),
             clock: Arc::new(FixedClock::at_unix(TEST_NOW)),
             test_mode: true,
-            kdf: keyvault::KdfParams::TEST_ONLY,
+            // The weakest a desk accepts on import, so exported keys can be imported back.
+            kdf: keyvault::KdfParams::IMPORT_FLOOR,
             dialogs,
         }
     }
@@ -54,8 +55,16 @@ pub fn harness_with(
     let mut harness = Harness::builder()
         .with_size([1400.0, 1000.0])
         .build_eframe(move |cc| LicenseDeskApp::new(&cc.egui_ctx, config));
-    harness.run_ok();
+    settle(&mut harness);
+    assert!(!harness.state().is_opening(), "the database did not open");
     harness
+}
+
+/// Opens the database file the app uses, as someone with write access to it would (tests that
+/// play an attacker, or read what was stored).
+#[allow(clippy::disallowed_methods)]
+pub fn raw_connection(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).expect("test setup")
 }
 
 /// Lets the worker finish what was sent and draws the result.

@@ -158,6 +158,15 @@ impl KdfParams {
         p_cost: 1,
     };
 
+    /// The weakest parameters a desk accepts when it *imports* a key file (64 MiB, t = 3,
+    /// p = 1): a file sealed more cheaply falls to passphrase guessing too fast to be carried
+    /// around. [`KdfParams::check`] is only the parser's sanity bound.
+    pub const IMPORT_FLOOR: KdfParams = KdfParams {
+        m_cost_kib: 64 * 1024,
+        t_cost: 3,
+        p_cost: 1,
+    };
+
     /// Smallest accepted memory cost (8 MiB).
     pub const MIN_M_COST_KIB: u32 = 8 * 1024;
     /// Largest accepted memory cost (1 GiB).
@@ -181,6 +190,14 @@ impl KdfParams {
         } else {
             Err(VaultError::KdfParamsOutOfRange(*self))
         }
+    }
+}
+
+impl KdfParams {
+    /// True when these parameters cost at least as much as `floor` in memory and passes.
+    #[must_use]
+    pub fn at_least(&self, floor: &KdfParams) -> bool {
+        self.m_cost_kib >= floor.m_cost_kib && self.t_cost >= floor.t_cost
     }
 }
 

@@ -315,6 +315,14 @@ fn version_and_kdf_errors_are_distinct() {
 #[test]
 fn kdf_bounds() {
     assert!(KdfParams::INTERACTIVE.check().is_ok());
+    assert!(KdfParams::IMPORT_FLOOR.check().is_ok());
+    assert!(KdfParams::INTERACTIVE.at_least(&KdfParams::IMPORT_FLOOR));
+    assert!(!KdfParams::TEST_ONLY.at_least(&KdfParams::IMPORT_FLOOR));
+    let fewer_passes = KdfParams {
+        t_cost: 2,
+        ..KdfParams::IMPORT_FLOOR
+    };
+    assert!(!fewer_passes.at_least(&KdfParams::IMPORT_FLOOR));
     assert!(KdfParams::TEST_ONLY.check().is_ok());
     let max = KdfParams {
         m_cost_kib: 1024 * 1024,

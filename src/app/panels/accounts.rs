@@ -1,21 +1,56 @@
-//! Accounts: the customer list with search, create, rename and delete; and for the chosen
-//! account its wallet ID, billing details and payment methods.
+//! Accounts: the customer list (virtualised, searchable, sortable) with create, rename and
+//! delete; and for the chosen account its wallet ID, billing details and payment methods.
 
 use super::billing_form::BillingForm;
 use super::payment_form::PaymentForm;
 use crate::app::AppCtx;
+use crate::app::paged::{Paged, RowSource};
 use crate::app::toasts::Toasts;
 use crate::app::widgets::{self, Confirm, Tone};
 use crate::domain::account::{self, Account};
 use crate::domain::billing::BillingDetails;
 use crate::domain::country;
+use crate::domain::ids::{AccountId, PaymentMethodId};
 use crate::domain::payment::PaymentMethod;
-use crate::jobs::{Command, Event};
-use crate::store;
-use crate::store::accounts::AccountOrder;
+use crate::jobs::{Command, Event, RequestId};
+use crate::services::accounts::{AccountsCommand, AccountsEvent};
+use crate::store::accounts::{AccountOrder, AccountQuery, PageStart};
+use crate::store::{self, StoreResult};
+use egui_extras::{Column, TableBuilder};
+use rusqlite::Connection;
 
-/// How many accounts the list shows before asking for a narrower search.
-const LIST_LIMIT: usize = 100;
+/// A search that matches more than this many accounts asks to be narrowed.
+const SEARCH_CAP: u64 = 10_000;
+
+/// The accounts list's rows.
+struct Accounts(AccountQuery);
+
+impl RowSource for Accounts {
+    type Row = Account;
+
+    fn fetch(
+        &self,
+        db: &Connection,
+        after: Option<&Account>,
+        offset: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<Account>> {
+        let start = match after {
+            Some(last) => PageStart::After(last.clone()),
+            None if offset == 0 => PageStart::First,
+            None => PageStart::Offset(offset),
+        };
+        store::accounts::page(db, &self.0, &start, limit)
+    }
+
+    fn count(&self, db: &Connection, cap: u64) -> StoreResult<u64> {
+        if self.0.search.trim().is_empty() {
+            store::accounts::total(db)
+        } else {
+            store::accounts::count(db, &self.0, cap)
+        }
+    }
+}
 
 #[derive(Default)]
 enum Mode {
@@ -26,57 +61,79 @@ enum Mode {
 }
 
 /// View state of the Accounts panel.
-#[derive(Default)]
 pub struct AccountsPanel {
     filter: String,
-    order: AccountOrder,
-    /// The page of rows on screen and how many match the filter.
-    rows: Option<(Vec<Account>, i64)>,
+    list: Paged<Accounts>,
     new_name: Option<String>,
     rename: Option<String>,
     confirm_delete: bool,
-    confirm_remove_method: Option<(String, String)>,
+    confirm_remove_method: Option<(PaymentMethodId, String)>,
     mode: Mode,
     details: Option<AccountDetails>,
     notice: Option<String>,
+    /// The add-payment request in flight, to say what was kept of a typed card number.
+    adding_payment: Option<(RequestId, bool)>,
+}
+
+impl Default for AccountsPanel {
+    fn default() -> Self {
+        Self {
+            filter: String::new(),
+            list: Paged::new(Accounts(AccountQuery::default()), SEARCH_CAP),
+            new_name: None,
+            rename: None,
+            confirm_delete: false,
+            confirm_remove_method: None,
+            mode: Mode::Overview,
+            details: None,
+            notice: None,
+            adding_payment: None,
+        }
+    }
 }
 
 /// The chosen account's billing details and payment methods, read once and kept until a
 /// change arrives.
 struct AccountDetails {
-    account_id: String,
+    account_id: AccountId,
     billing: Option<BillingDetails>,
     methods: Vec<PaymentMethod>,
 }
 
 impl AccountsPanel {
-    pub fn on_event(&mut self, event: &Event, toasts: &mut Toasts) {
+    pub fn on_event(&mut self, request: RequestId, event: &Event, toasts: &mut Toasts) {
+        let Event::Accounts(event) = event else {
+            return;
+        };
         match event {
-            Event::AccountCreated(_) => {
-                self.rows = None;
+            AccountsEvent::Created(_) => {
+                self.list.invalidate();
                 self.new_name = None;
                 self.details = None;
             }
-            Event::AccountRenamed(_) => {
-                self.rows = None;
+            AccountsEvent::Renamed(_) => {
+                self.list.invalidate();
                 self.rename = None;
             }
-            Event::AccountDeleted(_) => {
-                self.rows = None;
+            AccountsEvent::Deleted(_) => {
+                self.list.invalidate();
                 self.details = None;
                 self.mode = Mode::Overview;
             }
-            Event::BillingSaved { .. } => {
+            AccountsEvent::BillingSaved { .. } => {
                 self.details = None;
                 if matches!(self.mode, Mode::EditBilling(_)) {
                     self.mode = Mode::Overview;
                 }
             }
-            Event::PaymentMethodAdded(method) => {
+            AccountsEvent::PaymentMethodAdded(method) => {
                 self.details = None;
-                if let Mode::AddPayment(form) = &self.mode {
+                if let Some((sent, full_number)) = self.adding_payment
+                    && sent == request
+                {
+                    self.adding_payment = None;
                     let summary = method.details.summary();
-                    let text = if form.full_number_typed() {
+                    let text = if full_number {
                         format!(
                             "Payment method added: {summary}. Only the brand and last four digits were kept; the full card number was not stored."
                         )
@@ -88,8 +145,9 @@ impl AccountsPanel {
                     self.mode = Mode::Overview;
                 }
             }
-            Event::PaymentMethodsChanged { .. } => self.details = None,
-            _ => {}
+            AccountsEvent::DefaultPaymentMethodSet(_) | AccountsEvent::PaymentMethodRemoved(_) => {
+                self.details = None
+            }
         }
     }
 
@@ -97,7 +155,10 @@ impl AccountsPanel {
         match &mut self.mode {
             Mode::EditBilling(form) => {
                 if let Some(account) = cx.current_account.clone() {
-                    if form.ui(ui, cx, &account) {
+                    let leave = egui::ScrollArea::vertical()
+                        .show(ui, |ui| form.ui(ui, cx, &account))
+                        .inner;
+                    if leave {
                         self.mode = Mode::Overview;
                     }
                     return;
@@ -106,7 +167,13 @@ impl AccountsPanel {
             }
             Mode::AddPayment(form) => {
                 if let Some(account) = cx.current_account.clone() {
-                    if form.ui(ui, cx, &account) {
+                    let leave = egui::ScrollArea::vertical()
+                        .show(ui, |ui| form.ui(ui, cx, &account))
+                        .inner;
+                    if let Some(sent) = form.take_sent() {
+                        self.adding_payment = Some(sent);
+                    }
+                    if leave {
                         self.mode = Mode::Overview;
                     }
                     return;
@@ -119,18 +186,24 @@ impl AccountsPanel {
         ui.add_space(6.0);
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
-                ui.set_width(300.0);
+                ui.set_width(340.0);
                 self.list_ui(ui, cx);
             });
             ui.separator();
-            ui.vertical(|ui| self.details_ui(ui, cx));
+            egui::ScrollArea::vertical()
+                .id_salt("account_details")
+                .show(ui, |ui| ui.vertical(|ui| self.details_ui(ui, cx)));
         });
     }
 
     fn list_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         let search = widgets::stacked_text_field(ui, "Search accounts", &mut self.filter, None);
         if search.changed() {
-            self.rows = None;
+            let order = self.list.source().0.order;
+            self.list.set_source(Accounts(AccountQuery {
+                search: self.filter.clone(),
+                order,
+            }));
         }
         if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::F)) {
             search.request_focus();
@@ -158,21 +231,17 @@ impl AccountsPanel {
                 }
             });
             if let (true, Some(name)) = (submit, &self.new_name) {
-                cx.send(Command::CreateAccount { name: name.clone() });
+                cx.send(Command::Accounts(AccountsCommand::Create {
+                    name: name.clone(),
+                }));
             }
         }
         ui.add_space(6.0);
-        if self.rows.is_none() {
-            let page = store::accounts::search(cx.db, &self.filter, self.order, LIST_LIMIT);
-            let page = cx.or_toast(page, Vec::new());
-            let total = store::accounts::count_matching(cx.db, &self.filter);
-            let total = cx.or_toast(total, 0);
-            self.rows = Some((page, total));
+        let total = self.list.total(cx.db);
+        if let Some(error) = self.list.error() {
+            widgets::error_text(ui, &format!("Could not read accounts: {error}"));
         }
-        let Some((rows, total)) = &self.rows else {
-            return;
-        };
-        if rows.is_empty() {
+        if total == 0 {
             if self.filter.trim().is_empty() {
                 ui.label("No accounts yet — click New account to add your first customer.");
             } else {
@@ -180,53 +249,75 @@ impl AccountsPanel {
             }
             return;
         }
-        ui.label(format!("{}–{} of {total}", 1, rows.len()));
-        let mut order = self.order;
-        egui::Grid::new("accounts_list")
+        let count = if self.list.is_capped() {
+            format!("{total}+ accounts: refine the search to see others")
+        } else {
+            format!("{total} accounts")
+        };
+        ui.label(count);
+        let mut order = self.list.source().0.order;
+        let row_height = ui.spacing().interact_size.y;
+        let mut chosen = None;
+        let mut visible = (u64::MAX, 0u64);
+        let current = cx.current_account.as_ref().map(|a| a.id);
+        TableBuilder::new(ui)
+            .id_salt("accounts_table")
             .striped(true)
-            .num_columns(2)
-            .show(ui, |ui| {
-                for (title, column) in [
-                    ("Name", AccountOrder::Name),
-                    ("Wallet ID", AccountOrder::WalletId),
-                ] {
-                    ui.horizontal(|ui| {
-                        let header = egui::Button::new(egui::RichText::new(title).strong())
-                            .frame(false)
-                            .selected(order == column);
-                        if ui
-                            .add(header)
-                            .on_hover_text(format!("Sort by {title}"))
-                            .clicked()
-                        {
-                            order = column;
-                        }
-                        if order == column {
-                            ui.label(egui_material_icons::icons::ICON_ARROW_DOWNWARD.rich_text());
+            .column(Column::remainder().at_least(160.0).clip(true))
+            .column(Column::exact(90.0))
+            .min_scrolled_height(200.0)
+            .max_scroll_height(f32::INFINITY)
+            .header(row_height, |mut header| {
+                header.col(|ui| {
+                    if widgets::sort_header(ui, "Name", order == AccountOrder::Name) {
+                        order = AccountOrder::Name;
+                    }
+                });
+                header.col(|ui| {
+                    if widgets::sort_header(ui, "Wallet ID", order == AccountOrder::WalletId) {
+                        order = AccountOrder::WalletId;
+                    }
+                });
+            })
+            .body(|body| {
+                body.rows(row_height, total as usize, |mut row| {
+                    let index = row.index() as u64;
+                    visible = (visible.0.min(index), visible.1.max(index));
+                    let Some(account) = self.list.get(cx.db, index).cloned() else {
+                        row.col(|ui| {
+                            ui.label("…");
+                        });
+                        return;
+                    };
+                    row.col(|ui| {
+                        let selected = current == Some(account.id);
+                        if ui.selectable_label(selected, &account.name).clicked() {
+                            chosen = Some(account.clone());
                         }
                     });
-                }
-                ui.end_row();
-                for row in rows {
-                    let chosen = cx.current_account.as_ref().is_some_and(|a| a.id == row.id);
-                    if ui.selectable_label(chosen, &row.name).clicked() {
-                        *cx.current_account = Some(row.clone());
-                        self.rename = None;
-                        self.notice = None;
-                    }
-                    ui.label(row.wallet_id.to_string());
-                    ui.end_row();
-                }
+                    row.col(|ui| {
+                        let text = if account.wallet_id_final {
+                            account.wallet_id.to_string()
+                        } else {
+                            format!("{} (provisional)", account.wallet_id)
+                        };
+                        ui.label(text);
+                    });
+                });
             });
-        if *total > rows.len() as i64 {
-            ui.label(format!(
-                "Showing the first {}: refine the search to see others.",
-                rows.len()
-            ));
+        if visible.0 <= visible.1 {
+            ui.label(format!("{}–{} of {total}", visible.0 + 1, visible.1 + 1));
         }
-        if order != self.order {
-            self.order = order;
-            self.rows = None;
+        if let Some(account) = chosen {
+            *cx.current_account = Some(account);
+            self.rename = None;
+            self.notice = None;
+        }
+        if order != self.list.source().0.order {
+            self.list.set_source(Accounts(AccountQuery {
+                search: self.filter.clone(),
+                order,
+            }));
         }
     }
 
@@ -236,7 +327,7 @@ impl AccountsPanel {
             return;
         };
         ui.heading(&account.name);
-        ui.label(egui::RichText::new(format!("Wallet ID: {}", account.wallet_id)).strong());
+        ui.label(egui::RichText::new(account.wallet_label()).strong());
         ui.add_space(6.0);
         self.rename_ui(ui, cx, &account);
         ui.separator();
@@ -246,12 +337,12 @@ impl AccountsPanel {
             .as_ref()
             .is_none_or(|d| d.account_id != account.id)
         {
-            let billing = store::billing::get(cx.db, &account.id);
+            let billing = store::billing::get(cx.db, account.id);
             let billing = cx.or_toast(billing, None);
-            let methods = store::payments::list(cx.db, &account.id);
+            let methods = store::payments::list(cx.db, account.id);
             let methods = cx.or_toast(methods, Vec::new());
             self.details = Some(AccountDetails {
-                account_id: account.id.clone(),
+                account_id: account.id,
                 billing,
                 methods,
             });
@@ -293,13 +384,12 @@ impl AccountsPanel {
                     widgets::chip(ui, "Expired", Tone::Bad);
                 }
                 if !method.is_default && ui.button("Make default").clicked() {
-                    cx.send(Command::SetDefaultPaymentMethod {
-                        id: method.id.clone(),
-                    });
+                    cx.send(Command::Accounts(
+                        AccountsCommand::SetDefaultPaymentMethod { id: method.id },
+                    ));
                 }
                 if ui.button("Remove").clicked() {
-                    self.confirm_remove_method =
-                        Some((method.id.clone(), method.details.summary()));
+                    self.confirm_remove_method = Some((method.id, method.details.summary()));
                 }
             });
         }
@@ -314,8 +404,9 @@ impl AccountsPanel {
 
         if self.confirm_delete {
             let body = format!(
-                "Delete the account '{}' (Wallet ID: {})? Its billing details and payment methods are deleted with it.",
-                account.name, account.wallet_id
+                "Delete the account '{}' ({})? Its billing details and payment methods are deleted with it.",
+                account.name,
+                account.wallet_label()
             );
             match widgets::confirm_dialog(
                 ui,
@@ -325,9 +416,9 @@ impl AccountsPanel {
                 "Delete",
             ) {
                 Confirm::Yes => {
-                    cx.send(Command::DeleteAccount {
-                        id: account.id.clone(),
-                    });
+                    cx.send(Command::Accounts(AccountsCommand::Delete {
+                        id: account.id,
+                    }));
                     self.confirm_delete = false;
                 }
                 Confirm::No => self.confirm_delete = false,
@@ -347,7 +438,9 @@ impl AccountsPanel {
                 "Remove",
             ) {
                 Confirm::Yes => {
-                    cx.send(Command::DeletePaymentMethod { id });
+                    cx.send(Command::Accounts(AccountsCommand::RemovePaymentMethod {
+                        id,
+                    }));
                     self.confirm_remove_method = None;
                 }
                 Confirm::No => self.confirm_remove_method = None,
@@ -374,10 +467,10 @@ impl AccountsPanel {
                     cancel = ui.button("Cancel rename").clicked();
                 });
                 if save {
-                    cx.send(Command::RenameAccount {
-                        id: account.id.clone(),
+                    cx.send(Command::Accounts(AccountsCommand::Rename {
+                        id: account.id,
                         name: name.clone(),
-                    });
+                    }));
                 }
                 if cancel {
                     self.rename = None;

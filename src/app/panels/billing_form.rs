@@ -7,6 +7,7 @@ use crate::domain::account::Account;
 use crate::domain::billing::BillingDetails;
 use crate::domain::country;
 use crate::jobs::Command;
+use crate::services::accounts::AccountsCommand;
 use std::collections::HashSet;
 
 /// Form state: the draft and which fields were touched (their messages show as one types).
@@ -33,7 +34,7 @@ impl BillingForm {
     /// Draws the form; returns true when staff leave it without saving.
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>, account: &Account) -> bool {
         ui.heading(format!("Billing details — {}", account.name));
-        ui.label(format!("Wallet ID: {}", account.wallet_id));
+        ui.label(account.wallet_label());
         ui.add_space(8.0);
         let problems = self.draft.validate();
         let show = |field: &'static str, touched: &HashSet<&'static str>, attempted: bool| {
@@ -90,10 +91,10 @@ impl BillingForm {
             }
         }
         if save && problems.is_empty() {
-            cx.send(Command::SaveBilling {
-                account_id: account.id.clone(),
+            cx.send(Command::Accounts(AccountsCommand::SaveBilling {
+                account_id: account.id,
                 details: self.draft.clone(),
-            });
+            }));
         }
         leave
     }

@@ -1,37 +1,90 @@
 //! Licenses: issue a license (also offline, from a customer's license request file), then
-//! copy its serial, save its license file, or show the serial as a QR code; and the most
-//! recently issued licenses.
+//! copy its serial, save its license file, or show the serial as a QR code; and every license
+//! issued, newest first (a list of any length).
 
 use crate::app::AppCtx;
+use crate::app::paged::{Paged, RowSource};
 use crate::app::widgets::{self, Tone};
+use crate::domain::ids::AccountId;
 use crate::domain::issue::IssueDraft;
-use crate::jobs::{Command, Event, IssuedView};
+use crate::domain::time;
+use crate::jobs::{Command, Event};
+use crate::services::files::Saved;
+use crate::services::keys::KeysEvent;
+use crate::services::licensing::{IssuedView, LicensingCommand, LicensingEvent};
+use crate::store::StoreResult;
 use crate::store::keys::KeyRow;
-use crate::store::{self, licenses::IssuedRow};
+use crate::store::{self, licenses::LicenseRow};
+use egui_extras::{Column, TableBuilder};
 use licensekey::LicenseKind;
+use rusqlite::Connection;
 
-const RECENT: usize = 20;
+/// Issued licenses, newest first.
+struct Issued;
+
+impl RowSource for Issued {
+    type Row = LicenseRow;
+
+    fn fetch(
+        &self,
+        db: &Connection,
+        after: Option<&LicenseRow>,
+        offset: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<LicenseRow>> {
+        store::licenses::recent(db, after.map(|r| r.seq), offset, limit)
+    }
+
+    fn count(&self, db: &Connection, _cap: u64) -> StoreResult<u64> {
+        store::licenses::count(db)
+    }
+}
 
 /// View state of the Licenses panel.
-#[derive(Default)]
 pub struct LicensesPanel {
     draft: IssueDraft,
     /// The account whose name was last filled in as customer.
-    prefilled_for: Option<String>,
+    prefilled_for: Option<AccountId>,
     request_summary: Option<String>,
     request_path: String,
     issued: Option<IssuedView>,
     qr: Option<(String, egui::TextureHandle)>,
-    recent: Option<Vec<IssuedRow>>,
+    list: Paged<Issued>,
     /// The vault's active key, read once and again when keys change.
     active_key: Option<Option<KeyRow>>,
     submit_attempted: bool,
+    view: View,
+}
+
+/// What the panel shows: the issue form or the list of issued licenses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum View {
+    #[default]
+    Issue,
+    List,
+}
+
+impl Default for LicensesPanel {
+    fn default() -> Self {
+        Self {
+            draft: IssueDraft::default(),
+            prefilled_for: None,
+            request_summary: None,
+            request_path: String::new(),
+            issued: None,
+            qr: None,
+            list: Paged::new(Issued, u64::MAX),
+            active_key: None,
+            submit_attempted: false,
+            view: View::Issue,
+        }
+    }
 }
 
 impl LicensesPanel {
     pub fn on_event(&mut self, event: &Event) {
         match event {
-            Event::RequestLoaded { request, source } => {
+            Event::Licensing(LicensingEvent::RequestLoaded { request, source }) => {
                 let keep = std::mem::take(&mut self.draft);
                 self.draft = IssueDraft {
                     product: keep.product,
@@ -39,11 +92,9 @@ impl LicensesPanel {
                     customer: keep.customer,
                     ..IssueDraft::from_request(request.clone())
                 };
-                let created = chrono::DateTime::from_timestamp(request.created_at, 0)
-                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                    .unwrap_or_default();
+                let created = time::date_time(request.created_at);
                 self.request_summary = Some(format!(
-                    "Request from host '{}' ({}/{}), cluster {}, {} machine fingerprints, made {created} — {source}",
+                    "Request from host '{}' ({}/{}), cluster {}, {} machine fingerprints, made {created} — {}",
                     request.hostname,
                     request.os,
                     request.arch,
@@ -52,37 +103,52 @@ impl LicensesPanel {
                         .map(|c| c.to_string())
                         .unwrap_or_else(|| "none".into()),
                     request.components.len(),
+                    source.display(),
                 ));
                 self.issued = None;
             }
-            Event::KeysChanged { .. } => self.active_key = None,
-            Event::LicenseIssued(view) => {
+            Event::Keys(
+                KeysEvent::Generated(_) | KeysEvent::Activated(_) | KeysEvent::Imported(_),
+            ) => self.active_key = None,
+            Event::Licensing(LicensingEvent::Issued(view)) => {
                 self.issued = Some(view.clone());
-                self.recent = None;
+                self.list.invalidate();
                 self.submit_attempted = false;
             }
+            Event::Licensing(LicensingEvent::Revoked { .. }) => self.list.invalidate(),
             _ => {}
         }
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
-        ui.heading("Licenses");
         if let Some(account) = cx.current_account.as_ref()
-            && self.prefilled_for.as_deref() != Some(&account.id)
+            && self.prefilled_for != Some(account.id)
         {
-            self.prefilled_for = Some(account.id.clone());
+            self.prefilled_for = Some(account.id);
             self.draft.customer = account.name.clone();
         }
-        if let Some(issued) = self.issued.clone() {
-            self.issued_ui(ui, cx, &issued);
-            ui.separator();
-        }
-        ui.heading("Issue a license");
-        self.request_ui(ui, cx);
-        ui.add_space(6.0);
-        self.form_ui(ui, cx);
+        ui.heading("Licenses");
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.view, View::Issue, "Issue a license");
+            ui.selectable_value(&mut self.view, View::List, "Issued licenses");
+        });
         ui.separator();
-        self.recent_ui(ui, cx);
+        match self.view {
+            View::Issue => {
+                egui::ScrollArea::vertical()
+                    .id_salt("licenses_form")
+                    .show(ui, |ui| {
+                        if let Some(issued) = self.issued.clone() {
+                            self.issued_ui(ui, cx, &issued);
+                            ui.separator();
+                        }
+                        self.request_ui(ui, cx);
+                        ui.add_space(6.0);
+                        self.form_ui(ui, cx);
+                    });
+            }
+            View::List => self.recent_ui(ui, cx),
+        }
     }
 
     fn request_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
@@ -95,7 +161,7 @@ impl LicensesPanel {
                     &["ldreq", "txt"],
                 )
             {
-                cx.send(Command::LoadRequest { path });
+                cx.send(Command::Licensing(LicensingCommand::LoadRequest { path }));
             }
         });
         widgets::text_field(ui, "Request file path", &mut self.request_path, None);
@@ -106,9 +172,9 @@ impl LicensesPanel {
             )
             .clicked()
         {
-            cx.send(Command::LoadRequest {
+            cx.send(Command::Licensing(LicensingCommand::LoadRequest {
                 path: self.request_path.trim().into(),
-            });
+            }));
         }
         if let Some(summary) = &self.request_summary {
             ui.label(egui::RichText::new(summary).italics());
@@ -203,10 +269,12 @@ impl LicensesPanel {
         }
         if widgets::submit_button(ui, "Issue license", &blockers) {
             match result {
-                Ok(spec) => cx.send(Command::IssueLicense {
-                    spec,
-                    account_id: cx.current_account.as_ref().map(|a| a.id.clone()),
-                }),
+                Ok(spec) => {
+                    cx.send(Command::Licensing(LicensingCommand::Issue {
+                        spec,
+                        account_id: cx.current_account.as_ref().map(|a| a.id),
+                    }));
+                }
                 Err(_) => self.submit_attempted = true,
             }
         }
@@ -223,8 +291,7 @@ impl LicensesPanel {
         ui.label(format!("License ID: {}", issued.license_id));
         let expiry = issued
             .expires_at
-            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-            .map(|t| format!("Expires {}", t.format("%Y-%m-%d")))
+            .map(|t| format!("Expires {}", time::date(t)))
             .unwrap_or_else(|| "Perpetual (never expires)".into());
         ui.label(expiry);
         ui.label("Serial:");
@@ -235,12 +302,12 @@ impl LicensesPanel {
                 cx.toasts.success("Serial copied");
             }
             if ui.button("Save license file…").clicked() {
-                let name = format!("license-{}.lic", &issued.license_id[..8]);
+                let name = format!("license-{}.lic", issued.license_id.short());
                 if let Some(path) = cx.dialogs.save_file("Save license file", &name) {
-                    cx.send(Command::SaveFile {
+                    cx.send(Command::SaveText {
                         path,
                         contents: issued.license_file.clone(),
-                        what: "License file".into(),
+                        what: Saved::LicenseFile,
                     });
                 }
             }
@@ -271,37 +338,75 @@ impl LicensesPanel {
     }
 
     fn recent_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
-        ui.heading("Recently issued");
-        if self.recent.is_none() {
-            let rows = store::licenses::recent(cx.db, None, RECENT);
-            self.recent = Some(cx.or_toast(rows, Vec::new()));
+        let total = self.list.total(cx.db);
+        if let Some(error) = self.list.error() {
+            widgets::error_text(ui, &format!("Could not read licenses: {error}"));
         }
-        let rows = self.recent.as_deref().unwrap_or_default();
-        if rows.is_empty() {
+        if total == 0 {
             ui.label("No licenses issued yet.");
             return;
         }
-        egui::Grid::new("recent_licenses")
+        ui.label(format!("{total} licenses, newest first"));
+        let row_height = ui.spacing().interact_size.y;
+        TableBuilder::new(ui)
+            .id_salt("issued_licenses")
             .striped(true)
-            .num_columns(5)
-            .show(ui, |ui| {
-                for title in ["License ID", "Kind", "Product", "Customer", "Expires"] {
-                    ui.strong(title);
+            .column(Column::exact(300.0))
+            .column(Column::exact(50.0))
+            .column(Column::initial(140.0).clip(true))
+            .column(Column::initial(180.0).clip(true))
+            .column(Column::exact(90.0))
+            .column(Column::remainder())
+            .max_scroll_height(f32::INFINITY)
+            .header(row_height, |mut header| {
+                for title in [
+                    "License ID",
+                    "Kind",
+                    "Product",
+                    "Customer",
+                    "Expires",
+                    "Status",
+                ] {
+                    header.col(|ui| {
+                        ui.strong(title);
+                    });
                 }
-                ui.end_row();
-                for row in rows {
-                    ui.monospace(&row.license_id);
-                    ui.label(&row.kind);
-                    ui.label(&row.product);
-                    ui.label(&row.customer);
-                    ui.label(
-                        row.expires_at
-                            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                            .map(|t| t.format("%Y-%m-%d").to_string())
-                            .unwrap_or_else(|| "never".into()),
-                    );
-                    ui.end_row();
-                }
+            })
+            .body(|body| {
+                body.rows(row_height, total as usize, |mut row| {
+                    let Some(license) = self.list.get(cx.db, row.index() as u64).cloned() else {
+                        row.col(|ui| {
+                            ui.label("…");
+                        });
+                        return;
+                    };
+                    row.col(|ui| {
+                        ui.monospace(license.license_id.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(&license.kind);
+                    });
+                    row.col(|ui| {
+                        ui.label(&license.product);
+                    });
+                    row.col(|ui| {
+                        ui.label(&license.customer);
+                    });
+                    row.col(|ui| {
+                        ui.label(license.expires_at.map_or("never".into(), time::date));
+                    });
+                    row.col(|ui| match license.state() {
+                        Some(store::licenses::LicenseState::Active) => {
+                            widgets::chip(ui, "Active", Tone::Good);
+                        }
+                        Some(store::licenses::LicenseState::Revoked) => {
+                            widgets::chip(ui, "Revoked", Tone::Bad);
+                        }
+                        None => {
+                            widgets::chip(ui, &license.status, Tone::Neutral);
+                        }
+                    });
+                });
             });
     }
 }

@@ -13,7 +13,7 @@ mod signing_keys;
 use super::toasts::Toasts;
 use super::{AppCtx, Page};
 use crate::domain::settings::Settings;
-use crate::jobs::Event;
+use crate::jobs::{Event, RequestId};
 
 /// Every panel's view state.
 pub struct Panels {
@@ -29,7 +29,7 @@ impl Panels {
     /// Fresh view state; the settings form starts from the saved settings.
     pub fn new(saved: &Settings) -> Self {
         Self {
-            dashboard: dashboard::DashboardPanel,
+            dashboard: dashboard::DashboardPanel::default(),
             accounts: accounts::AccountsPanel::default(),
             settings: settings::SettingsPanel::new(saved),
             signing_keys: signing_keys::SigningKeysPanel::default(),
@@ -38,25 +38,39 @@ impl Panels {
         }
     }
 
-    /// Draws the panel for `page`.
+    /// Draws the panel for `page`. Panels with a long table scroll it themselves; the others
+    /// scroll as a whole.
     pub fn ui(&mut self, page: Page, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         match page {
-            Page::Dashboard => self.dashboard.ui(ui, cx),
             Page::Accounts => self.accounts.ui(ui, cx),
-            Page::Settings => self.settings.ui(ui, cx),
-            Page::SigningKeys => self.signing_keys.ui(ui, cx),
             Page::Ledger => self.ledger.ui(ui, cx),
             Page::Licenses => self.licenses.ui(ui, cx),
-            other => placeholder::ui(ui, other),
+            other => {
+                egui::ScrollArea::vertical()
+                    .id_salt(other.name())
+                    .show(ui, |ui| match other {
+                        Page::Dashboard => self.dashboard.ui(ui, cx),
+                        Page::Settings => self.settings.ui(ui, cx),
+                        Page::SigningKeys => self.signing_keys.ui(ui, cx),
+                        _ => placeholder::ui(ui, other),
+                    });
+            }
         }
     }
 
-    /// Lets each panel react to what the worker reported.
-    pub fn on_event(&mut self, event: &Event, toasts: &mut Toasts) {
-        self.accounts.on_event(event, toasts);
+    /// Lets each panel react to what the worker did.
+    pub fn on_event(&mut self, request: RequestId, event: &Event, toasts: &mut Toasts) {
+        self.dashboard.on_event(event);
+        self.accounts.on_event(request, event, toasts);
         self.settings.on_event(event);
         self.signing_keys.on_event(event);
         self.ledger.on_event(event);
         self.licenses.on_event(event);
+    }
+
+    /// Lets panels that wait for a request see that it failed.
+    pub fn on_failed(&mut self, request: RequestId, message: &str) {
+        self.signing_keys.on_failed(request, message);
+        self.ledger.on_failed(request);
     }
 }

@@ -5,21 +5,23 @@ use crate::app::AppCtx;
 use crate::app::widgets;
 use crate::domain::account::Account;
 use crate::domain::payment::{CardBrand, DraftKind, PaymentDetails, PaymentMethodDraft};
-use crate::jobs::Command;
+use crate::jobs::{Command, RequestId};
+use crate::services::accounts::AccountsCommand;
 
 /// Form state.
 #[derive(Default)]
 pub struct PaymentForm {
     draft: PaymentMethodDraft,
     make_default: bool,
-    full_number_typed: bool,
+    /// The request just sent, and whether a full card number was typed (and discarded).
+    sent: Option<(RequestId, bool)>,
 }
 
 impl PaymentForm {
-    /// True when the saved method came from a full card number (the panel tells staff it was
-    /// not stored).
-    pub fn full_number_typed(&self) -> bool {
-        self.full_number_typed
+    /// The add request sent by the last Save, and whether it came from a full card number (the
+    /// panel then tells staff the number was not stored).
+    pub fn take_sent(&mut self) -> Option<(RequestId, bool)> {
+        self.sent.take()
     }
 
     /// Draws the form; returns true when staff leave without saving.
@@ -106,13 +108,13 @@ impl PaymentForm {
         });
         save |= widgets::enter_pressed(ui);
         if let (true, Ok(valid)) = (save, result) {
-            self.full_number_typed = valid.full_number_discarded;
             let details: PaymentDetails = valid.details;
-            cx.send(Command::AddPaymentMethod {
-                account_id: account.id.clone(),
+            let request = cx.send(Command::Accounts(AccountsCommand::AddPaymentMethod {
+                account_id: account.id,
                 details,
                 make_default: self.make_default,
-            });
+            }));
+            self.sent = Some((request, valid.full_number_discarded));
             // The typed number is not kept in memory once it has been reduced.
             self.draft.card_number.clear();
         }

@@ -1,38 +1,42 @@
 //! Signing keys: generate (and rotate), unlock for this session, lock, export the public key
-//! in three forms, and move a key between machines as an encrypted key file.
+//! in three forms, and move a key between machines as an encrypted key file. Passphrases are
+//! typed into [`SecretText`] fields, wiped as soon as they are sent or the form closes.
 
 use crate::app::AppCtx;
-use crate::app::widgets::{self, Tone};
-use crate::domain::FieldErrors;
-use crate::jobs::{Command, Event, Secret};
+use crate::app::widgets::{self, SecretText, Tone};
+use crate::domain::time;
+use crate::jobs::{Command, Event, RequestId};
+use crate::services::files::Saved;
+use crate::services::keys::{self, KeysCommand, KeysEvent, PublicKeyFormat, Secret};
 use crate::store::keys::KeyRow;
-use crate::vault::{self, PublicKeyFormat};
-use keyvault::MIN_PASSPHRASE_CHARS;
+use licensekey::KeyId;
+use std::path::PathBuf;
 
 /// The "Generate key" form.
 #[derive(Default)]
 struct NewKeyForm {
     name: String,
-    passphrase: String,
-    repeat: String,
+    passphrase: SecretText,
+    repeat: SecretText,
     make_active: bool,
 }
 
-impl NewKeyForm {
-    fn validate(&self) -> FieldErrors {
-        let mut errors = FieldErrors::default();
-        crate::domain::validation::required_text(&mut errors, "Key name", &self.name, 100);
-        if self.passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
-            errors.push(
-                "Passphrase",
-                format!("needs at least {MIN_PASSPHRASE_CHARS} characters"),
-            );
-        }
-        if self.repeat != self.passphrase {
-            errors.push("Repeat passphrase", "does not match the passphrase");
-        }
-        errors
-    }
+/// The "Unlock" form of one key.
+struct UnlockForm {
+    key_id: KeyId,
+    passphrase: SecretText,
+    sent: Option<RequestId>,
+    error: Option<String>,
+}
+
+/// The "Import encrypted key file" form.
+#[derive(Default)]
+struct ImportForm {
+    path: String,
+    passphrase: SecretText,
+    make_active: bool,
+    sent: Option<RequestId>,
+    error: Option<String>,
 }
 
 /// View state of the Signing keys panel.
@@ -40,36 +44,51 @@ impl NewKeyForm {
 pub struct SigningKeysPanel {
     keys: Option<Vec<KeyRow>>,
     new_key: Option<NewKeyForm>,
-    unlocking: Option<(String, String)>,
-    exported: Option<(String, PublicKeyFormat)>,
-    import_path: String,
+    unlocking: Option<UnlockForm>,
+    exported: Option<(KeyId, PublicKeyFormat)>,
+    import: ImportForm,
 }
 
 impl SigningKeysPanel {
     pub fn on_event(&mut self, event: &Event) {
+        let Event::Keys(event) = event else { return };
         match event {
-            Event::KeysChanged { .. } => {
+            KeysEvent::Generated(_) | KeysEvent::Activated(_) => {
                 self.keys = None;
                 self.new_key = None;
             }
-            Event::KeyUnlocked { .. } => self.unlocking = None,
-            _ => {}
+            KeysEvent::Imported(_) => {
+                self.keys = None;
+                self.import = ImportForm::default();
+            }
+            KeysEvent::Unlocked(_) => self.unlocking = None,
+            KeysEvent::Exported { .. } | KeysEvent::Locked { .. } => {}
+        }
+    }
+
+    /// Shows a refused unlock or import under its form.
+    pub fn on_failed(&mut self, request: RequestId, message: &str) {
+        if let Some(form) = &mut self.unlocking
+            && form.sent == Some(request)
+        {
+            form.sent = None;
+            form.error = Some(message.to_string());
+        }
+        if self.import.sent == Some(request) {
+            self.import.sent = None;
+            self.import.error = Some(message.to_string());
         }
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         ui.heading("Signing keys");
-        ui.label("Licenses are signed with the active Ed25519 key. Private keys are stored encrypted under a passphrase and unlocked only for this session; retired keys keep verifying the licenses they signed.");
+        ui.label("Licenses are signed with the active key. Keys are stored encrypted under a passphrase and unlocked only for this session; retired keys keep verifying the licenses they signed.");
         ui.add_space(6.0);
-        let keys = match &self.keys {
-            Some(keys) => keys.clone(),
-            None => {
-                let read = crate::store::keys::list(cx.db);
-                let keys = cx.or_toast(read, Vec::new());
-                self.keys = Some(keys.clone());
-                keys
-            }
-        };
+        if self.keys.is_none() {
+            let read = crate::store::keys::list(cx.db);
+            self.keys = Some(cx.or_toast(read, Vec::new()));
+        }
+        let keys = self.keys.clone().unwrap_or_default();
         ui.horizontal(|ui| {
             if self.new_key.is_none() {
                 let label = if keys.is_empty() {
@@ -85,7 +104,7 @@ impl SigningKeysPanel {
                 }
             }
             if !cx.unlocked_keys.is_empty() && ui.button("Lock all keys").clicked() {
-                cx.send(Command::LockKeys);
+                cx.send(Command::Keys(KeysCommand::Lock));
             }
         });
         self.new_key_ui(ui, cx);
@@ -104,18 +123,18 @@ impl SigningKeysPanel {
         let Some(form) = &mut self.new_key else {
             return;
         };
-        let problems = form.validate();
-        let show = |field: &str, value: &str| {
-            problems
-                .get(field)
-                .filter(|_| !value.is_empty())
-                .map(str::to_owned)
-        };
-        let err = show("Key name", &form.name);
+        let problems = keys::validate_new(
+            &form.name,
+            form.passphrase.as_str(),
+            Some(form.repeat.as_str()),
+        );
+        let show =
+            |field: &str, typed: bool| problems.get(field).filter(|_| typed).map(str::to_owned);
+        let err = show("Key name", !form.name.is_empty());
         widgets::text_field(ui, "Key name", &mut form.name, err.as_deref());
-        let err = show("Passphrase", &form.passphrase);
+        let err = show("Passphrase", !form.passphrase.is_empty());
         widgets::password_field(ui, "Passphrase", &mut form.passphrase, err.as_deref());
-        let err = show("Repeat passphrase", &form.repeat);
+        let err = show("Repeat passphrase", !form.repeat.is_empty());
         widgets::password_field(ui, "Repeat passphrase", &mut form.repeat, err.as_deref());
         widgets::in_field_column(ui, |ui| {
             ui.checkbox(
@@ -124,20 +143,22 @@ impl SigningKeysPanel {
             )
         });
         ui.label("Keep the passphrase safe: without it the key cannot be used, and it cannot be recovered.");
-        let mut cancel = false;
+        let mut close = false;
         ui.horizontal(|ui| {
             if widgets::submit_button(ui, "Create key", &problems) {
-                cx.send(Command::GenerateKey {
+                cx.send(Command::Keys(KeysCommand::Generate {
                     name: form.name.clone(),
-                    passphrase: Secret::new(&form.passphrase),
+                    passphrase: Secret::new(form.passphrase.as_str()),
                     make_active: form.make_active,
-                });
-                form.passphrase.clear();
-                form.repeat.clear();
+                }));
+                form.passphrase.clear(ui.ctx());
+                form.repeat.clear(ui.ctx());
             }
-            cancel = ui.button("Cancel").clicked() || widgets::escape_pressed(ui);
+            close = ui.button("Cancel").clicked() || widgets::escape_pressed(ui);
         });
-        if cancel {
+        if close {
+            form.passphrase.clear(ui.ctx());
+            form.repeat.clear(ui.ctx());
             self.new_key = None;
         }
     }
@@ -146,7 +167,7 @@ impl SigningKeysPanel {
         let unlocked = cx.unlocked_keys.contains_key(&key.key_id);
         ui.horizontal(|ui| {
             ui.strong(&key.name);
-            ui.monospace(&key.key_id);
+            ui.monospace(key.key_id.to_string());
             if key.active {
                 widgets::chip(ui, "Active", Tone::Good);
             } else {
@@ -157,26 +178,26 @@ impl SigningKeysPanel {
             } else {
                 widgets::chip(ui, "Locked", Tone::Neutral);
             }
-            let created = chrono::DateTime::from_timestamp(key.created_at, 0)
-                .map(|t| t.format("%Y-%m-%d").to_string())
-                .unwrap_or_default();
-            ui.label(format!("created {created}"));
+            ui.label(format!("created {}", time::date(key.created_at)));
         });
         ui.horizontal_wrapped(|ui| {
             if !unlocked && ui.button(format!("Unlock {}", key.name)).clicked() {
-                self.unlocking = Some((key.key_id.clone(), String::new()));
+                self.unlocking = Some(UnlockForm {
+                    key_id: key.key_id,
+                    passphrase: SecretText::default(),
+                    sent: None,
+                    error: None,
+                });
             }
             if !key.active && ui.button(format!("Make {} active", key.name)).clicked() {
-                cx.send(Command::ActivateKey {
-                    key_id: key.key_id.clone(),
-                });
+                cx.send(Command::Keys(KeysCommand::Activate { key_id: key.key_id }));
             }
             for format in PublicKeyFormat::ALL {
                 if ui
                     .button(format!("Public key ({})", format.name()))
                     .clicked()
                 {
-                    self.exported = Some((key.key_id.clone(), format));
+                    self.exported = Some((key.key_id, format));
                 }
             }
             if ui
@@ -186,111 +207,150 @@ impl SigningKeysPanel {
                     .dialogs
                     .save_file("Export encrypted key file", &format!("{}.ldkey", key.name))
             {
-                cx.send(Command::ExportEncryptedKey {
-                    key_id: key.key_id.clone(),
+                cx.send(Command::Keys(KeysCommand::ExportEncrypted {
+                    key_id: key.key_id,
                     path,
-                });
+                }));
             }
         });
-        if self
-            .unlocking
-            .as_ref()
-            .is_some_and(|(id, _)| *id == key.key_id)
-        {
-            let (mut submit, mut cancel) = (false, false);
-            if let Some((_, passphrase)) = &mut self.unlocking {
-                let field = widgets::password_field(ui, "Passphrase to unlock", passphrase, None);
-                submit = field.lost_focus() && widgets::enter_pressed(ui);
-                let typed = !passphrase.is_empty();
-                ui.horizontal(|ui| {
-                    submit |= ui.add_enabled(typed, egui::Button::new("Unlock")).clicked();
-                    cancel = ui.button("Cancel unlock").clicked();
-                });
-            }
-            if let (true, Some((id, passphrase))) = (submit, &mut self.unlocking) {
-                cx.send(Command::UnlockKey {
-                    key_id: id.clone(),
-                    passphrase: Secret::new(passphrase),
-                });
-                passphrase.clear();
-            }
-            if cancel {
-                self.unlocking = None;
-            }
+        self.unlock_ui(ui, cx, key);
+        self.public_key_ui(ui, cx, key);
+    }
+
+    fn unlock_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>, key: &KeyRow) {
+        let Some(form) = self.unlocking.as_mut().filter(|f| f.key_id == key.key_id) else {
+            return;
+        };
+        let field = widgets::password_field(
+            ui,
+            "Passphrase to unlock",
+            &mut form.passphrase,
+            form.error.as_deref(),
+        );
+        if field.changed() {
+            form.error = None;
         }
-        if let Some((id, format)) = self.exported.clone()
-            && id == key.key_id
-        {
-            match vault::export_public(key, format) {
-                Ok(text) => {
-                    let mut shown = text.clone();
-                    widgets::field_with(
-                        ui,
-                        &format!("Public key ({})", format.name()),
-                        None,
-                        |ui| {
-                            ui.add(
-                                egui::TextEdit::multiline(&mut shown)
-                                    .code_editor()
-                                    .desired_rows(3)
-                                    .desired_width(f32::INFINITY),
-                            )
-                        },
-                    );
-                    ui.horizontal(|ui| {
-                        if ui.button("Copy public key").clicked() {
-                            ui.ctx().copy_text(text.clone());
-                            cx.toasts.success("Public key copied");
-                        }
-                        if ui.button("Save public key…").clicked() {
-                            let name = match format {
-                                PublicKeyFormat::Base64 => format!("{}.pub.b64", key.name),
-                                PublicKeyFormat::Pem => format!("{}.pub.pem", key.name),
-                                PublicKeyFormat::Rust => "license_key.rs".to_string(),
-                            };
-                            if let Some(path) = cx.dialogs.save_file("Save public key", &name) {
-                                cx.send(Command::SaveFile {
-                                    path,
-                                    contents: text.clone(),
-                                    what: "Public key".into(),
-                                });
-                            }
-                        }
-                        if ui.button("Close").clicked() {
-                            self.exported = None;
-                        }
-                    });
-                }
-                Err(err) => widgets::error_text(ui, &err.to_string()),
+        let mut submit = field.lost_focus() && widgets::enter_pressed(ui);
+        let typed = !form.passphrase.is_empty();
+        let mut cancel = false;
+        ui.horizontal(|ui| {
+            submit |= ui
+                .add_enabled(typed && form.sent.is_none(), egui::Button::new("Unlock"))
+                .clicked();
+            cancel = ui.button("Cancel unlock").clicked() || widgets::escape_pressed(ui);
+            if form.sent.is_some() {
+                ui.spinner();
+                ui.label("Unlocking…");
             }
+        });
+        if submit && typed && form.sent.is_none() {
+            form.sent = Some(cx.send(Command::Keys(KeysCommand::Unlock {
+                key_id: form.key_id,
+                passphrase: Secret::new(form.passphrase.as_str()),
+            })));
+            form.passphrase.clear(ui.ctx());
+        }
+        if cancel {
+            form.passphrase.clear(ui.ctx());
+            self.unlocking = None;
+        }
+    }
+
+    fn public_key_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>, key: &KeyRow) {
+        let Some((id, format)) = self.exported else {
+            return;
+        };
+        if id != key.key_id {
+            return;
+        }
+        match keys::export_public(key, format) {
+            Ok(text) => {
+                let mut shown = text.clone();
+                widgets::field_with(ui, &format!("Public key ({})", format.name()), None, |ui| {
+                    ui.add(
+                        egui::TextEdit::multiline(&mut shown)
+                            .code_editor()
+                            .desired_rows(3)
+                            .desired_width(f32::INFINITY),
+                    )
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("Copy public key").clicked() {
+                        ui.ctx().copy_text(text.clone());
+                        cx.toasts.success("Public key copied");
+                    }
+                    if ui.button("Save public key…").clicked() {
+                        let name = match format {
+                            PublicKeyFormat::Base64 => format!("{}.pub.b64", key.name),
+                            PublicKeyFormat::Pem => format!("{}.pub.pem", key.name),
+                            PublicKeyFormat::Rust => "license_key.rs".to_string(),
+                        };
+                        if let Some(path) = cx.dialogs.save_file("Save public key", &name) {
+                            cx.send(Command::SaveText {
+                                path,
+                                contents: text.clone(),
+                                what: Saved::PublicKey,
+                            });
+                        }
+                    }
+                    if ui.button("Close").clicked() {
+                        self.exported = None;
+                    }
+                });
+            }
+            Err(err) => widgets::error_text(ui, &err.to_string()),
         }
     }
 
     fn import_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         ui.label(egui::RichText::new("Move a key to this machine").strong());
+        ui.label("Import an encrypted key file exported from another desk; its passphrase proves the file opens.");
+        let form = &mut self.import;
         ui.horizontal(|ui| {
-            if ui.button("Import encrypted key file…").clicked()
+            if ui.button("Choose encrypted key file…").clicked()
                 && let Some(path) = cx.dialogs.open_file(
                     "Import encrypted key file",
                     "License Desk key",
                     &["ldkey", "txt"],
                 )
             {
-                cx.send(Command::ImportKey { path });
+                form.path = path.display().to_string();
             }
         });
-        widgets::text_field(ui, "Key file path", &mut self.import_path, None);
-        if ui
-            .add_enabled(
-                !self.import_path.trim().is_empty(),
-                egui::Button::new("Import from path"),
-            )
-            .clicked()
-        {
-            cx.send(Command::ImportKey {
-                path: self.import_path.trim().into(),
-            });
-            self.import_path.clear();
+        widgets::text_field(ui, "Key file path", &mut form.path, None);
+        let field = widgets::password_field(
+            ui,
+            "Passphrase of the key file",
+            &mut form.passphrase,
+            form.error.as_deref(),
+        );
+        if field.changed() {
+            form.error = None;
+        }
+        widgets::in_field_column(ui, |ui| {
+            ui.checkbox(&mut form.make_active, "Sign new licenses with it")
+        });
+        let ready = !form.path.trim().is_empty() && !form.passphrase.is_empty();
+        let mut submit = field.lost_focus() && widgets::enter_pressed(ui);
+        ui.horizontal(|ui| {
+            submit |= ui
+                .add_enabled(
+                    ready && form.sent.is_none(),
+                    egui::Button::new("Import key"),
+                )
+                .clicked();
+            if form.sent.is_some() {
+                ui.spinner();
+                ui.label("Checking the passphrase…");
+            }
+        });
+        if submit && ready && form.sent.is_none() {
+            form.sent = Some(cx.send(Command::Keys(KeysCommand::Import {
+                path: PathBuf::from(form.path.trim()),
+                passphrase: Secret::new(form.passphrase.as_str()),
+                make_active: form.make_active,
+            })));
+            form.passphrase.clear(ui.ctx());
         }
     }
 }

@@ -1,0 +1,505 @@
+//! Issuing and revoking licenses, and the ledger that records them: sign with the active key,
+//! store the license and append its ledger entry in one transaction, so a license is never
+//! issued without its entry.
+
+use super::Progress;
+use super::keys::{self, KeysError};
+use crate::domain::checkpoint::{Checkpoint, CheckpointError};
+use crate::domain::ids::{AccountId, LicenseId};
+use crate::domain::issue::IssueSpec;
+use crate::files::{self, FileError, Output};
+use crate::store::ledger::{self, ChainReport, ExportEnd, ExportError, Record};
+use crate::store::licenses::{self, LicenseState};
+use crate::store::revocations::{self, StoredList};
+use crate::store::{Store, StoreError};
+use licensekey::{KeyId, KeyRing, LicenseRequest, RevocationList, SignedLicense, SigningKey, Uuid};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+/// Licenses are committed in transactions of this many during bulk issue.
+pub const BULK_COMMIT_EVERY: usize = 10_000;
+
+/// Where a checkpoint is checked against: the checkpoint file and the public key kept with it,
+/// off this machine (a key in this database proves nothing to whoever can write it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointCheck {
+    pub checkpoint: PathBuf,
+    /// A public key file (base64 or PEM), or the key's text itself.
+    pub public_key: String,
+}
+
+/// What staff can do with licenses and the ledger.
+#[derive(Debug, Clone)]
+pub enum LicensingCommand {
+    /// Read a license request file (opened or dropped).
+    LoadRequest {
+        path: PathBuf,
+    },
+    Issue {
+        spec: IssueSpec,
+        account_id: Option<AccountId>,
+    },
+    Revoke {
+        license_id: LicenseId,
+        reason: String,
+    },
+    /// Walk the ledger, and check it against a signed checkpoint if one is given.
+    VerifyLedger {
+        checkpoint: Option<CheckpointCheck>,
+    },
+    /// Sign the ledger's head with the active key and save it.
+    SaveCheckpoint {
+        path: PathBuf,
+    },
+    ExportLedger {
+        path: PathBuf,
+    },
+}
+
+impl LicensingCommand {
+    /// What the command does, in words, for messages.
+    pub fn action(&self) -> &'static str {
+        match self {
+            LicensingCommand::LoadRequest { .. } => "Open request file",
+            LicensingCommand::Issue { .. } => "Issue license",
+            LicensingCommand::Revoke { .. } => "Revoke license",
+            LicensingCommand::VerifyLedger { .. } => "Verify ledger",
+            LicensingCommand::SaveCheckpoint { .. } => "Save checkpoint",
+            LicensingCommand::ExportLedger { .. } => "Export ledger",
+        }
+    }
+
+    /// True for work that can take long enough to want a progress bar and a Cancel button.
+    pub fn is_long(&self) -> bool {
+        matches!(
+            self,
+            LicensingCommand::VerifyLedger { .. } | LicensingCommand::ExportLedger { .. }
+        )
+    }
+}
+
+/// A license just issued, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedView {
+    pub license_id: LicenseId,
+    pub product: String,
+    pub customer: String,
+    pub kind: String,
+    pub expires_at: Option<i64>,
+    pub serial: String,
+    pub license_file: String,
+}
+
+impl From<&SignedLicense> for IssuedView {
+    fn from(license: &SignedLicense) -> Self {
+        let p = license.payload();
+        IssuedView {
+            license_id: LicenseId(p.license_id),
+            product: p.product.clone(),
+            customer: p.customer.clone(),
+            kind: p.kind.name().to_string(),
+            expires_at: p.expires_at,
+            serial: license.to_serial(),
+            license_file: license.to_license_file(),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LicensingEvent {
+    RequestLoaded {
+        request: LicenseRequest,
+        source: PathBuf,
+    },
+    Issued(IssuedView),
+    Revoked {
+        license_id: LicenseId,
+        sequence: u64,
+    },
+    LedgerVerified(ChainReport),
+    CheckpointSaved {
+        entries: u64,
+        path: PathBuf,
+    },
+    LedgerExported {
+        entries: u64,
+        path: PathBuf,
+    },
+    /// A long job stopped when asked; what it committed stays.
+    Cancelled {
+        action: &'static str,
+    },
+}
+
+/// Why a licensing command was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LicensingError {
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    #[error("license: {0}")]
+    License(#[from] licensekey::Error),
+    #[error("{path}: {error}")]
+    Request {
+        path: PathBuf,
+        error: licensekey::Error,
+    },
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("public key of the checkpoint: {0}")]
+    PinnedKey(licensekey::Error),
+    #[error("no license {0} was issued from this desk")]
+    UnknownLicense(LicenseId),
+    #[error("license {0} is already revoked")]
+    AlreadyRevoked(LicenseId),
+    #[error("Reason: {0}")]
+    Reason(String),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs one command; `vault` holds the keys unlocked in this session.
+pub fn run(
+    store: &mut Store,
+    vault: &mut keys::KeyVault,
+    now: i64,
+    command: LicensingCommand,
+    progress: &mut dyn Progress,
+) -> Result<LicensingEvent, LicensingError> {
+    match command {
+        LicensingCommand::LoadRequest { path } => {
+            let request = load_request(&path)?;
+            Ok(LicensingEvent::RequestLoaded {
+                request,
+                source: path,
+            })
+        }
+        LicensingCommand::Issue { spec, account_id } => {
+            let operator = operator(store)?;
+            let (_, signing) = vault.active_signing_key(store.conn())?;
+            let signing = signing.clone();
+            let license = issue(store, &signing, &spec, account_id, &operator, now)?;
+            Ok(LicensingEvent::Issued(IssuedView::from(&license)))
+        }
+        LicensingCommand::Revoke { license_id, reason } => {
+            let operator = operator(store)?;
+            let (_, signing) = vault.active_signing_key(store.conn())?;
+            let signing = signing.clone();
+            let list = revoke(store, &signing, license_id, &reason, &operator, now)?;
+            Ok(LicensingEvent::Revoked {
+                license_id,
+                sequence: list.list().sequence,
+            })
+        }
+        LicensingCommand::VerifyLedger { checkpoint } => {
+            let checkpoint = match &checkpoint {
+                Some(check) => Some(read_checkpoint(check)?),
+                None => None,
+            };
+            let report = verify_ledger(store.conn(), checkpoint.as_ref(), progress)?;
+            Ok(LicensingEvent::LedgerVerified(report))
+        }
+        LicensingCommand::SaveCheckpoint { path } => {
+            let (_, signing) = vault.active_signing_key(store.conn())?;
+            let checkpoint = checkpoint(store.conn(), signing, now)?;
+            files::write(
+                &path,
+                checkpoint.to_file().as_bytes(),
+                Output {
+                    force: true,
+                    secret: false,
+                    database: Some(store.path()),
+                },
+            )?;
+            Ok(LicensingEvent::CheckpointSaved {
+                entries: checkpoint.entries,
+                path,
+            })
+        }
+        LicensingCommand::ExportLedger { path } => {
+            match export_ledger(store, &path, true, progress)? {
+                ExportEnd::Complete { written } => Ok(LicensingEvent::LedgerExported {
+                    entries: written,
+                    path,
+                }),
+                ExportEnd::Cancelled { .. } => Ok(LicensingEvent::Cancelled {
+                    action: "Export ledger",
+                }),
+            }
+        }
+    }
+}
+
+/// Reads and parses a license request file (size-capped, regular files only).
+pub fn load_request(path: &Path) -> Result<LicenseRequest, LicensingError> {
+    let text = files::read_text(path, files::REQUEST)?;
+    LicenseRequest::parse(&text).map_err(|error| LicensingError::Request {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// The name recorded as operator: the one set in Settings, else the OS user.
+pub fn operator(store: &Store) -> Result<String, StoreError> {
+    let configured = crate::store::settings::load(store.conn())?.operator;
+    Ok(operator_name(&configured))
+}
+
+/// The operator from a configured name, else the OS user, else "unknown".
+pub fn operator_name(configured: &str) -> String {
+    let configured = configured.trim();
+    if !configured.is_empty() {
+        return configured.to_string();
+    }
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .map(|name| name.trim().chars().take(80).collect::<String>())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Signs one license and records it (row + ledger entry) in one transaction.
+pub fn issue(
+    store: &mut Store,
+    key: &SigningKey,
+    spec: &IssueSpec,
+    account_id: Option<AccountId>,
+    operator: &str,
+    now: i64,
+) -> Result<SignedLicense, LicensingError> {
+    let mut issued = Vec::with_capacity(1);
+    issue_many(
+        store,
+        key,
+        std::slice::from_ref(spec),
+        account_id,
+        operator,
+        now,
+        &mut super::NoProgress,
+        |license| {
+            issued.push(license.clone());
+            Ok(())
+        },
+    )?;
+    issued
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("the license was not stored".into()).into())
+}
+
+/// Signs and records many licenses, committing every [`BULK_COMMIT_EVERY`]; each committed
+/// license is handed to `committed` (in order) right after its transaction commits. Stops at
+/// the next commit when `progress` says so; what was committed stays, with its ledger entries.
+/// Returns how many were issued.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_many(
+    store: &mut Store,
+    key: &SigningKey,
+    specs: &[IssueSpec],
+    account_id: Option<AccountId>,
+    operator: &str,
+    now: i64,
+    progress: &mut dyn Progress,
+    mut committed: impl FnMut(&SignedLicense) -> Result<(), LicensingError>,
+) -> Result<u64, LicensingError> {
+    keys::ensure_active(store.conn(), key)?;
+    let total = specs.len() as u64;
+    let mut done = 0u64;
+    for chunk in specs.chunks(BULK_COMMIT_EVERY) {
+        if progress.cancelled() {
+            break;
+        }
+        let signed = chunk
+            .iter()
+            .map(|spec| SignedLicense::sign(spec.payload(Uuid::now_v7(), now), key))
+            .collect::<Result<Vec<_>, _>>()?;
+        store.write(|tx| {
+            let mut head = ledger::head(tx)?;
+            for license in &signed {
+                let row = licenses::insert(tx, license, account_id, now)?;
+                head = ledger::append(
+                    tx,
+                    head,
+                    row.license_id,
+                    Record::Issue {
+                        artifact: &row.artifact,
+                        account: account_id,
+                    },
+                    operator,
+                    now,
+                )?;
+            }
+            Ok::<_, LicensingError>(())
+        })?;
+        for license in &signed {
+            committed(license)?;
+        }
+        done += signed.len() as u64;
+        progress.report(done, total);
+    }
+    Ok(done)
+}
+
+/// Revokes a license: records it with a ledger entry and publishes the next signed revocation
+/// list (sequence numbers only grow, so an old list cannot be replayed).
+pub fn revoke(
+    store: &mut Store,
+    key: &SigningKey,
+    license_id: LicenseId,
+    reason: &str,
+    operator: &str,
+    now: i64,
+) -> Result<licensekey::SignedRevocationList, LicensingError> {
+    let reason = reason.trim();
+    if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err(LicensingError::Reason(
+            "at most 500 characters, no control characters".into(),
+        ));
+    }
+    let signer = keys::ensure_active(store.conn(), key)?;
+    store.write(|tx| {
+        if licenses::get(tx, license_id)?.is_none() {
+            return Err(LicensingError::UnknownLicense(license_id));
+        }
+        if revocations::is_revoked(tx, license_id)? {
+            return Err(LicensingError::AlreadyRevoked(license_id));
+        }
+        revocations::insert(tx, license_id, reason, now)?;
+        licenses::set_state(tx, license_id, LicenseState::Revoked, now)?;
+        let revoked = revocations::revoked_ids(tx)?
+            .into_iter()
+            .map(|id| id.0)
+            .collect();
+        let sequence = revocations::last_list_sequence(tx)?
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Corrupt("revocation list sequence exhausted".into()))?;
+        let list = licensekey::SignedRevocationList::sign(
+            RevocationList::new(sequence, now, revoked),
+            key,
+        )?;
+        let head = ledger::head(tx)?;
+        let list_bytes = list.to_bytes();
+        let head = ledger::append(
+            tx,
+            head,
+            license_id,
+            Record::Revoke {
+                reason,
+                revoked_at: now,
+                list_bytes: &list_bytes,
+            },
+            operator,
+            now,
+        )?;
+        revocations::save_list(
+            tx,
+            &StoredList {
+                sequence,
+                key_id: signer.key_id,
+                issued_at: now,
+                file: list.to_file(),
+                ledger_seq: Some(head.seq),
+            },
+            now,
+        )?;
+        Ok(list)
+    })
+}
+
+/// Signs the ledger's current head: keep the file (and the public key) off this machine, so
+/// entries cut off its end are noticed.
+pub fn checkpoint(
+    conn: &Connection,
+    key: &SigningKey,
+    now: i64,
+) -> Result<Checkpoint, LicensingError> {
+    keys::ensure_active(conn, key)?;
+    let head = ledger::head(conn)?;
+    let entries = u64::try_from(head.seq)
+        .map_err(|_| StoreError::Corrupt(format!("ledger head {} is negative", head.seq)))?;
+    Ok(Checkpoint::sign(entries, head.hash, now, key))
+}
+
+/// Reads a checkpoint file and checks its signature against the pinned public key.
+pub fn read_checkpoint(check: &CheckpointCheck) -> Result<Checkpoint, LicensingError> {
+    let pinned = pinned_key(&check.public_key)?;
+    let text = files::read_text(&check.checkpoint, files::CHECKPOINT)?;
+    let checkpoint = Checkpoint::parse(&text)?;
+    checkpoint.verify(&KeyRing::new().with(pinned))?;
+    Ok(checkpoint)
+}
+
+/// A public key given as a file path or as its text (base64 or PEM).
+pub fn pinned_key(given: &str) -> Result<licensekey::VerifyingKey, LicensingError> {
+    let path = Path::new(given.trim());
+    let text = if !given.trim().is_empty() && path.is_file() {
+        files::read_text(path, files::PUBLIC_KEY)?
+    } else {
+        given.to_string()
+    };
+    licensekey::parse_public_key(&text).map_err(LicensingError::PinnedKey)
+}
+
+/// Walks the ledger's chain and records and, given a checkpoint already checked against its
+/// pinned key, checks the chain still reaches it.
+pub fn verify_ledger(
+    conn: &Connection,
+    checkpoint: Option<&Checkpoint>,
+    progress: &mut dyn Progress,
+) -> Result<ChainReport, LicensingError> {
+    let total = ledger::count(conn)?;
+    let mut report = |done: i64| progress.report(u64::try_from(done).unwrap_or(0), total);
+    Ok(match checkpoint {
+        None => ledger::verify(conn, &mut report)?,
+        Some(checkpoint) => ledger::verify_against(conn, checkpoint, &mut report)?,
+    })
+}
+
+/// Writes the ledger as CSV through a temporary file: the file appears only when complete.
+pub fn export_ledger(
+    store: &Store,
+    path: &Path,
+    force: bool,
+    progress: &mut dyn Progress,
+) -> Result<ExportEnd, LicensingError> {
+    let total = ledger::count(store.conn())?;
+    let mut end = ExportEnd::Complete { written: 0 };
+    files::write_with(
+        path,
+        Output {
+            force,
+            secret: false,
+            database: Some(store.path()),
+        },
+        |out| {
+            end = ledger::export_csv(store.conn(), out, |done| {
+                progress.report(done, total);
+                !progress.cancelled()
+            })?;
+            Ok::<_, LicensingError>(matches!(end, ExportEnd::Complete { .. }))
+        },
+    )?;
+    Ok(end)
+}
+
+/// Whether a license verified against this desk's keys was issued here: the ledger holds an
+/// issue entry for its id and the stored bytes are exactly these.
+pub fn issued_here(conn: &Connection, license: &SignedLicense) -> Result<bool, LicensingError> {
+    let id = LicenseId(license.payload().license_id);
+    let Some(row) = licenses::get(conn, id)? else {
+        return Ok(false);
+    };
+    Ok(row.artifact == license.to_bytes() && ledger::issue_entry(conn, id)?.is_some())
+}
+
+/// The key ids of the vault (for messages).
+pub fn vault_key_ids(conn: &Connection) -> Result<Vec<KeyId>, LicensingError> {
+    Ok(crate::store::keys::list(conn)?
+        .into_iter()
+        .map(|k| k.key_id)
+        .collect())
+}

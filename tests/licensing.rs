@@ -1,0 +1,574 @@
+//! Issuing, revoking, keys and the ledger, through the services the GUI worker and the CLI
+//! share; and an attacker with write access to the database (but not the passphrase) trying to
+//! change what was issued without the ledger noticing.
+
+mod common;
+
+use keyvault::KdfParams;
+use license_desk::domain::checkpoint::Checkpoint;
+use license_desk::domain::ids::LicenseId;
+use license_desk::domain::issue::{IssueDraft, IssueSpec};
+use license_desk::services::keys::{self, KeysError};
+use license_desk::services::licensing::{self, LicensingError};
+use license_desk::services::{NoProgress, Progress};
+use license_desk::store::ledger::{self, ChainReport};
+use license_desk::store::{self, Store};
+use licensekey::{KeyRing, LicenseKind, SignedLicense, VerifyContext};
+use std::path::PathBuf;
+
+const NOW: i64 = 1_795_435_200;
+const PASS: &str = "a long enough passphrase";
+
+struct Desk {
+    dir: tempfile::TempDir,
+    store: Store,
+}
+
+impl Desk {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("test setup");
+        let store = Store::open(&dir.path().join("desk.sqlite3")).expect("test setup");
+        Self { dir, store }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("desk.sqlite3")
+    }
+
+    /// Runs SQL as someone who can write the file.
+    fn tamper(&self, sql: &str) {
+        common::raw_connection(&self.path())
+            .execute_batch(sql)
+            .expect("test setup");
+    }
+
+    fn key(&mut self, name: &str) -> licensekey::SigningKey {
+        let row = keys::generate(&mut self.store, name, PASS, KdfParams::TEST_ONLY, true, NOW)
+            .expect("test setup");
+        keys::unlock(self.store.conn(), &row, PASS).expect("test setup")
+    }
+
+    fn issue(&mut self, signing: &licensekey::SigningKey, customer: &str) -> SignedLicense {
+        licensing::issue(&mut self.store, signing, &spec(customer), None, "ada", NOW)
+            .expect("test setup")
+    }
+
+    fn verify(&self) -> ChainReport {
+        ledger::verify(self.store.conn(), |_| {}).expect("test setup")
+    }
+
+    fn broken(&self) -> (Option<i64>, String) {
+        match self.verify() {
+            ChainReport::Broken { at, reason } => (at, reason),
+            ChainReport::Intact { .. } => panic!("tampering went unnoticed"),
+        }
+    }
+}
+
+fn spec(customer: &str) -> IssueSpec {
+    IssueDraft {
+        product: "Storage OS".into(),
+        customer: customer.into(),
+        kind: LicenseKind::Pro,
+        cluster: "123e4567-e89b-12d3-a456-426614174000".into(),
+        ip: "192.0.2.7".into(),
+        seats: "5".into(),
+        features: "snapshots".into(),
+        ..IssueDraft::default()
+    }
+    .validate()
+    .expect("test setup")
+}
+
+struct Counting(Vec<u64>);
+
+impl Progress for Counting {
+    fn report(&mut self, done: u64, _total: u64) {
+        self.0.push(done);
+    }
+}
+
+#[test]
+fn issued_licenses_verify_and_chain_in_the_ledger() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let specs: Vec<_> = (0..25).map(|i| spec(&format!("Customer {i}"))).collect();
+    let mut progress = Counting(Vec::new());
+    let mut issued = Vec::new();
+    let count = licensing::issue_many(
+        &mut desk.store,
+        &signing,
+        &specs,
+        None,
+        "ada",
+        NOW,
+        &mut progress,
+        |license| {
+            issued.push(license.clone());
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!((count, issued.len()), (25, 25));
+    assert_eq!(progress.0.last(), Some(&25));
+    let ring = keys::keyring(desk.store.conn()).unwrap();
+    for license in &issued {
+        let verified =
+            licensekey::verify(&license.to_serial(), &ring, &VerifyContext::at(NOW + 10)).err();
+        // Bound to a cluster and IP this context does not supply: the signature held.
+        assert!(matches!(verified, Some(licensekey::Error::WrongBinding(_))));
+        assert!(licensing::issued_here(desk.store.conn(), license).unwrap());
+    }
+    assert_eq!(store::licenses::count(desk.store.conn()).unwrap(), 25);
+    assert!(matches!(
+        desk.verify(),
+        ChainReport::Intact { entries: 25, .. }
+    ));
+    // Every issued license and ledger entry entered the outbox, typed.
+    let rows = store::outbox::pending(desk.store.conn(), 0, 1_000).unwrap();
+    let licenses: Vec<_> = rows.iter().filter(|r| r.entity == "license").collect();
+    let entries: Vec<_> = rows.iter().filter(|r| r.entity == "ledger_entry").collect();
+    assert_eq!((licenses.len(), entries.len()), (25, 25));
+    let body: serde_json::Value = serde_json::from_str(&licenses[0].body).unwrap();
+    assert_eq!(body["serial"], issued[0].to_serial());
+    assert_eq!(body["status"], "active");
+    assert_eq!(entries[0].op, "insert");
+    let entry: serde_json::Value = serde_json::from_str(&entries[24].body).unwrap();
+    assert_eq!(entry["seq"], 25);
+    assert_eq!(entry["action"], "issue");
+    assert!(rows.iter().any(|r| r.entity == "public_key"), "the key too");
+}
+
+#[test]
+fn a_cancelled_bulk_issue_keeps_what_it_committed() {
+    struct StopAfterFirst(u64);
+    impl Progress for StopAfterFirst {
+        fn report(&mut self, done: u64, _total: u64) {
+            self.0 = done;
+        }
+        fn cancelled(&self) -> bool {
+            self.0 > 0
+        }
+    }
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let specs: Vec<_> = (0..licensing::BULK_COMMIT_EVERY + 5)
+        .map(|i| spec(&format!("C{i}")))
+        .collect();
+    let done = licensing::issue_many(
+        &mut desk.store,
+        &signing,
+        &specs,
+        None,
+        "ada",
+        NOW,
+        &mut StopAfterFirst(0),
+        |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(done, licensing::BULK_COMMIT_EVERY as u64);
+    assert_eq!(store::licenses::count(desk.store.conn()).unwrap(), done);
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+}
+
+#[test]
+fn an_edited_entry_or_a_missing_one_is_named() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    for i in 0..5 {
+        desk.issue(&signing, &format!("C{i}"));
+    }
+    desk.tamper("UPDATE ledger SET operator = 'mallory' WHERE seq = 3");
+    assert_eq!(
+        desk.broken(),
+        (
+            Some(3),
+            "its contents were changed (hash does not match)".into()
+        )
+    );
+    desk.tamper("UPDATE ledger SET operator = 'ada' WHERE seq = 3");
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    desk.tamper("DELETE FROM ledger WHERE seq = 4");
+    assert_eq!(
+        desk.broken(),
+        (Some(4), "entry 4 is missing (next entry is 5)".into())
+    );
+}
+
+#[test]
+fn every_column_of_an_issued_license_is_covered() {
+    let edits = [
+        ("customer = 'Mallory Inc'", "its customer was changed"),
+        (
+            "expires_at = expires_at + 86400000",
+            "its expires_at was changed",
+        ),
+        ("seats = 500", "its seats was changed"),
+        ("product = 'Other'", "its product was changed"),
+        ("kind = 'Dev'", "its kind was changed"),
+        ("ip = '10.0.0.1'", "its ip was changed"),
+        ("cluster = NULL", "its cluster was changed"),
+        ("capacity_tb = 99", "its capacity_tb was changed"),
+        ("issued_at = 1", "its issued_at was changed"),
+        (
+            "artifact = artifact || x'00'",
+            "was changed after it was issued",
+        ),
+        (
+            "status = 'revoked'",
+            "marked revoked but the ledger never changed it",
+        ),
+    ];
+    for (edit, expected) in edits {
+        let mut desk = Desk::new();
+        let signing = desk.key("main");
+        desk.issue(&signing, "A");
+        let license = desk.issue(&signing, "B");
+        desk.tamper(&format!("UPDATE licenses SET {edit} WHERE seq = 2"));
+        let (_, reason) = desk.broken();
+        assert!(reason.contains(expected), "{edit}: {reason}");
+        assert!(
+            reason.contains(&license.payload().license_id.to_string()),
+            "{edit}: names the license: {reason}"
+        );
+    }
+}
+
+#[test]
+fn moving_a_license_to_another_account_is_noticed() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let acme = license_desk::services::accounts::create(&mut desk.store, "Acme", NOW).unwrap();
+    let other = license_desk::services::accounts::create(&mut desk.store, "Other", NOW).unwrap();
+    licensing::issue(
+        &mut desk.store,
+        &signing,
+        &spec("Acme"),
+        Some(acme.id),
+        "ada",
+        NOW,
+    )
+    .unwrap();
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    let conn = common::raw_connection(&desk.path());
+    conn.execute("UPDATE licenses SET account_id = ?1", [other.id])
+        .unwrap();
+    let (at, reason) = desk.broken();
+    assert_eq!(at, Some(1));
+    assert!(
+        reason.contains("its signed bytes or its account"),
+        "{reason}"
+    );
+    conn.execute("UPDATE licenses SET account_id = NULL", [])
+        .unwrap();
+    assert!(matches!(desk.broken(), (Some(1), _)), "unlinking too");
+}
+
+#[test]
+fn licenses_and_revocations_outside_the_ledger_are_noticed() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    desk.issue(&signing, "A");
+    // A license row copied in without a ledger entry.
+    desk.tamper(
+        "INSERT INTO licenses (license_id, key_id, account_id, product, kind, customer, cluster,
+             ip, capacity_tb, seats, issued_at, expires_at, status, artifact)
+         SELECT randomblob(16), key_id, account_id, product, kind, customer, cluster, ip,
+                capacity_tb, seats, issued_at, expires_at, status, artifact FROM licenses",
+    );
+    let (at, reason) = desk.broken();
+    assert_eq!(at, None);
+    assert!(reason.contains("has no ledger entry"), "{reason}");
+}
+
+#[test]
+fn revoking_publishes_growing_signed_lists_tied_to_the_ledger() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let a = desk.issue(&signing, "A");
+    let b = desk.issue(&signing, "B");
+    let id_a = LicenseId(a.payload().license_id);
+    let id_b = LicenseId(b.payload().license_id);
+    let first =
+        licensing::revoke(&mut desk.store, &signing, id_a, "refunded", "ada", NOW + 1).unwrap();
+    let second = licensing::revoke(&mut desk.store, &signing, id_b, "", "ada", NOW + 2).unwrap();
+    assert_eq!((first.list().sequence, second.list().sequence), (1, 2));
+    assert!(second.list().is_revoked(&a.payload().license_id));
+    assert_eq!(
+        store::licenses::get(desk.store.conn(), id_a)
+            .unwrap()
+            .unwrap()
+            .status,
+        "revoked"
+    );
+
+    let ring = keys::keyring(desk.store.conn()).unwrap();
+    let list = licensekey::verify_revocation_list(&second.to_file(), &ring, Some(1)).unwrap();
+    let err = licensekey::verify(
+        &a.to_serial(),
+        &ring,
+        &VerifyContext::at(NOW + 5).with_revocations(&list),
+    );
+    assert_eq!(err.err(), Some(licensekey::Error::Revoked));
+
+    let again = licensing::revoke(&mut desk.store, &signing, id_a, "twice", "ada", NOW + 3);
+    assert!(matches!(again, Err(LicensingError::AlreadyRevoked(_))));
+    let unknown = licensing::revoke(&mut desk.store, &signing, LicenseId::new(), "", "ada", NOW);
+    assert!(matches!(unknown, Err(LicensingError::UnknownLicense(_))));
+    let control = licensing::revoke(&mut desk.store, &signing, id_b, "a\u{7}b", "ada", NOW);
+    assert!(matches!(control, Err(LicensingError::Reason(_))));
+    assert!(matches!(
+        desk.verify(),
+        ChainReport::Intact { entries: 4, .. }
+    ));
+
+    // Swapping a stored list, or editing a revocation's reason, breaks the chain.
+    desk.tamper(
+        "UPDATE revocation_lists SET file = (SELECT file FROM revocation_lists WHERE sequence = 1)
+         WHERE sequence = 2",
+    );
+    let (at, reason) = desk.broken();
+    assert_eq!(at, Some(4));
+    assert!(
+        reason.contains("list published with it was changed"),
+        "{reason}"
+    );
+    desk.tamper(&format!(
+        "UPDATE revocation_lists SET file = '{}' WHERE sequence = 2",
+        second.to_file()
+    ));
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    desk.tamper("UPDATE revocations SET reason = 'innocent' WHERE reason = 'refunded'");
+    assert_eq!(desk.broken().0, Some(3));
+    desk.tamper("UPDATE revocations SET reason = 'refunded' WHERE reason = 'innocent'");
+    desk.tamper("UPDATE licenses SET status = 'active'");
+    let (_, reason) = desk.broken();
+    assert!(
+        reason.contains("was revoked in the ledger but is marked active"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn rotation_retires_the_old_key_which_keeps_verifying_but_no_longer_signs() {
+    let mut desk = Desk::new();
+    let old = desk.key("2026");
+    let old_license = desk.issue(&old, "A");
+    let new = desk.key("2027");
+    let refused = licensing::issue(&mut desk.store, &old, &spec("B"), None, "ada", NOW);
+    assert!(matches!(
+        refused,
+        Err(LicensingError::Keys(KeysError::Retired { .. }))
+    ));
+    desk.issue(&new, "B");
+    let ring = keys::keyring(desk.store.conn()).unwrap();
+    let err = licensekey::verify(
+        &old_license.to_license_file(),
+        &ring,
+        &VerifyContext::at(NOW),
+    );
+    assert!(
+        matches!(err, Err(licensekey::Error::WrongBinding(_))),
+        "signature holds"
+    );
+    assert_eq!(
+        store::licenses::count(desk.store.conn()).unwrap(),
+        2,
+        "nothing half-written by the refusal"
+    );
+}
+
+#[test]
+fn keys_are_stored_sealed_and_move_between_desks_only_with_their_passphrase() {
+    let mut desk = Desk::new();
+    let row = keys::generate(
+        &mut desk.store,
+        "main",
+        PASS,
+        KdfParams::IMPORT_FLOOR,
+        true,
+        NOW,
+    )
+    .unwrap();
+    let seed = keys::unlock(desk.store.conn(), &row, PASS)
+        .unwrap()
+        .to_bytes();
+    assert!(matches!(
+        keys::unlock(desk.store.conn(), &row, "wrong passphrase"),
+        Err(KeysError::Vault(keyvault::VaultError::WrongPassphrase))
+    ));
+    let weak = keys::generate(
+        &mut desk.store,
+        "weak",
+        "short",
+        KdfParams::TEST_ONLY,
+        false,
+        NOW,
+    );
+    assert!(
+        weak.err()
+            .unwrap()
+            .to_string()
+            .contains("Passphrase: needs at least")
+    );
+    let dup = keys::generate(
+        &mut desk.store,
+        "MAIN",
+        PASS,
+        KdfParams::TEST_ONLY,
+        false,
+        NOW,
+    );
+    assert!(matches!(dup, Err(KeysError::NameTaken(_))));
+
+    // The seed never appears in the database file in clear.
+    let path = desk.path();
+    let database = desk.path();
+    let file = desk.dir.path().join("main.ldkey");
+    keys::export_encrypted(desk.store.conn(), &row, &file, false, &database).unwrap();
+    drop(desk.store);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend(std::fs::read(path.with_extension("sqlite3-wal")).unwrap_or_default());
+    bytes.extend(std::fs::read(&file).unwrap());
+    assert!(!bytes.windows(32).any(|w| w == seed));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "an exported key file is private");
+    }
+
+    let mut other = Desk::new();
+    let wrong = keys::import(&mut other.store, &file, "wrong passphrase", false, NOW);
+    assert!(matches!(
+        wrong,
+        Err(KeysError::Vault(keyvault::VaultError::WrongPassphrase))
+    ));
+    assert!(
+        store::keys::list(other.store.conn()).unwrap().is_empty(),
+        "nothing imported"
+    );
+    let imported = keys::import(&mut other.store, &file, PASS, false, NOW).unwrap();
+    assert_eq!((imported.key_id, imported.active), (row.key_id, true));
+    assert_eq!(
+        keys::unlock(other.store.conn(), &imported, PASS)
+            .unwrap()
+            .to_bytes(),
+        seed
+    );
+    assert!(matches!(
+        keys::import(&mut other.store, &file, PASS, false, NOW),
+        Err(KeysError::AlreadyImported(_))
+    ));
+}
+
+#[test]
+fn a_key_file_sealed_below_the_floor_is_refused() {
+    let mut desk = Desk::new();
+    let row = keys::generate(
+        &mut desk.store,
+        "cheap",
+        PASS,
+        KdfParams::TEST_ONLY,
+        true,
+        NOW,
+    )
+    .unwrap();
+    let file = desk.dir.path().join("cheap.ldkey");
+    let database = desk.path();
+    keys::export_encrypted(desk.store.conn(), &row, &file, false, &database).unwrap();
+    let mut other = Desk::new();
+    let err = keys::import(&mut other.store, &file, PASS, false, NOW)
+        .err()
+        .unwrap();
+    assert!(matches!(err, KeysError::WeakKdf { .. }), "{err}");
+    assert!(err.to_string().contains("m=8192 t=1"), "{err}");
+    // Files that are not regular files or are too large are refused before they are read.
+    for bad in [PathBuf::from("/dev/zero"), desk.dir.path().to_path_buf()] {
+        assert!(matches!(
+            keys::import(&mut other.store, &bad, PASS, false, NOW),
+            Err(KeysError::File(_))
+        ));
+    }
+}
+
+#[test]
+fn a_checkpoint_is_checked_against_the_key_kept_with_it() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    for i in 0..5 {
+        desk.issue(&signing, &format!("C{i}"));
+    }
+    let checkpoint = licensing::checkpoint(desk.store.conn(), &signing, NOW + 10).unwrap();
+    assert_eq!(checkpoint.entries, 5);
+    let pinned = KeyRing::new().with(signing.verifying_key());
+    let reparsed = Checkpoint::parse(&checkpoint.to_file()).unwrap();
+    reparsed.verify(&pinned).unwrap();
+    let report =
+        licensing::verify_ledger(desk.store.conn(), Some(&reparsed), &mut NoProgress).unwrap();
+    assert!(
+        matches!(report, ChainReport::Intact { entries: 5, .. }),
+        "{report:?}"
+    );
+
+    // Entries issued after the checkpoint are fine.
+    desk.issue(&signing, "later");
+    assert!(matches!(
+        licensing::verify_ledger(desk.store.conn(), Some(&reparsed), &mut NoProgress).unwrap(),
+        ChainReport::Intact { entries: 6, .. }
+    ));
+
+    // Cutting the tail leaves a chain that looks intact on its own, but not against the
+    // checkpoint.
+    desk.tamper(
+        "DELETE FROM licenses WHERE license_id IN (SELECT license_id FROM ledger WHERE seq >= 4);
+         DELETE FROM ledger WHERE seq >= 4;",
+    );
+    assert!(matches!(
+        desk.verify(),
+        ChainReport::Intact { entries: 3, .. }
+    ));
+    let report =
+        licensing::verify_ledger(desk.store.conn(), Some(&reparsed), &mut NoProgress).unwrap();
+    assert_eq!(
+        report,
+        ChainReport::Broken {
+            at: Some(4),
+            reason: "entries 4–5 are missing: the ledger was cut off after the signed checkpoint"
+                .into()
+        }
+    );
+
+    // An attacker who imports a key of their own into the database and signs a checkpoint of
+    // the rewritten ledger gets nowhere: the check uses the key kept off the machine.
+    let attacker = licensekey::SigningKey::from_bytes(&[66; 32]);
+    let head = ledger::head(desk.store.conn()).unwrap();
+    let forged = Checkpoint::sign(3, head.hash, NOW + 30, &attacker);
+    assert!(forged.verify(&pinned).is_err());
+    let text_file = desk.dir.path().join("forged.ldcp");
+    std::fs::write(&text_file, forged.to_file()).unwrap();
+    let pub_file = desk.dir.path().join("main.pub");
+    std::fs::write(
+        &pub_file,
+        licensekey::public_key_base64(&signing.verifying_key()),
+    )
+    .unwrap();
+    let check = licensing::CheckpointCheck {
+        checkpoint: text_file,
+        public_key: pub_file.display().to_string(),
+    };
+    let err = licensing::read_checkpoint(&check).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("not by the public key it was checked against"),
+        "{err}"
+    );
+    // The real checkpoint file passes the same way.
+    let real = desk.dir.path().join("real.ldcp");
+    std::fs::write(&real, checkpoint.to_file()).unwrap();
+    let check = licensing::CheckpointCheck {
+        checkpoint: real,
+        public_key: licensekey::public_key_base64(&signing.verifying_key()),
+    };
+    assert_eq!(licensing::read_checkpoint(&check).unwrap(), checkpoint);
+}
