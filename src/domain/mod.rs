@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod country;
 pub mod issue;
 pub mod ledger_chain;
+pub mod money;
 pub mod payment;
 pub mod settings;
 pub mod validation;
