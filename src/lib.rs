@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod commerce;
 pub mod domain;
 pub mod error;
 pub mod issuance;
