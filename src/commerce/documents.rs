@@ -851,7 +851,7 @@ mod tests {
         assert_eq!(
             issue_credit_note(
                 &invoice,
-                &[first.clone()],
+                std::slice::from_ref(&first),
                 credit(
                     3,
                     vec![LineCredit {

@@ -61,7 +61,7 @@ pub fn renewal_lines(items: &[RenewalItem], term: Term, terms: u32) -> Vec<LineS
 }
 
 /// What to renew: the parties, the items, the term and how many terms, where the current
-/// period ends, and the tax point (normally the invoice date).
+/// period ends, and the tax point (the renewal invoice's date).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenewalRequest {
     pub seller: Seller,

@@ -331,7 +331,7 @@ impl Money {
         Ok(money)
     }
 
-    /// The amount without sign or grouping, as typed into a form field ("1234.50", "-3", "1200").
+    /// The amount without currency or grouping, as typed into a form field ("1234.50", "-3", "1200").
     pub fn to_plain_string(self) -> String {
         let mut out = String::new();
         if self.minor < 0 {
@@ -388,7 +388,7 @@ fn group_thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -712,15 +712,16 @@ mod tests {
     #[test]
     fn mixed_currencies_are_refused() {
         let yen = Money::from_minor(100, Currency::JPY);
-        let expected = Err(MoneyError::CurrencyMismatch {
+        let mismatch = MoneyError::CurrencyMismatch {
             left: Currency::EUR,
             right: Currency::JPY,
-        });
+        };
+        let expected = Err(mismatch.clone());
         assert_eq!(eur(100).checked_add(yen), expected);
         assert_eq!(eur(100).checked_sub(yen), expected);
         assert_eq!(Money::sum(Currency::EUR, [eur(1), yen]), expected);
         assert_eq!(
-            expected.unwrap_err().to_string(),
+            mismatch.to_string(),
             "cannot combine EUR with JPY: the currencies differ"
         );
     }
