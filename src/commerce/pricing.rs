@@ -356,6 +356,33 @@ pub fn parse_quantity(errors: &mut FieldErrors, field: &'static str, input: &str
     None
 }
 
+/// A cart line as typed in a form: product and term picked, numbers as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineDraft {
+    pub product: Product,
+    pub term: Term,
+    pub quantity: String,
+    pub terms: String,
+}
+
+impl LineDraft {
+    /// The line to price, or every problem under its field ("Quantity", "Terms").
+    pub fn to_spec(&self) -> Result<LineSpec, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let quantity = parse_quantity(&mut errors, "Quantity", &self.quantity);
+        let terms = parse_quantity(&mut errors, "Terms", &self.terms);
+        match (quantity, terms) {
+            (Some(quantity), Some(terms)) => Ok(LineSpec::Catalogue {
+                product: self.product,
+                term: self.term,
+                quantity,
+                terms,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -628,6 +655,29 @@ mod tests {
             "{json}"
         );
         let _ = CountryCode::parse("US").unwrap();
+    }
+
+    #[test]
+    fn line_drafts_validate_as_typed() {
+        let draft = LineDraft {
+            product: Product::ProLicense,
+            term: Term::Annual,
+            quantity: "3".into(),
+            terms: "2".into(),
+        };
+        assert_eq!(
+            draft.to_spec(),
+            Ok(catalogue(Product::ProLicense, Term::Annual, 3, 2))
+        );
+        let bad = LineDraft {
+            quantity: "0".into(),
+            terms: "x".into(),
+            ..draft
+        };
+        assert_eq!(
+            bad.to_spec().unwrap_err().to_string(),
+            "Quantity: must be at least 1; Terms: 'x' is not a whole number"
+        );
     }
 
     #[test]
