@@ -292,6 +292,7 @@ impl Invoice {
     }
 
     /// Finalises a draft with its number (next in the invoice series of `issued_on`'s year).
+    /// A due date before the issue date is taken as the issue date.
     pub fn finalise(
         &mut self,
         number: DocNumber,

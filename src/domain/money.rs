@@ -275,7 +275,9 @@ impl Money {
     ///
     /// This is how every fraction of an amount is taken: a percentage (`pct / 100`), a
     /// proration (`quantity × remaining_days / term_days`). The product is exact; only the final
-    /// result is rounded.
+    /// result is rounded. Callers pass whole numbers or a [`Percent`] (at most four decimals),
+    /// for which the product always fits `rust_decimal` exactly; a product too large for it is
+    /// an overflow error.
     pub fn mul_ratio(self, numerator: Decimal, denominator: Decimal) -> Result<Money, MoneyError> {
         let exact =
             Decimal::from(self.minor)
