@@ -10,6 +10,7 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod commerce;
 pub mod domain;
 pub mod files;
 pub mod jobs;
