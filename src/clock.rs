@@ -37,5 +37,30 @@ impl Clock for FixedClock {
     }
 }
 
+/// A clock that stands still until told to move (tests of time-dependent behaviour, such as
+/// keys locking themselves after an idle period).
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock at the given unix time in seconds.
+    pub fn at_unix(secs: i64) -> Self {
+        Self(std::sync::Mutex::new(FixedClock::at_unix(secs).0))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Ok(mut now) = self.0.lock() {
+            *now += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|now| *now).unwrap_or_default()
+    }
+}
+
 /// The shared clock handle passed to the worker and the panels.
 pub type SharedClock = Arc<dyn Clock>;

@@ -305,8 +305,8 @@ impl WorkerState {
                 shared.send(Message::Ready);
                 Some(WorkerState {
                     store,
+                    vault: KeyVault::new(kdf, settings.key_idle_lock_minutes, Arc::clone(&clock)),
                     clock,
-                    vault: KeyVault::new(kdf, settings.key_idle_lock_minutes),
                 })
             }
             Err(message) => {

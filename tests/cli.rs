@@ -808,3 +808,276 @@ fn a_license_links_to_an_account_by_wallet_id() {
         text(&out)
     );
 }
+
+#[test]
+fn outputs_never_replace_files_unless_forced_and_never_the_database() {
+    let desk = Desk::with_key();
+    let out = desk.path("a.lic");
+    std::fs::write(&out, "keep me").unwrap();
+    let args = [
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "dev",
+        "--customer",
+        "A",
+        "--out",
+    ];
+    let mut refused = args.to_vec();
+    refused.push(s(&out));
+    let result = desk.run(&refused);
+    assert_eq!(code(&result), 1);
+    assert!(
+        text(&result).contains("already exists"),
+        "{}",
+        text(&result)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    assert_eq!(desk.ledger_count(), 0, "refused before anything was issued");
+    let mut forced = refused.clone();
+    forced.push("--force");
+    desk.ok(&forced);
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("-----BEGIN LICENSE DESK LICENSE-----")
+    );
+
+    // The database and its write-ahead log are never an output, however they are named.
+    let db = desk.database();
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    let dotted = desk.dir.path().join(".").join(db.file_name().unwrap());
+    for target in [db.clone(), wal, dotted] {
+        let result = desk.run(&["keys", "export", "ops", "--out", s(&target), "--force"]);
+        assert_eq!(code(&result), 1, "{target:?}");
+        assert!(
+            text(&result).contains("is License Desk's own database"),
+            "{}",
+            text(&result)
+        );
+    }
+    assert!(
+        desk.ok(&["ledger", "verify"])
+            .starts_with("Ledger intact: 1 entries")
+    );
+
+    // A link planted where the temporary file would go is not followed: the output is
+    // written through a new file with a random name and renamed into place.
+    let victim = desk.path("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    #[cfg(unix)]
+    for guess in ["key.pem.tmp", ".key.pem.tmp", "key.pem.part.tmp"] {
+        std::os::unix::fs::symlink(&victim, desk.path(guess)).unwrap();
+    }
+    let key = desk.path("key.pem");
+    desk.ok(&["keys", "export", "ops", "--format", "pem", "--out", s(&key)]);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    // Exported key files are private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let sealed = desk.path("ops.ldkey");
+        desk.ok(&[
+            "keys",
+            "export",
+            "ops",
+            "--format",
+            "encrypted",
+            "--out",
+            s(&sealed),
+        ]);
+        let mode = std::fs::metadata(&sealed).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+/// Runs `args` and returns its output, failing the test if it takes longer than `seconds`.
+fn run_within(desk: &Desk, args: &[&str], seconds: u64) -> Output {
+    let mut child = desk
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running the binary");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().expect("running the binary").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{args:?} took longer than {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("running the binary")
+}
+
+#[test]
+fn hostile_input_files_are_refused_before_they_are_read() {
+    let desk = Desk::with_key();
+    let huge = desk.path("huge.ldreq");
+    std::fs::write(&huge, "\n".repeat(20 * 1024 * 1024)).unwrap();
+    let mut cases = vec![
+        (
+            huge,
+            "bytes is more than the 65536 bytes accepted for a license request",
+        ),
+        (desk.dir.path().to_path_buf(), "not a regular file"),
+    ];
+    #[cfg(unix)]
+    {
+        cases.push((PathBuf::from("/dev/zero"), "not a regular file"));
+        let fifo = desk.path("fifo.ldreq");
+        if Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            cases.push((fifo, "not a regular file"));
+        }
+    }
+    for (path, expected) in cases {
+        let out = run_within(
+            &desk,
+            &[
+                "issue",
+                "--product",
+                "S",
+                "--kind",
+                "pro",
+                "--customer",
+                "A",
+                "--request",
+                s(&path),
+            ],
+            10,
+        );
+        assert_eq!(code(&out), 1, "{path:?}");
+        assert!(text(&out).contains(expected), "{path:?}: {}", text(&out));
+        for command in [vec!["keys", "import", s(&path)], vec!["verify", s(&path)]] {
+            let out = run_within(&desk, &command, 10);
+            assert_ne!(code(&out), 0, "{command:?}");
+        }
+    }
+    assert_eq!(desk.ledger_count(), 0);
+}
+
+#[test]
+fn a_closed_standard_output_is_not_a_panic_and_the_license_file_is_written_first() {
+    let desk = Desk::with_key();
+    let file = desk.path("piped.lic");
+    let mut child = desk
+        .command(&[
+            "issue",
+            "--product",
+            "S",
+            "--kind",
+            "pro",
+            "--customer",
+            "A",
+            "--out",
+            s(&file),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the command prints anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code(&out), 1, "{stderr}");
+    assert!(stderr.contains("standard output"), "{stderr}");
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .starts_with("-----BEGIN LICENSE DESK LICENSE-----")
+    );
+    assert!(
+        desk.ok(&["ledger", "verify"])
+            .starts_with("Ledger intact: 1 entries")
+    );
+}
+
+#[test]
+fn a_key_file_sealed_below_the_floor_is_refused_at_import() {
+    let desk = Desk::new();
+    let signing = licensekey::SigningKey::from_bytes(&[3; 32]);
+    let sealed = keyvault::seal(
+        "cheap",
+        &signing,
+        PASSPHRASE,
+        keyvault::KdfParams::TEST_ONLY,
+        1,
+    )
+    .unwrap();
+    let file = desk.path("cheap.ldkey");
+    std::fs::write(&file, sealed.to_armored()).unwrap();
+    let out = desk.run(&["keys", "import", s(&file)]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out).contains("weaker than the argon2id m=65536 t=3 p=1"),
+        "{}",
+        text(&out)
+    );
+    let listed = desk.ok(&["keys", "list"]);
+    assert!(listed.starts_with("No signing keys yet"), "{listed}");
+}
+
+#[test]
+fn the_app_and_command_line_write_at_the_same_time_without_locking_errors() {
+    use license_desk::jobs::{Command as Job, Message, Worker};
+    use license_desk::services::accounts::AccountsCommand;
+    let desk = Desk::with_key();
+    let worker = Worker::spawn(
+        desk.database(),
+        std::sync::Arc::new(license_desk::clock::FixedClock::at_unix(1_795_435_200)),
+        keyvault::KdfParams::TEST_ONLY,
+        Box::new(|| {}),
+    );
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            let out = desk.path(&format!("bulk{i}.csv"));
+            let input = desk.path(&format!("in{i}.csv"));
+            let mut csv = String::from("product,kind,customer\n");
+            for n in 0..200 {
+                csv.push_str(&format!("S,dev,C{i}-{n}\n"));
+            }
+            std::fs::write(&input, csv).unwrap();
+            desk.command(&["issue", "--csv", s(&input), "--out", s(&out)])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for n in 0..150 {
+        worker.send(Job::Accounts(AccountsCommand::Create {
+            name: format!("Account {n}"),
+        }));
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    assert!(worker.wait_idle(std::time::Duration::from_secs(120)));
+    let failures: Vec<String> = worker
+        .poll()
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Failed { message, .. } | Message::OpenFailed(message) => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    drop(worker);
+    assert!(
+        desk.ok(&["ledger", "verify"])
+            .starts_with("Ledger intact: 800 entries")
+    );
+}

@@ -196,7 +196,8 @@ pub struct LicenseDeskApp {
     progress: Option<(RequestId, JobProgress)>,
     switcher: switcher::AccountSwitcher,
     unlocked_keys: BTreeMap<KeyId, String>,
-    last_idle_check: f64,
+    /// When the worker was last asked to lock idle keys (the injected clock's time).
+    last_idle_check: i64,
 }
 
 impl LicenseDeskApp {
@@ -227,7 +228,7 @@ impl LicenseDeskApp {
             progress: None,
             switcher: switcher::AccountSwitcher::default(),
             unlocked_keys: BTreeMap::new(),
-            last_idle_check: 0.0,
+            last_idle_check: 0,
         }
     }
 
@@ -386,8 +387,8 @@ impl LicenseDeskApp {
         if self.unlocked_keys.is_empty() {
             return;
         }
-        let now = ctx.input(|i| i.time);
-        if now - self.last_idle_check >= 30.0 {
+        let now = self.config.clock.now().timestamp();
+        if now - self.last_idle_check >= 30 {
             self.last_idle_check = now;
             self.worker
                 .send(Command::Keys(crate::services::keys::KeysCommand::LockIdle));

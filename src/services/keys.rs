@@ -2,6 +2,7 @@
 //! keys exist in clear only in memory, in the worker's [`KeyVault`] session after an unlock (or
 //! for the length of one CLI command), and are wiped when locked.
 
+use crate::clock::SharedClock;
 use crate::domain::FieldErrors;
 use crate::files::{self, FileError, Output};
 use crate::store::keys::{self, KeyRow};
@@ -168,19 +169,36 @@ impl From<StoreError> for KeysError {
     }
 }
 
-/// The keys unlocked in this session, with idle locking (the worker owns one).
+/// The keys unlocked in this session, with idle locking (the worker owns one). Idle time is
+/// measured on the injected clock, so tests can move it.
 pub struct KeyVault {
     session: Session,
     kdf: KdfParams,
+    clock: SharedClock,
+    /// The session counts in `Instant`s; this pairs one with the clock's time at start.
+    epoch: (Instant, chrono::DateTime<chrono::Utc>),
 }
 
 impl KeyVault {
-    /// A vault whose new keys are sealed with `kdf` and whose keys lock after `idle_minutes`.
-    pub fn new(kdf: KdfParams, idle_minutes: u32) -> Self {
+    /// A vault whose new keys are sealed with `kdf` and whose keys lock after `idle_minutes`
+    /// without use, as `clock` tells the time.
+    pub fn new(kdf: KdfParams, idle_minutes: u32, clock: SharedClock) -> Self {
+        let epoch = (Instant::now(), clock.now());
         Self {
             session: Session::new(idle_timeout(idle_minutes)),
             kdf,
+            clock,
+            epoch,
         }
+    }
+
+    /// Now, as the session counts: the start instant plus the clock's time since then (never
+    /// before the start, even if the clock is set back).
+    fn instant(&self) -> Instant {
+        let elapsed = (self.clock.now() - self.epoch.1)
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        self.epoch.0 + elapsed
     }
 
     /// Changes how long an unused key stays unlocked.
@@ -228,7 +246,8 @@ impl KeyVault {
             KeysCommand::Unlock { key_id, passphrase } => {
                 let key = get(store.conn(), key_id)?;
                 let signing = unlock(store.conn(), &key, passphrase.expose())?;
-                self.session.insert(&key.name, signing, Instant::now());
+                let now = self.instant();
+                self.session.insert(&key.name, signing, now);
                 Ok(KeysEvent::Unlocked(key))
             }
             KeysCommand::Lock => {
@@ -239,7 +258,8 @@ impl KeyVault {
             KeysCommand::LockIdle => {
                 let before = self.unlocked_ids();
                 let idle = self.session.idle_timeout();
-                self.session.lock_if_idle(Instant::now(), idle);
+                let now = self.instant();
+                self.session.lock_if_idle(now, idle);
                 let after = self.unlocked_ids();
                 Ok(KeysEvent::Locked {
                     key_ids: before.into_iter().filter(|k| !after.contains(k)).collect(),
@@ -255,7 +275,8 @@ impl KeyVault {
     ) -> Result<(KeyRow, &SigningKey), KeysError> {
         let key = active(conn)?;
         let public = public_key(&key)?.to_bytes();
-        match self.session.signing_key(&public, Instant::now()) {
+        let now = self.instant();
+        match self.session.signing_key(&public, now) {
             Some(signing) => Ok((key, signing)),
             None => Err(KeysError::Locked {
                 name: key.name,

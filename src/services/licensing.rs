@@ -452,7 +452,7 @@ pub fn verify_ledger(
     progress: &mut dyn Progress,
 ) -> Result<ChainReport, LicensingError> {
     let total = ledger::count(conn)?;
-    let mut report = |done: i64| progress.report(u64::try_from(done).unwrap_or(0), total);
+    let mut report = |done: i64| progress.report(done.unsigned_abs(), total);
     Ok(match checkpoint {
         None => ledger::verify(conn, &mut report)?,
         Some(checkpoint) => ledger::verify_against(conn, checkpoint, &mut report)?,

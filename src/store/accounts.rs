@@ -232,22 +232,19 @@ pub fn count(conn: &Connection, query: &AccountQuery, cap: u64) -> StoreResult<u
         "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE {filter} LIMIT {})",
         cap.min(i64::MAX as u64)
     ))?;
-    let n: i64 = stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))?)
 }
 
 /// Total number of accounts.
 pub fn total(conn: &Connection) -> StoreResult<u64> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?)
 }
 
 /// Number of licenses linked to an account.
 pub fn license_count(conn: &Connection, id: AccountId) -> StoreResult<u64> {
-    let n: i64 = conn.query_row(
+    Ok(conn.query_row(
         "SELECT count(*) FROM licenses WHERE account_id = ?1",
         [id],
         |r| r.get(0),
-    )?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    )?)
 }

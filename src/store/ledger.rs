@@ -182,8 +182,7 @@ pub fn page(
 
 /// Number of entries.
 pub fn count(conn: &Connection) -> StoreResult<u64> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(conn.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))?)
 }
 
 /// The entry that issued `license_id`, if this desk issued it.

@@ -212,10 +212,19 @@ pub fn set_state(
         "UPDATE licenses SET status = ?2 WHERE license_id = ?1",
         params![license_id, state.as_str()],
     )?;
-    if let Some(row) = get(tx, license_id)? {
-        let serial = row.signed().map(|l| l.to_serial()).unwrap_or_default();
-        outbox::record(tx, &row.record(serial), now)?;
-    }
+    let row = get(tx, license_id)?.ok_or_else(|| super::StoreError::NotFound {
+        what: "license",
+        id: license_id.to_string(),
+    })?;
+    let serial = row
+        .signed()
+        .ok_or_else(|| {
+            super::StoreError::Corrupt(format!(
+                "the stored bytes of license {license_id} do not parse"
+            ))
+        })?
+        .to_serial();
+    outbox::record(tx, &row.record(serial), now)?;
     Ok(())
 }
 
@@ -255,6 +264,5 @@ pub fn recent(
 
 /// Number of issued licenses.
 pub fn count(conn: &Connection) -> StoreResult<u64> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM licenses", [], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(conn.query_row("SELECT count(*) FROM licenses", [], |r| r.get(0))?)
 }

@@ -47,12 +47,11 @@ pub fn is_revoked(conn: &Connection, license_id: LicenseId) -> StoreResult<bool>
 
 /// The highest sequence number published so far (0 before the first list).
 pub fn last_list_sequence(conn: &Connection) -> StoreResult<u64> {
-    let last: Option<i64> =
+    let last: Option<u64> =
         conn.query_row("SELECT max(sequence) FROM revocation_lists", [], |r| {
             r.get(0)
         })?;
-    u64::try_from(last.unwrap_or(0))
-        .map_err(|_| StoreError::Corrupt("a revocation list has a negative sequence".into()))
+    Ok(last.unwrap_or(0))
 }
 
 /// A published list.
@@ -102,7 +101,7 @@ pub fn latest_list(conn: &Connection) -> StoreResult<Option<StoredList>> {
             [],
             |r| {
                 Ok(StoredList {
-                    sequence: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                    sequence: r.get(0)?,
                     key_id: r.get::<_, SqlKeyId>(1)?.0,
                     issued_at: r.get(2)?,
                     file: r.get(3)?,

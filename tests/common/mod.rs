@@ -41,6 +41,16 @@ impl TempDesk {
     }
 }
 
+/// The real app in a headless harness built from `config`.
+pub fn harness_from(config: AppConfig) -> Harness<'static, LicenseDeskApp> {
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 1000.0])
+        .build_eframe(move |cc| LicenseDeskApp::new(&cc.egui_ctx, config));
+    settle(&mut harness);
+    assert!(!harness.state().is_opening(), "the database did not open");
+    harness
+}
+
 /// The real app in a headless harness (file dialogs answer "cancelled").
 pub fn harness(desk: &TempDesk) -> Harness<'static, LicenseDeskApp> {
     harness_with(desk, Arc::new(ScriptedDialogs::default()))
@@ -51,13 +61,7 @@ pub fn harness_with(
     desk: &TempDesk,
     dialogs: Arc<ScriptedDialogs>,
 ) -> Harness<'static, LicenseDeskApp> {
-    let config = desk.config(dialogs);
-    let mut harness = Harness::builder()
-        .with_size([1400.0, 1000.0])
-        .build_eframe(move |cc| LicenseDeskApp::new(&cc.egui_ctx, config));
-    settle(&mut harness);
-    assert!(!harness.state().is_opening(), "the database did not open");
-    harness
+    harness_from(desk.config(dialogs))
 }
 
 /// Opens the database file the app uses, as someone with write access to it would (tests that

@@ -73,6 +73,8 @@ pub struct AccountsPanel {
     notice: Option<String>,
     /// The add-payment request in flight, to say what was kept of a typed card number.
     adding_payment: Option<(RequestId, bool)>,
+    /// The rows on screen in the last frame (first, last), for "1–40 of 10000".
+    visible: Option<(u64, u64)>,
 }
 
 impl Default for AccountsPanel {
@@ -88,6 +90,7 @@ impl Default for AccountsPanel {
             details: None,
             notice: None,
             adding_payment: None,
+            visible: None,
         }
     }
 }
@@ -254,7 +257,12 @@ impl AccountsPanel {
         } else {
             format!("{total} accounts")
         };
-        ui.label(count);
+        ui.horizontal(|ui| {
+            ui.label(count);
+            if let Some((first, last)) = self.visible.filter(|(_, last)| *last < total) {
+                ui.label(format!("(showing {}–{} of {total})", first + 1, last + 1));
+            }
+        });
         let mut order = self.list.source().0.order;
         let row_height = ui.spacing().interact_size.y;
         let mut chosen = None;
@@ -305,8 +313,10 @@ impl AccountsPanel {
                     });
                 });
             });
-        if visible.0 <= visible.1 {
-            ui.label(format!("{}–{} of {total}", visible.0 + 1, visible.1 + 1));
+        let visible = (visible.0 <= visible.1).then_some(visible);
+        if visible != self.visible {
+            self.visible = visible;
+            ui.ctx().request_repaint();
         }
         if let Some(account) = chosen {
             *cx.current_account = Some(account);

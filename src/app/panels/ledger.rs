@@ -202,7 +202,7 @@ impl LedgerPanel {
             Some(ChainReport::Intact { entries, head }) => {
                 ui.horizontal(|ui| {
                     widgets::chip(ui, &format!("Chain intact: {entries} entries"), Tone::Good);
-                    ui.monospace(format!("head {}", &hex::encode(head)[..16]));
+                    ui.monospace(format!("head {}", short_hash(head)));
                 });
             }
             Some(ChainReport::Broken { at, reason }) => {
@@ -268,9 +268,14 @@ impl LedgerPanel {
                         ui.label(&entry.operator);
                     });
                     row.col(|ui| {
-                        ui.monospace(&hex::encode(entry.entry_hash)[..16]);
+                        ui.monospace(short_hash(&entry.entry_hash));
                     });
                 });
             });
     }
+}
+
+/// The first 16 hex digits of a hash, for a column.
+fn short_hash(hash: &[u8; 32]) -> String {
+    hex::encode(&hash[..8])
 }
