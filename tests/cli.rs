@@ -521,7 +521,7 @@ fn a_csv_issues_every_row_and_the_ledger_stays_intact() {
     desk.ok(&["ledger", "export", "--out", s(&export)]);
     let exported = std::fs::read_to_string(&export).unwrap();
     assert!(exported.starts_with(
-        "seq,recorded_at,format,action,license_id,operator,payload_hash,prev_hash,entry_hash\n1,"
+        "seq,recorded_at,format,action,license_id,account_id,status,note,operator,payload_hash,prev_hash,entry_hash\n1,"
     ));
     assert_eq!(exported.lines().count(), 51);
     // The same export to standard output.

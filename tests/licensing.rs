@@ -216,7 +216,11 @@ fn every_column_of_an_issued_license_is_covered() {
         ),
         (
             "status = 'revoked'",
-            "marked revoked but the ledger never changed it",
+            "marked revoked but the ledger says active",
+        ),
+        (
+            "status = 'suspended'",
+            "marked suspended but the ledger says active",
         ),
     ];
     for (edit, expected) in edits {
@@ -254,14 +258,36 @@ fn moving_a_license_to_another_account_is_noticed() {
     conn.execute("UPDATE licenses SET account_id = ?1", [other.id])
         .unwrap();
     let (at, reason) = desk.broken();
-    assert_eq!(at, Some(1));
+    assert_eq!(at, None);
     assert!(
-        reason.contains("its signed bytes or its account"),
+        reason.contains("was moved to another account without a ledger entry"),
         "{reason}"
     );
     conn.execute("UPDATE licenses SET account_id = NULL", [])
         .unwrap();
-    assert!(matches!(desk.broken(), (Some(1), _)), "unlinking too");
+    assert!(
+        desk.broken().1.contains("moved to another account"),
+        "unlinking too"
+    );
+
+    // Moved through the service, the same change is recorded and checks out.
+    conn.execute("UPDATE licenses SET account_id = ?1", [acme.id])
+        .unwrap();
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    let id = store::licenses::recent(desk.store.conn(), None, 0, 1).unwrap()[0].license_id;
+    licensing::move_to_account(&mut desk.store, id, Some(other.id), "reseller", "ada", NOW)
+        .unwrap();
+    assert!(matches!(
+        desk.verify(),
+        ChainReport::Intact { entries: 2, .. }
+    ));
+    assert_eq!(
+        store::licenses::get(desk.store.conn(), id)
+            .unwrap()
+            .unwrap()
+            .account_id,
+        Some(other.id)
+    );
 }
 
 #[test]
@@ -299,7 +325,7 @@ fn revoking_publishes_growing_signed_lists_tied_to_the_ledger() {
             .unwrap()
             .unwrap()
             .status,
-        "revoked"
+        license_desk::domain::license_status::LicenseStatus::Revoked
     );
 
     let ring = keys::keyring(desk.store.conn()).unwrap();
@@ -330,7 +356,7 @@ fn revoking_publishes_growing_signed_lists_tied_to_the_ledger() {
     let (at, reason) = desk.broken();
     assert_eq!(at, Some(4));
     assert!(
-        reason.contains("list published with it was changed"),
+        reason.contains("list published with the change"),
         "{reason}"
     );
     desk.tamper(&format!(
@@ -344,7 +370,7 @@ fn revoking_publishes_growing_signed_lists_tied_to_the_ledger() {
     desk.tamper("UPDATE licenses SET status = 'active'");
     let (_, reason) = desk.broken();
     assert!(
-        reason.contains("was revoked in the ledger but is marked active"),
+        reason.contains("is marked active but the ledger says revoked"),
         "{reason}"
     );
 }
@@ -571,4 +597,74 @@ fn a_checkpoint_is_checked_against_the_key_kept_with_it() {
         public_key: licensekey::public_key_base64(&signing.verifying_key()),
     };
     assert_eq!(licensing::read_checkpoint(&check).unwrap(), checkpoint);
+}
+
+#[test]
+fn state_changes_follow_the_machine_and_the_list_follows_them() {
+    use license_desk::domain::license_status::{LicenseStatus, StatusChange};
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let a = desk.issue(&signing, "A");
+    let id = LicenseId(a.payload().license_id);
+    let change = |desk: &mut Desk, change| {
+        licensing::change_status(&mut desk.store, &signing, id, change, "", "ada", NOW)
+    };
+    let lists = |desk: &Desk| store::revocations::last_list_sequence(desk.store.conn()).unwrap();
+
+    // Suspending puts it on a new list; enabling takes it off with another.
+    assert_eq!(
+        change(&mut desk, StatusChange::Suspend).unwrap(),
+        LicenseStatus::Suspended
+    );
+    assert_eq!(lists(&desk), 1);
+    let latest = store::revocations::latest_list(desk.store.conn())
+        .unwrap()
+        .unwrap();
+    let ring = keys::keyring(desk.store.conn()).unwrap();
+    let list = licensekey::verify_revocation_list(&latest.file, &ring, None).unwrap();
+    assert!(list.is_revoked(&a.payload().license_id));
+    let again = change(&mut desk, StatusChange::Suspend).unwrap_err();
+    assert_eq!(
+        again.to_string(),
+        "cannot suspend a license that is suspended: it is already suspended"
+    );
+    assert_eq!(
+        change(&mut desk, StatusChange::Enable).unwrap(),
+        LicenseStatus::Active
+    );
+    assert_eq!(lists(&desk), 2);
+    let latest = store::revocations::latest_list(desk.store.conn())
+        .unwrap()
+        .unwrap();
+    let list = licensekey::verify_revocation_list(&latest.file, &ring, Some(1)).unwrap();
+    assert!(!list.is_revoked(&a.payload().license_id));
+
+    // Superseding (a renewal) leaves the list alone; a superseded license cannot come back.
+    assert_eq!(
+        change(&mut desk, StatusChange::Supersede).unwrap(),
+        LicenseStatus::Superseded
+    );
+    assert_eq!(lists(&desk), 2);
+    assert!(change(&mut desk, StatusChange::Enable).is_err());
+    assert_eq!(
+        change(&mut desk, StatusChange::Delete).unwrap(),
+        LicenseStatus::Deleted
+    );
+    assert_eq!(lists(&desk), 3, "deleting a working license lists it");
+    assert!(change(&mut desk, StatusChange::Delete).is_err());
+    assert!(matches!(
+        desk.verify(),
+        ChainReport::Intact { entries: 5, .. }
+    ));
+
+    // Changing a state behind the ledger's back, or an entry's state, is noticed.
+    desk.tamper("UPDATE licenses SET status = 'active'");
+    assert!(
+        desk.broken()
+            .1
+            .contains("is marked active but the ledger says deleted")
+    );
+    desk.tamper("UPDATE licenses SET status = 'deleted'");
+    desk.tamper("UPDATE ledger SET status = 'active' WHERE seq = 4");
+    assert_eq!(desk.broken().0, Some(4));
 }

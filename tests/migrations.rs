@@ -5,6 +5,7 @@ mod common;
 
 use license_desk::domain::ids::{AccountId, LicenseId};
 use license_desk::domain::ledger_chain::{Action, ChainEntry, GENESIS_HASH, artifact_hash};
+use license_desk::domain::license_status::LicenseStatus;
 use license_desk::services::accounts;
 use license_desk::store::ledger::ChainReport;
 use license_desk::store::{self, SCHEMA_VERSION, Store};
@@ -88,6 +89,9 @@ fn fill(conn: &Connection, version: i64) -> Option<[u8; 32]> {
             prev_hash: prev,
             operator: "ada",
             recorded_at: 10 + seq,
+            account: None,
+            status: None,
+            note: "",
         };
         let hash = entry.hash().expect("test setup");
         conn.execute(
@@ -198,7 +202,7 @@ fn every_earlier_schema_upgrades_with_its_data() {
                 .unwrap()
                 .unwrap();
             assert_eq!(first.account_id, Some(account_id));
-            assert_eq!(first.status, "active");
+            assert_eq!(first.status, LicenseStatus::Active);
             let second = store::licenses::get(conn, LicenseId(Uuid::from_bytes([2; 16])))
                 .unwrap()
                 .unwrap();

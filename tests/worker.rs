@@ -171,7 +171,7 @@ fn long_jobs_report_progress_to_the_end_and_can_be_cancelled() {
     ));
     let csv = std::fs::read_to_string(&out).unwrap();
     assert_eq!(csv.lines().count(), 4, "header and three entries");
-    assert!(csv.starts_with("seq,recorded_at,format,action,license_id,operator"));
+    assert!(csv.starts_with("seq,recorded_at,format,action,license_id,account_id"));
 
     // A cancelled command that has not started is skipped; nothing is written.
     let gate = worker.send(Command::Keys(KeysCommand::Generate {

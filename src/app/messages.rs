@@ -53,6 +53,9 @@ pub fn toast_for(event: &Event) -> Option<String> {
                 license_id,
                 sequence,
             } => format!("License {license_id} revoked (revocation list {sequence})"),
+            LicensingEvent::StatusChanged { license_id, status } => {
+                format!("License {license_id} is now {}", status.label())
+            }
             // The Ledger panel shows the verdict in place.
             LicensingEvent::LedgerVerified(_) => return None,
             LicensingEvent::CheckpointSaved { entries, path } => format!(

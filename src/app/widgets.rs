@@ -241,6 +241,18 @@ pub fn chip(ui: &mut Ui, text: &str, tone: Tone) -> egui::Response {
         .inner
 }
 
+/// A license's state as a chip: the word, coloured by how it stands.
+pub fn status_chip(ui: &mut Ui, shown: crate::domain::license_status::Shown) -> egui::Response {
+    use crate::domain::license_status::{LicenseStatus, Shown};
+    let tone = match shown {
+        Shown::Status(LicenseStatus::Active) => Tone::Good,
+        Shown::Status(LicenseStatus::Suspended) => Tone::Warning,
+        Shown::Status(LicenseStatus::Revoked) | Shown::Expired => Tone::Bad,
+        Shown::Status(LicenseStatus::Superseded | LicenseStatus::Deleted) => Tone::Neutral,
+    };
+    chip(ui, shown.label(), tone)
+}
+
 /// What a confirmation dialog returned this frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirm {

@@ -7,9 +7,10 @@ use super::keys::{self, KeysError};
 use crate::domain::checkpoint::{Checkpoint, CheckpointError};
 use crate::domain::ids::{AccountId, LicenseId};
 use crate::domain::issue::IssueSpec;
+use crate::domain::license_status::{LicenseStatus, StatusChange, TransitionError};
 use crate::files::{self, FileError, Output};
 use crate::store::ledger::{self, ChainReport, ExportEnd, ExportError, Record};
-use crate::store::licenses::{self, LicenseState};
+use crate::store::licenses;
 use crate::store::revocations::{self, StoredList};
 use crate::store::{Store, StoreError};
 use licensekey::{KeyId, KeyRing, LicenseRequest, RevocationList, SignedLicense, SigningKey, Uuid};
@@ -43,6 +44,12 @@ pub enum LicensingCommand {
         license_id: LicenseId,
         reason: String,
     },
+    /// Suspend, enable, supersede or delete (or revoke) a license, as the state machine allows.
+    ChangeStatus {
+        license_id: LicenseId,
+        change: StatusChange,
+        reason: String,
+    },
     /// Walk the ledger, and check it against a signed checkpoint if one is given.
     VerifyLedger {
         checkpoint: Option<CheckpointCheck>,
@@ -63,6 +70,13 @@ impl LicensingCommand {
             LicensingCommand::LoadRequest { .. } => "Open request file",
             LicensingCommand::Issue { .. } => "Issue license",
             LicensingCommand::Revoke { .. } => "Revoke license",
+            LicensingCommand::ChangeStatus { change, .. } => match change {
+                StatusChange::Suspend => "Suspend license",
+                StatusChange::Enable => "Enable license",
+                StatusChange::Revoke => "Revoke license",
+                StatusChange::Supersede => "Replace license",
+                StatusChange::Delete => "Delete license",
+            },
             LicensingCommand::VerifyLedger { .. } => "Verify ledger",
             LicensingCommand::SaveCheckpoint { .. } => "Save checkpoint",
             LicensingCommand::ExportLedger { .. } => "Export ledger",
@@ -117,6 +131,10 @@ pub enum LicensingEvent {
         license_id: LicenseId,
         sequence: u64,
     },
+    StatusChanged {
+        license_id: LicenseId,
+        status: LicenseStatus,
+    },
     LedgerVerified(ChainReport),
     CheckpointSaved {
         entries: u64,
@@ -156,6 +174,8 @@ pub enum LicensingError {
     AlreadyRevoked(LicenseId),
     #[error("Reason: {0}")]
     Reason(String),
+    #[error("{0}")]
+    Transition(#[from] TransitionError),
     #[error(transparent)]
     Export(#[from] ExportError),
     #[error(transparent)]
@@ -194,6 +214,18 @@ pub fn run(
                 license_id,
                 sequence: list.list().sequence,
             })
+        }
+        LicensingCommand::ChangeStatus {
+            license_id,
+            change,
+            reason,
+        } => {
+            let operator = operator(store)?;
+            let (_, signing) = vault.active_signing_key(store.conn())?;
+            let signing = signing.clone();
+            let status =
+                change_status(store, &signing, license_id, change, &reason, &operator, now)?;
+            Ok(LicensingEvent::StatusChanged { license_id, status })
         }
         LicensingCommand::VerifyLedger { checkpoint } => {
             let checkpoint = match &checkpoint {
@@ -344,8 +376,69 @@ pub fn issue_many(
     Ok(done)
 }
 
-/// Revokes a license: records it with a ledger entry and publishes the next signed revocation
-/// list (sequence numbers only grow, so an old list cannot be replayed).
+/// Checks a reason typed for a revocation or a state change.
+fn valid_reason(reason: &str) -> Result<&str, LicensingError> {
+    let reason = reason.trim();
+    if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err(LicensingError::Reason(
+            "at most 500 characters, no control characters".into(),
+        ));
+    }
+    Ok(reason)
+}
+
+/// Signs the next revocation list, naming every license that is suspended, revoked or deleted
+/// now (sequence numbers only grow, so an old list cannot be replayed).
+fn next_list(
+    tx: &rusqlite::Transaction<'_>,
+    key: &SigningKey,
+    now: i64,
+) -> Result<(licensekey::SignedRevocationList, u64), LicensingError> {
+    let listed = licenses::listed_as_revoked(tx)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect();
+    let sequence = revocations::last_list_sequence(tx)?
+        .checked_add(1)
+        .ok_or_else(|| StoreError::Corrupt("revocation list sequence exhausted".into()))?;
+    let list =
+        licensekey::SignedRevocationList::sign(RevocationList::new(sequence, now, listed), key)?;
+    Ok((list, sequence))
+}
+
+/// Keeps a published list, tied to the ledger entry that published it.
+fn keep_list(
+    tx: &rusqlite::Transaction<'_>,
+    list: &licensekey::SignedRevocationList,
+    sequence: u64,
+    signer: KeyId,
+    ledger_seq: i64,
+    now: i64,
+) -> Result<(), LicensingError> {
+    revocations::save_list(
+        tx,
+        &StoredList {
+            sequence,
+            key_id: signer,
+            issued_at: now,
+            file: list.to_file(),
+            ledger_seq: Some(ledger_seq),
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// The license, or why it cannot be changed.
+fn issued_license(
+    tx: &rusqlite::Transaction<'_>,
+    license_id: LicenseId,
+) -> Result<licenses::LicenseRow, LicensingError> {
+    licenses::get(tx, license_id)?.ok_or(LicensingError::UnknownLicense(license_id))
+}
+
+/// Revokes a license for `reason`: the revocation, the ledger entry and the next signed
+/// revocation list, in one transaction. Returns the list to hand to customers' products.
 pub fn revoke(
     store: &mut Store,
     key: &SigningKey,
@@ -354,59 +447,128 @@ pub fn revoke(
     operator: &str,
     now: i64,
 ) -> Result<licensekey::SignedRevocationList, LicensingError> {
-    let reason = reason.trim();
-    if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-        return Err(LicensingError::Reason(
-            "at most 500 characters, no control characters".into(),
-        ));
-    }
+    let reason = valid_reason(reason)?;
     let signer = keys::ensure_active(store.conn(), key)?;
     store.write(|tx| {
-        if licenses::get(tx, license_id)?.is_none() {
-            return Err(LicensingError::UnknownLicense(license_id));
-        }
-        if revocations::is_revoked(tx, license_id)? {
+        let license = issued_license(tx, license_id)?;
+        if license.status == LicenseStatus::Revoked {
             return Err(LicensingError::AlreadyRevoked(license_id));
         }
+        let revoked = license.status.apply(StatusChange::Revoke)?;
         revocations::insert(tx, license_id, reason, now)?;
-        licenses::set_state(tx, license_id, LicenseState::Revoked, now)?;
-        let revoked = revocations::revoked_ids(tx)?
-            .into_iter()
-            .map(|id| id.0)
-            .collect();
-        let sequence = revocations::last_list_sequence(tx)?
-            .checked_add(1)
-            .ok_or_else(|| StoreError::Corrupt("revocation list sequence exhausted".into()))?;
-        let list = licensekey::SignedRevocationList::sign(
-            RevocationList::new(sequence, now, revoked),
-            key,
-        )?;
-        let head = ledger::head(tx)?;
-        let list_bytes = list.to_bytes();
+        licenses::set_status(tx, license_id, revoked, now)?;
+        let (list, sequence) = next_list(tx, key, now)?;
         let head = ledger::append(
             tx,
-            head,
+            ledger::head(tx)?,
             license_id,
             Record::Revoke {
                 reason,
-                revoked_at: now,
-                list_bytes: &list_bytes,
+                list: &list.to_bytes(),
             },
             operator,
             now,
         )?;
-        revocations::save_list(
+        keep_list(tx, &list, sequence, signer.key_id, head.seq, now)?;
+        Ok(list)
+    })
+}
+
+/// Suspends, enables, supersedes or deletes a license (revoking goes through [`revoke`]), as
+/// the state machine allows; publishes the next revocation list when the change moves the
+/// license on or off it. Returns the new state.
+#[allow(clippy::too_many_arguments)]
+pub fn change_status(
+    store: &mut Store,
+    key: &SigningKey,
+    license_id: LicenseId,
+    change: StatusChange,
+    reason: &str,
+    operator: &str,
+    now: i64,
+) -> Result<LicenseStatus, LicensingError> {
+    if change == StatusChange::Revoke {
+        revoke(store, key, license_id, reason, operator, now)?;
+        return Ok(LicenseStatus::Revoked);
+    }
+    let reason = valid_reason(reason)?;
+    let signer = keys::ensure_active(store.conn(), key)?;
+    store.write(|tx| {
+        let license = issued_license(tx, license_id)?;
+        let next = license.status.apply(change)?;
+        licenses::set_status(tx, license_id, next, now)?;
+        let head = ledger::head(tx)?;
+        if license.status.is_listed_as_revoked() == next.is_listed_as_revoked() {
+            ledger::append(
+                tx,
+                head,
+                license_id,
+                Record::Status {
+                    to: next,
+                    reason,
+                    list: None,
+                },
+                operator,
+                now,
+            )?;
+        } else {
+            let (list, sequence) = next_list(tx, key, now)?;
+            let head = ledger::append(
+                tx,
+                head,
+                license_id,
+                Record::Status {
+                    to: next,
+                    reason,
+                    list: Some(&list.to_bytes()),
+                },
+                operator,
+                now,
+            )?;
+            keep_list(tx, &list, sequence, signer.key_id, head.seq, now)?;
+        }
+        Ok(next)
+    })
+}
+
+/// Moves a license to another account (or to none), with its ledger entry.
+pub fn move_to_account(
+    store: &mut Store,
+    license_id: LicenseId,
+    account: Option<AccountId>,
+    reason: &str,
+    operator: &str,
+    now: i64,
+) -> Result<(), LicensingError> {
+    let reason = valid_reason(reason)?;
+    store.write(|tx| {
+        let license = issued_license(tx, license_id)?;
+        if license.status == LicenseStatus::Deleted {
+            return Err(LicensingError::Transition(TransitionError {
+                change: "move",
+                from: license.status.as_str(),
+                why: "it is deleted",
+            }));
+        }
+        if let Some(account) = account
+            && crate::store::accounts::get(tx, account)?.is_none()
+        {
+            return Err(StoreError::NotFound {
+                what: "account",
+                id: account.to_string(),
+            }
+            .into());
+        }
+        licenses::set_account(tx, license_id, account, now)?;
+        ledger::append(
             tx,
-            &StoredList {
-                sequence,
-                key_id: signer.key_id,
-                issued_at: now,
-                file: list.to_file(),
-                ledger_seq: Some(head.seq),
-            },
+            ledger::head(tx)?,
+            license_id,
+            Record::Link { account, reason },
+            operator,
             now,
         )?;
-        Ok(list)
+        Ok(())
     })
 }
 

@@ -6,41 +6,9 @@ use super::StoreResult;
 use super::outbox::{self, Change, LicenseRecord};
 use super::sql::SqlKeyId;
 use crate::domain::ids::{AccountId, LicenseId};
+use crate::domain::license_status::LicenseStatus;
 use licensekey::{KeyId, LicensePayload, SignedLicense};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-
-/// Where a license stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LicenseState {
-    Active,
-    Revoked,
-}
-
-impl LicenseState {
-    /// The stored word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LicenseState::Active => "active",
-            LicenseState::Revoked => "revoked",
-        }
-    }
-
-    fn parse(text: &str) -> Option<LicenseState> {
-        match text {
-            "active" => Some(LicenseState::Active),
-            "revoked" => Some(LicenseState::Revoked),
-            _ => None,
-        }
-    }
-
-    /// The word people see.
-    pub fn label(self) -> &'static str {
-        match self {
-            LicenseState::Active => "Active",
-            LicenseState::Revoked => "Revoked",
-        }
-    }
-}
 
 /// An issued license as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +26,7 @@ pub struct LicenseRow {
     pub seats: i64,
     pub issued_at: i64,
     pub expires_at: Option<i64>,
-    /// The stored word; see [`LicenseRow::state`].
-    pub status: String,
+    pub status: LicenseStatus,
     /// Canonical bytes of the signed license.
     pub artifact: Vec<u8>,
 }
@@ -68,11 +35,6 @@ impl LicenseRow {
     /// The signed license, parsed back from its stored bytes.
     pub fn signed(&self) -> Option<SignedLicense> {
         SignedLicense::from_bytes(&self.artifact).ok()
-    }
-
-    /// The status, if the stored word is one this build knows.
-    pub fn state(&self) -> Option<LicenseState> {
-        LicenseState::parse(&self.status)
     }
 
     /// The first column that differs from what the signed payload says, if any.
@@ -98,7 +60,7 @@ impl LicenseRow {
             license_id: self.license_id,
             account_id: self.account_id,
             serial,
-            status: self.status.clone(),
+            status: self.status.as_str().to_string(),
         })
     }
 }
@@ -133,7 +95,16 @@ pub(super) fn read_row(row: &Row<'_>, prefix: &str) -> rusqlite::Result<LicenseR
         seats: row.get(col("seats").as_str())?,
         issued_at: row.get(col("issued_at").as_str())?,
         expires_at: row.get(col("expires_at").as_str())?,
-        status: row.get(col("status").as_str())?,
+        status: {
+            let word: String = row.get(col("status").as_str())?;
+            LicenseStatus::parse(&word).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    13,
+                    rusqlite::types::Type::Text,
+                    format!("unknown license status '{word}'").into(),
+                )
+            })?
+        },
         artifact: row.get(col("artifact").as_str())?,
     })
 }
@@ -169,7 +140,7 @@ pub fn insert(
         seats: i64::from(p.seats),
         issued_at: p.issued_at,
         expires_at: p.expires_at,
-        status: LicenseState::Active.as_str().to_string(),
+        status: LicenseStatus::Active,
         artifact: license.to_bytes(),
     };
     let mut stmt = tx.prepare_cached(
@@ -190,7 +161,7 @@ pub fn insert(
         row.seats,
         row.issued_at,
         row.expires_at,
-        row.status,
+        row.status.as_str(),
         row.artifact,
     ])?;
     let row = LicenseRow {
@@ -201,16 +172,17 @@ pub fn insert(
     Ok(row)
 }
 
-/// Changes a license's status (the caller appends the ledger entry that says so).
-pub fn set_state(
+/// Changes a license's status (the caller checked the state machine and appends the ledger
+/// entry that says so).
+pub fn set_status(
     tx: &Transaction<'_>,
     license_id: LicenseId,
-    state: LicenseState,
+    status: LicenseStatus,
     now: i64,
 ) -> StoreResult<()> {
     tx.execute(
         "UPDATE licenses SET status = ?2 WHERE license_id = ?1",
-        params![license_id, state.as_str()],
+        params![license_id, status.as_str()],
     )?;
     let row = get(tx, license_id)?.ok_or_else(|| super::StoreError::NotFound {
         what: "license",
@@ -259,6 +231,44 @@ pub fn recent(
         ],
         from_row,
     )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves a license to another account (or to none); the caller appends the ledger entry.
+pub fn set_account(
+    tx: &Transaction<'_>,
+    license_id: LicenseId,
+    account_id: Option<AccountId>,
+    now: i64,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE licenses SET account_id = ?2 WHERE license_id = ?1",
+        params![license_id, account_id],
+    )?;
+    let row = get(tx, license_id)?.ok_or_else(|| super::StoreError::NotFound {
+        what: "license",
+        id: license_id.to_string(),
+    })?;
+    let serial = row
+        .signed()
+        .ok_or_else(|| {
+            super::StoreError::Corrupt(format!(
+                "the stored bytes of license {license_id} do not parse"
+            ))
+        })?
+        .to_serial();
+    outbox::record(tx, &row.record(serial), now)?;
+    Ok(())
+}
+
+/// Ids of every license the published revocation list must name (suspended, revoked or
+/// deleted), ascending.
+pub fn listed_as_revoked(conn: &Connection) -> StoreResult<Vec<LicenseId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT license_id FROM licenses WHERE status IN ('suspended', 'revoked', 'deleted')
+         ORDER BY license_id",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -111,7 +111,8 @@ const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 4: ids and hashes as 16/32-byte blobs; desk identity and wallet id blocks; license status;
-    // ledger entries carry their format (and no longer a copy of the previous entry's hash); revocation lists point at their ledger entry; a typed
+    // ledger entries carry their format, the account, state and note they record (and no
+    // longer a copy of the previous entry's hash); revocation lists point at their ledger entry; a typed
     // outbox; a trigram index for account search. The untyped outbox rows of versions 2–3 were
     // never sent anywhere (no sync existed): every desk uploads its whole state when it first
     // joins a portal, so they are dropped rather than guessed into the new shape.
@@ -208,7 +209,8 @@ const MIGRATIONS: &[&str] = &[
         seats        INTEGER NOT NULL,
         issued_at    INTEGER NOT NULL,
         expires_at   INTEGER,
-        status       TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        status       TEXT NOT NULL
+                     CHECK (status IN ('active', 'suspended', 'revoked', 'superseded', 'deleted')),
         artifact     BLOB NOT NULL
     );
     INSERT INTO licenses
@@ -229,10 +231,14 @@ const MIGRATIONS: &[&str] = &[
         payload_hash  BLOB NOT NULL CHECK (length(payload_hash) = 32),
         entry_hash    BLOB NOT NULL CHECK (length(entry_hash) = 32),
         operator      TEXT NOT NULL,
-        recorded_at   INTEGER NOT NULL
+        recorded_at   INTEGER NOT NULL,
+        account_id    BLOB CHECK (account_id IS NULL OR length(account_id) = 16),
+        status        TEXT,
+        note          TEXT NOT NULL DEFAULT ''
     );
     -- prev_hash is the entry_hash of the entry before: kept once, checked by the chain walk.
-    INSERT INTO ledger_v4
+    INSERT INTO ledger_v4 (seq, format, action, license_id, payload_hash, entry_hash, operator,
+                           recorded_at)
         SELECT seq, 1, action, unhex(replace(license_id, '-', '')), unhex(payload_hash),
                unhex(entry_hash), operator, recorded_at
         FROM ledger;

@@ -82,6 +82,9 @@ pub struct LedgerRecord {
     pub entry_hash: String,
     pub operator: String,
     pub recorded_at: i64,
+    pub account_id: Option<AccountId>,
+    pub status: Option<String>,
+    pub note: String,
 }
 
 /// Everything that can enter the outbox, one variant per entity and operation.

@@ -68,7 +68,11 @@ impl LedgerPanel {
                 self.report = Some(report.clone());
                 self.checking = None;
             }
-            Event::Licensing(LicensingEvent::Issued(_) | LicensingEvent::Revoked { .. }) => {
+            Event::Licensing(
+                LicensingEvent::Issued(_)
+                | LicensingEvent::Revoked { .. }
+                | LicensingEvent::StatusChanged { .. },
+            ) => {
                 self.list.invalidate();
                 self.report = None;
             }

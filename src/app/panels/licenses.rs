@@ -7,6 +7,7 @@ use crate::app::paged::{Paged, RowSource};
 use crate::app::widgets::{self, Tone};
 use crate::domain::ids::AccountId;
 use crate::domain::issue::IssueDraft;
+use crate::domain::license_status::Shown;
 use crate::domain::time;
 use crate::jobs::{Command, Event};
 use crate::services::files::Saved;
@@ -115,7 +116,9 @@ impl LicensesPanel {
                 self.list.invalidate();
                 self.submit_attempted = false;
             }
-            Event::Licensing(LicensingEvent::Revoked { .. }) => self.list.invalidate(),
+            Event::Licensing(
+                LicensingEvent::Revoked { .. } | LicensingEvent::StatusChanged { .. },
+            ) => self.list.invalidate(),
             _ => {}
         }
     }
@@ -347,6 +350,7 @@ impl LicensesPanel {
             return;
         }
         ui.label(format!("{total} licenses, newest first"));
+        let now = cx.clock.now().timestamp();
         let row_height = ui.spacing().interact_size.y;
         TableBuilder::new(ui)
             .id_salt("issued_licenses")
@@ -395,16 +399,11 @@ impl LicensesPanel {
                     row.col(|ui| {
                         ui.label(license.expires_at.map_or("never".into(), time::date));
                     });
-                    row.col(|ui| match license.state() {
-                        Some(store::licenses::LicenseState::Active) => {
-                            widgets::chip(ui, "Active", Tone::Good);
-                        }
-                        Some(store::licenses::LicenseState::Revoked) => {
-                            widgets::chip(ui, "Revoked", Tone::Bad);
-                        }
-                        None => {
-                            widgets::chip(ui, &license.status, Tone::Neutral);
-                        }
+                    row.col(|ui| {
+                        widgets::status_chip(
+                            ui,
+                            Shown::at(license.status, license.expires_at, now),
+                        );
                     });
                 });
             });
