@@ -352,18 +352,7 @@ pub fn issue_many(
         store.write(|tx| {
             let mut head = ledger::head(tx)?;
             for license in &signed {
-                let row = licenses::insert(tx, license, account_id, now)?;
-                head = ledger::append(
-                    tx,
-                    head,
-                    row.license_id,
-                    Record::Issue {
-                        artifact: &row.artifact,
-                        account: account_id,
-                    },
-                    operator,
-                    now,
-                )?;
+                head = record_issued(tx, head, license, account_id, operator, now)?;
             }
             Ok::<_, LicensingError>(())
         })?;
@@ -374,6 +363,30 @@ pub fn issue_many(
         progress.report(done, total);
     }
     Ok(done)
+}
+
+/// Stores a freshly signed license and appends its ledger entry after `head`, inside the
+/// caller's transaction (a renewal charges and issues in one); returns the new head.
+pub fn record_issued(
+    tx: &rusqlite::Transaction<'_>,
+    head: ledger::Head,
+    license: &SignedLicense,
+    account_id: Option<AccountId>,
+    operator: &str,
+    now: i64,
+) -> Result<ledger::Head, LicensingError> {
+    let row = licenses::insert(tx, license, account_id, now)?;
+    Ok(ledger::append(
+        tx,
+        head,
+        row.license_id,
+        Record::Issue {
+            artifact: &row.artifact,
+            account: account_id,
+        },
+        operator,
+        now,
+    )?)
 }
 
 /// Checks a reason typed for a revocation or a state change.
@@ -491,44 +504,75 @@ pub fn change_status(
         revoke(store, key, license_id, reason, operator, now)?;
         return Ok(LicenseStatus::Revoked);
     }
-    let reason = valid_reason(reason)?;
     let signer = keys::ensure_active(store.conn(), key)?;
     store.write(|tx| {
-        let license = issued_license(tx, license_id)?;
-        let next = license.status.apply(change)?;
-        licenses::set_status(tx, license_id, next, now)?;
-        let head = ledger::head(tx)?;
-        if license.status.is_listed_as_revoked() == next.is_listed_as_revoked() {
-            ledger::append(
-                tx,
-                head,
-                license_id,
-                Record::Status {
-                    to: next,
-                    reason,
-                    list: None,
-                },
-                operator,
-                now,
-            )?;
-        } else {
-            let (list, sequence) = next_list(tx, key, now)?;
-            let head = ledger::append(
-                tx,
-                head,
-                license_id,
-                Record::Status {
-                    to: next,
-                    reason,
-                    list: Some(&list.to_bytes()),
-                },
-                operator,
-                now,
-            )?;
-            keep_list(tx, &list, sequence, signer.key_id, head.seq, now)?;
-        }
-        Ok(next)
+        change_status_in(
+            tx,
+            key,
+            signer.key_id,
+            license_id,
+            change,
+            reason,
+            operator,
+            now,
+        )
     })
+}
+
+/// [`change_status`] inside the caller's transaction (a renewal supersedes the old license in
+/// the transaction that issues the new one); `signer` is the id of `key`, already checked to
+/// be the active key.
+#[allow(clippy::too_many_arguments)]
+pub fn change_status_in(
+    tx: &rusqlite::Transaction<'_>,
+    key: &SigningKey,
+    signer: KeyId,
+    license_id: LicenseId,
+    change: StatusChange,
+    reason: &str,
+    operator: &str,
+    now: i64,
+) -> Result<LicenseStatus, LicensingError> {
+    let reason = valid_reason(reason)?;
+    if change == StatusChange::Revoke {
+        return Err(LicensingError::Reason(
+            "a revocation goes through revoke(), which records its reason".into(),
+        ));
+    }
+    let license = issued_license(tx, license_id)?;
+    let next = license.status.apply(change)?;
+    licenses::set_status(tx, license_id, next, now)?;
+    let head = ledger::head(tx)?;
+    if license.status.is_listed_as_revoked() == next.is_listed_as_revoked() {
+        ledger::append(
+            tx,
+            head,
+            license_id,
+            Record::Status {
+                to: next,
+                reason,
+                list: None,
+            },
+            operator,
+            now,
+        )?;
+    } else {
+        let (list, sequence) = next_list(tx, key, now)?;
+        let head = ledger::append(
+            tx,
+            head,
+            license_id,
+            Record::Status {
+                to: next,
+                reason,
+                list: Some(&list.to_bytes()),
+            },
+            operator,
+            now,
+        )?;
+        keep_list(tx, &list, sequence, signer, head.seq, now)?;
+    }
+    Ok(next)
 }
 
 /// Moves a license to another account (or to none), with its ledger entry.
