@@ -23,10 +23,10 @@ pub fn nav_item(ui: &mut Ui, icon: MaterialIcon, name: &str, selected: bool) -> 
     let response = ui
         .horizontal(|ui| {
             ui.add_space(ICON_COLUMN);
-            ui.add_sized(
-                [ui.available_width(), ui.spacing().interact_size.y + 4.0],
-                egui::Button::selectable(selected, name),
-            )
+            ui.with_layout(egui::Layout::top_down_justified(egui::Align::LEFT), |ui| {
+                ui.selectable_label(selected, name)
+            })
+            .inner
         })
         .inner;
     let color = if selected {
