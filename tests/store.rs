@@ -200,10 +200,7 @@ fn search_uses_indexes_and_pages_by_keyset() {
         create(&mut store, name);
     }
     let names = |store: &Store, search: &str, order: AccountOrder| {
-        let query = AccountQuery {
-            search: search.into(),
-            order,
-        };
+        let query = AccountQuery::new(search, order);
         store::accounts::page(store.conn(), &query, &PageStart::First, 50)
             .unwrap()
             .into_iter()
@@ -236,10 +233,7 @@ fn search_uses_indexes_and_pages_by_keyset() {
             "Acmeville"
         ]
     );
-    let query = AccountQuery {
-        search: "stor".into(),
-        ..AccountQuery::default()
-    };
+    let query = AccountQuery::new("stor", AccountOrder::Name);
     assert_eq!(
         store::accounts::count(store.conn(), &query, 100).unwrap(),
         2
@@ -270,10 +264,7 @@ fn search_uses_indexes_and_pages_by_keyset() {
 
     // Keyset pages after a row give the same rows as one long page.
     for order in [AccountOrder::Name, AccountOrder::WalletId] {
-        let query = AccountQuery {
-            search: String::new(),
-            order,
-        };
+        let query = AccountQuery::new(String::new(), order);
         let all = store::accounts::page(store.conn(), &query, &PageStart::First, 50).unwrap();
         let mut paged = Vec::new();
         let mut start = PageStart::First;

@@ -28,24 +28,26 @@ pub trait RowSource {
 
     /// How many rows the list has, counting no further than `cap`.
     fn count(&self, db: &Connection, cap: u64) -> StoreResult<u64>;
+
+    /// The most rows this list shows; past it, it asks for a narrower filter.
+    fn cap(&self) -> u64 {
+        u64::MAX
+    }
 }
 
 /// A cached, chunked view of a [`RowSource`].
 pub struct Paged<S: RowSource> {
     source: S,
-    /// Counting stops here; a list with more shows "cap+" and asks for a narrower filter.
-    cap: u64,
     total: Option<u64>,
     chunks: HashMap<u64, Vec<S::Row>>,
     error: Option<String>,
 }
 
 impl<S: RowSource> Paged<S> {
-    /// A list over `source`, counting at most `cap` rows.
-    pub fn new(source: S, cap: u64) -> Self {
+    /// A list over `source`.
+    pub fn new(source: S) -> Self {
         Self {
             source,
-            cap,
             total: None,
             chunks: HashMap::new(),
             error: None,
@@ -72,8 +74,9 @@ impl<S: RowSource> Paged<S> {
 
     /// How many rows the list shows (at most the cap), read once.
     pub fn total(&mut self, db: &Connection) -> u64 {
+        let cap = self.source.cap();
         if self.total.is_none() {
-            match self.source.count(db, self.cap.saturating_add(1)) {
+            match self.source.count(db, cap.saturating_add(1)) {
                 Ok(n) => self.total = Some(n),
                 Err(e) => {
                     self.error = Some(e.to_string());
@@ -81,12 +84,12 @@ impl<S: RowSource> Paged<S> {
                 }
             }
         }
-        self.total.unwrap_or(0).min(self.cap)
+        self.total.unwrap_or(0).min(cap)
     }
 
     /// True when there are more rows than the list will show.
     pub fn is_capped(&self) -> bool {
-        self.total.is_some_and(|n| n > self.cap)
+        self.total.is_some_and(|n| n > self.source.cap())
     }
 
     /// The last read error, if any.
@@ -173,19 +176,20 @@ mod tests {
         fn count(&self, _db: &Connection, cap: u64) -> StoreResult<u64> {
             Ok(self.n.min(cap))
         }
+
+        fn cap(&self) -> u64 {
+            10_000
+        }
     }
 
     #[test]
     fn scrolling_fetches_by_keyset_and_jumps_by_offset() {
         let db = Connection::open_in_memory().unwrap();
-        let mut list = Paged::new(
-            Numbers {
-                n: 100_000,
-                keyset: Cell::new(0),
-                offset: Cell::new(0),
-            },
-            10_000,
-        );
+        let mut list = Paged::new(Numbers {
+            n: 100_000,
+            keyset: Cell::new(0),
+            offset: Cell::new(0),
+        });
         assert_eq!(list.total(&db), 10_000);
         assert!(list.is_capped());
         for i in 0..1_000 {

@@ -57,12 +57,11 @@ impl AccountSwitcher {
                     self.matches = None;
                 }
                 let (found, total) = self.matches.get_or_insert_with(|| {
-                    let query = AccountQuery {
-                        search: self.search.clone(),
-                        order: AccountOrder::Name,
-                    };
-                    let read = accounts::page(db, &query, &PageStart::First, SHOWN)
-                        .and_then(|rows| Ok((rows, accounts::count(db, &query, 10_000)?)));
+                    let query = AccountQuery::new(self.search.clone(), AccountOrder::Name);
+                    let read =
+                        accounts::page(db, &query, &PageStart::First, SHOWN).and_then(|rows| {
+                            Ok((rows, accounts::count(db, &query, accounts::SEARCH_LIMIT)?))
+                        });
                     read.unwrap_or_else(|err| {
                         toasts.error(format!("Could not read accounts: {err}"));
                         (Vec::new(), 0)

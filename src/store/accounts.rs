@@ -121,6 +121,12 @@ pub fn by_wallet_id(conn: &Connection, wallet_id: i64) -> StoreResult<Option<Acc
         .optional()?)
 }
 
+/// A search with more trigram matches than this is treated as common (see
+/// [`AccountQuery`]).
+const SEARCH_PROBE: i64 = 1_000;
+/// The most accounts a substring search lists; more ask for a narrower search.
+pub const SEARCH_LIMIT: u64 = SEARCH_PROBE as u64;
+
 /// How account lists are sorted (each order has an index).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum AccountOrder {
@@ -134,37 +140,111 @@ pub enum AccountOrder {
 /// A search of three characters or more finds the text anywhere in the name (trigram index); a
 /// shorter one finds names starting with it (the name index); a number also finds the account
 /// with that wallet ID.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct AccountQuery {
     pub search: String,
     pub order: AccountOrder,
+    /// What the trigram index said about `search`, kept so that counting and each page of the
+    /// same list ask it once.
+    probed: std::cell::RefCell<Option<(String, Probe)>>,
+}
+
+/// How many trigram matches a search has, as far as the list needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Probe {
+    /// These rows, and no others.
+    Few(Vec<i64>),
+    /// More than [`SEARCH_PROBE`].
+    Common,
+}
+
+impl PartialEq for AccountQuery {
+    fn eq(&self, other: &Self) -> bool {
+        self.search == other.search && self.order == other.order
+    }
+}
+
+impl Eq for AccountQuery {}
+
+impl AccountQuery {
+    /// A list of the accounts matching `search` (empty: all), in `order`.
+    pub fn new(search: impl Into<String>, order: AccountOrder) -> Self {
+        Self {
+            search: search.into(),
+            order,
+            probed: Default::default(),
+        }
+    }
+
+    fn probe(&self, conn: &Connection, text: &str) -> StoreResult<Probe> {
+        if let Some((probed, probe)) = self.probed.borrow().as_ref()
+            && probed == text
+        {
+            return Ok(probe.clone());
+        }
+        let mut stmt =
+            conn.prepare_cached("SELECT rowid FROM accounts_search WHERE name LIKE ?1 LIMIT ?2")?;
+        let rows: Vec<i64> = stmt
+            .query_map(params![format!("%{text}%"), SEARCH_PROBE + 1], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let probe = if rows.len() as i64 > SEARCH_PROBE {
+            Probe::Common
+        } else {
+            Probe::Few(rows)
+        };
+        *self.probed.borrow_mut() = Some((text.to_string(), probe.clone()));
+        Ok(probe)
+    }
 }
 
 impl AccountQuery {
-    fn filter(&self) -> (String, Vec<rusqlite::types::Value>) {
+    /// The WHERE clause and its arguments. A search of three characters or more first asks
+    /// the trigram index for up to [`SEARCH_PROBE`] matches: when there are that few, the
+    /// page is read from exactly those rows; when there are more, the match is common, so
+    /// walking the name (or wallet ID) index with the same test finds a page at once.
+    fn filter(&self, conn: &Connection) -> StoreResult<(String, Vec<rusqlite::types::Value>)> {
         use rusqlite::types::Value;
         let text = self.search.trim();
         if text.is_empty() {
-            return ("1".into(), Vec::new());
+            return Ok(("1".into(), Vec::new()));
         }
         let escaped = text
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
         let mut args = Vec::new();
-        let mut clause = if text.chars().count() >= 3 {
-            args.push(Value::Text(format!("%{escaped}%")));
-            "(seq IN (SELECT rowid FROM accounts_search WHERE name LIKE ?1 ESCAPE '\\')".to_string()
-        } else {
+        let mut clause = if text.chars().count() < 3 {
             args.push(Value::Text(format!("{escaped}%")));
             "(name LIKE ?1 ESCAPE '\\'".to_string()
+        } else if escaped != text {
+            // The trigram index answers LIKE only without an ESCAPE clause; a search holding a
+            // wildcard character (rare) is tested row by row.
+            args.push(Value::Text(format!("%{escaped}%")));
+            "(name LIKE ?1 ESCAPE '\\'".to_string()
+        } else {
+            match self.probe(conn, text)? {
+                Probe::Common => {
+                    args.push(Value::Text(format!("%{text}%")));
+                    "(name LIKE ?1".to_string()
+                }
+                Probe::Few(rows) => {
+                    // Row numbers from the index itself: safe to write into the statement.
+                    let list = rows
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    args.push(Value::Null);
+                    format!("(?1 IS NULL AND seq IN ({list})")
+                }
+            }
         };
         if let Ok(wallet) = text.parse::<i64>() {
             args.push(Value::Integer(wallet));
             clause.push_str(" OR wallet_id = ?2");
         }
         clause.push(')');
-        (clause, args)
+        Ok((clause, args))
     }
 
     /// Both orders are unique (names are unique without regard to case), so a page can start
@@ -194,7 +274,7 @@ pub fn page(
     limit: usize,
 ) -> StoreResult<Vec<Account>> {
     use rusqlite::types::Value;
-    let (filter, mut args) = query.filter();
+    let (filter, mut args) = query.filter(conn)?;
     let mut sql = format!("SELECT {COLUMNS} FROM accounts WHERE {filter}");
     let n = args.len();
     match start {
@@ -219,16 +299,22 @@ pub fn page(
     if let PageStart::Offset(offset) = start {
         sql.push_str(&format!(" OFFSET {offset}"));
     }
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// How many accounts `query` finds, counting no further than `cap` (a count past it is shown
-/// as "cap+" instead of scanning a large match).
+/// as "cap+" instead of scanning a large match); a substring matching more than
+/// [`SEARCH_LIMIT`] accounts counts as `SEARCH_LIMIT + 1`.
 pub fn count(conn: &Connection, query: &AccountQuery, cap: u64) -> StoreResult<u64> {
-    let (filter, args) = query.filter();
-    let mut stmt = conn.prepare_cached(&format!(
+    let (filter, args) = query.filter(conn)?;
+    // A common substring has more matches than a list shows; counting them all would read the
+    // whole table to say "refine the search".
+    if let Some((_, Probe::Common)) = query.probed.borrow().as_ref() {
+        return Ok(cap.min(SEARCH_PROBE.unsigned_abs() + 1));
+    }
+    let mut stmt = conn.prepare(&format!(
         "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE {filter} LIMIT {})",
         cap.min(i64::MAX as u64)
     ))?;

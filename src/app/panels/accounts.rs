@@ -19,9 +19,6 @@ use crate::store::{self, StoreResult};
 use egui_extras::{Column, TableBuilder};
 use rusqlite::Connection;
 
-/// A search that matches more than this many accounts asks to be narrowed.
-const SEARCH_CAP: u64 = 10_000;
-
 /// The accounts list's rows.
 struct Accounts(AccountQuery);
 
@@ -48,6 +45,15 @@ impl RowSource for Accounts {
             store::accounts::total(db)
         } else {
             store::accounts::count(db, &self.0, cap)
+        }
+    }
+
+    /// Every account unfiltered; a search lists at most [`store::accounts::SEARCH_LIMIT`].
+    fn cap(&self) -> u64 {
+        if self.0.search.trim().is_empty() {
+            u64::MAX
+        } else {
+            store::accounts::SEARCH_LIMIT
         }
     }
 }
@@ -81,7 +87,7 @@ impl Default for AccountsPanel {
     fn default() -> Self {
         Self {
             filter: String::new(),
-            list: Paged::new(Accounts(AccountQuery::default()), SEARCH_CAP),
+            list: Paged::new(Accounts(AccountQuery::default())),
             new_name: None,
             rename: None,
             confirm_delete: false,
@@ -203,10 +209,8 @@ impl AccountsPanel {
         let search = widgets::stacked_text_field(ui, "Search accounts", &mut self.filter, None);
         if search.changed() {
             let order = self.list.source().0.order;
-            self.list.set_source(Accounts(AccountQuery {
-                search: self.filter.clone(),
-                order,
-            }));
+            self.list
+                .set_source(Accounts(AccountQuery::new(self.filter.clone(), order)));
         }
         if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::F)) {
             search.request_focus();
@@ -324,10 +328,8 @@ impl AccountsPanel {
             self.notice = None;
         }
         if order != self.list.source().0.order {
-            self.list.set_source(Accounts(AccountQuery {
-                search: self.filter.clone(),
-                order,
-            }));
+            self.list
+                .set_source(Accounts(AccountQuery::new(self.filter.clone(), order)));
         }
     }
 

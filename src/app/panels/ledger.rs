@@ -53,7 +53,7 @@ pub struct LedgerPanel {
 impl Default for LedgerPanel {
     fn default() -> Self {
         Self {
-            list: Paged::new(Entries, u64::MAX),
+            list: Paged::new(Entries),
             report: None,
             checking: None,
             checkpoint: None,

@@ -74,7 +74,7 @@ impl Default for LicensesPanel {
             request_path: String::new(),
             issued: None,
             qr: None,
-            list: Paged::new(Issued, u64::MAX),
+            list: Paged::new(Issued),
             active_key: None,
             submit_attempted: false,
             view: View::Issue,
