@@ -112,8 +112,12 @@ pub fn revoke(
                 .filter_map(|s| Uuid::parse_str(s).ok())
                 .collect();
             let sequence = revocations::next_list_sequence(tx)?;
-            let list = SignedRevocationList::sign(RevocationList::new(sequence, now, revoked), key)
-                .map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
+            let next_update = now + 90 * licensekey::SECONDS_PER_DAY;
+            let list = SignedRevocationList::sign(
+                RevocationList::new(sequence, now, next_update, revoked),
+                key,
+            )
+            .map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
             let head = ledger::head(tx)?;
             ledger::append(
                 tx,

@@ -126,7 +126,7 @@ pub fn change_passphrase(
 pub fn keyring(conn: &Connection) -> DeskResult<KeyRing> {
     let mut ring = KeyRing::new();
     for key in keys::list(conn)? {
-        ring.insert(licensekey::parse_public_key(&key.public_key)?);
+        ring.insert(licensekey::parse_public_key(&key.public_key)?)?;
     }
     Ok(ring)
 }

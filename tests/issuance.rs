@@ -9,7 +9,7 @@ use license_desk::issuance;
 use license_desk::store::ledger::{self, ChainReport};
 use license_desk::store::{self, Store};
 use license_desk::vault;
-use licensekey::{LicenseKind, VerifyContext};
+use licensekey::{LicenseKind, RevocationCheck, RevocationState, VerifyContext};
 
 const NOW: i64 = 1_795_435_200;
 const PASS: &str = "a long enough passphrase";
@@ -51,7 +51,12 @@ fn issued_licenses_verify_and_chain_in_the_ledger() {
     assert_eq!(seen.last(), Some(&25));
     let ring = vault::keyring(store.conn()).unwrap();
     for license in &issued {
-        licensekey::verify(&license.to_serial(), &ring, &VerifyContext::at(NOW + 10)).unwrap();
+        licensekey::verify(
+            &license.to_serial(),
+            &ring,
+            &VerifyContext::any_product(NOW + 10),
+        )
+        .unwrap();
     }
     assert_eq!(store::licenses::count(store.conn()).unwrap(), 25);
     let report = ledger::verify(store.conn(), |_| {}).unwrap();
@@ -150,15 +155,19 @@ fn revoking_publishes_growing_signed_lists() {
     assert!(second.list().is_revoked(&a.payload().license_id));
 
     let ring = vault::keyring(store.conn()).unwrap();
-    let list = licensekey::verify_revocation_list(&second.to_file(), &ring, Some(1)).unwrap();
+    let after_first = RevocationState::sequence_only(1);
+    let check = RevocationCheck::at(NOW + 5).after(&after_first);
+    let list = licensekey::verify_revocation_list(&second.to_file(), &ring, &check).unwrap();
     let err = licensekey::verify(
         &a.to_serial(),
         &ring,
-        &VerifyContext::at(NOW + 5).with_revocations(&list),
+        &VerifyContext::any_product(NOW + 5).with_revocations(&list),
     );
     assert_eq!(err.err(), Some(licensekey::Error::Revoked));
+    let after_second = list.state().unwrap();
+    let check = RevocationCheck::at(NOW + 5).after(&after_second);
     assert!(
-        licensekey::verify_revocation_list(&first.to_file(), &ring, Some(2)).is_err(),
+        licensekey::verify_revocation_list(&first.to_file(), &ring, &check).is_err(),
         "no replay of an older list"
     );
 
@@ -185,7 +194,7 @@ fn rotation_retires_the_old_key_which_keeps_verifying_but_no_longer_signs() {
     licensekey::verify(
         &old_license.to_license_file(),
         &ring,
-        &VerifyContext::at(NOW),
+        &VerifyContext::any_product(NOW),
     )
     .unwrap();
     assert_eq!(

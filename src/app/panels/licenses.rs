@@ -43,15 +43,14 @@ impl LicensesPanel {
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                     .unwrap_or_default();
                 self.request_summary = Some(format!(
-                    "Request from host '{}' ({}/{}), cluster {}, {} machine fingerprints, made {created} — {source}",
-                    request.hostname,
-                    request.os,
-                    request.arch,
+                    "Request from host '{}', cluster {}, {} strong and {} weak machine identifiers, made {created} — {source}",
+                    request.label,
                     request
                         .cluster
                         .map(|c| c.to_string())
                         .unwrap_or_else(|| "none".into()),
-                    request.components.len(),
+                    request.strong.len(),
+                    request.weak.len(),
                 ));
                 self.issued = None;
             }
@@ -170,8 +169,9 @@ impl LicensesPanel {
                 err.as_deref(),
             );
             ui.label(format!(
-                "Bound to this machine: {} fingerprints; blank means all but one must match.",
-                request.components.len()
+                "Bound to this machine: {} strong identifiers (blank: all must match) and {} weak parts (one may differ).",
+                request.strong.len(),
+                request.weak.len()
             ));
             if ui.button("Remove machine binding").clicked() {
                 d.request = None;
