@@ -549,6 +549,7 @@ mod tests {
         // Old counter-style sequences (1, 2, 3 ...) are always below new ones.
         assert!(a.next_sequence(Some(3), now).unwrap() > 3);
         assert!(SequenceTag::from_u32(1 << SEQUENCE_TAG_BITS).is_err());
+        assert_eq!(SequenceTag::from_u32(0x2f1a3).unwrap().value(), 0x2f1a3);
         assert!(SequenceTag::random().unwrap().value() < 1 << SEQUENCE_TAG_BITS);
         assert!(a.next_sequence(Some(u64::MAX), now).is_err());
         assert_eq!(a.next_sequence(None, -5).unwrap(), 1);
@@ -601,5 +602,19 @@ mod tests {
         // ... but a version 1 body still decodes, with nil ids as before.
         old.revoked = vec![Uuid::nil()];
         assert_eq!(RevocationList::decode(&old.encode().unwrap()).unwrap(), old);
+        // A list whose file would be over the cap is not signed.
+        let ids: Vec<Uuid> = (0u128..400_000).map(|i| Uuid::from_u128(i + 1)).collect();
+        let huge = RevocationList::new(2, 100, 200, ids);
+        assert!(matches!(
+            SignedRevocationList::sign(huge, &key),
+            Err(Error::Invalid(m)) if m.contains("at most")
+        ));
+        // Version 1 has no place for a next update or revoked keys.
+        let mut with_next = old.clone();
+        with_next.next_update = Some(500);
+        assert!(matches!(with_next.encode(), Err(Error::Invalid(_))));
+        let mut with_keys = old.clone();
+        with_keys.revoked_keys = vec![KeyId([1; 8])];
+        assert!(matches!(with_keys.encode(), Err(Error::Invalid(_))));
     }
 }

@@ -220,3 +220,19 @@ fn check_binding(payload: &LicensePayload, ctx: &VerifyContext<'_>) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_now_reads_the_system_clock() {
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let now = unix_now();
+        assert!(now >= i64::try_from(before).unwrap_or(i64::MAX));
+        assert!(now > 1_767_225_600, "after 2026-01-01");
+    }
+}

@@ -95,6 +95,11 @@ fn time_rules_and_grace() {
         Err(Error::NotYetValid { .. })
     ));
     assert_eq!(
+        verify(&serial, &ring(), &here(T0, &m)).unwrap().status,
+        LicenseStatus::Valid,
+        "valid from not_before itself"
+    );
+    assert_eq!(
         verify(&serial, &ring(), &here(exp - 1, &m)).unwrap().status,
         LicenseStatus::Valid
     );
