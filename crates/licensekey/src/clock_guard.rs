@@ -184,6 +184,16 @@ mod tests {
         ] {
             assert_eq!(guard.open(&bad), Err(Error::ClockTampered), "{bad}");
         }
+        // Surrounding whitespace counts toward the 256-byte cap.
+        let token = guard.seal(7).unwrap();
+        let fits = format!("{token}{}", " ".repeat(MAX_CLOCK_TOKEN_LEN - token.len()));
+        assert_eq!(guard.open(&fits), Ok(7));
+        assert_eq!(guard.open(&format!("{fits} ")), Err(Error::ClockTampered));
+        let debug = format!("{guard:?}");
+        assert!(
+            debug.contains("ClockGuard") && !debug.contains("secret"),
+            "{debug}"
+        );
         let min = guard.seal(i64::MIN).unwrap();
         assert_eq!(guard.open(&min), Ok(i64::MIN));
         let max = guard.seal(i64::MAX).unwrap();

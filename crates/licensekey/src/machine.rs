@@ -564,6 +564,45 @@ mod tests {
         }
     }
 
+    /// On Linux the values come from the documented files and the kernel's host name.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn collect_reads_the_documented_linux_sources() {
+        let m = MachineInfo::collect();
+        let file = |p: &str| read_file(p).as_deref().and_then(clean).map(str::to_owned);
+        let id = file("/etc/machine-id").or_else(|| file("/var/lib/dbus/machine-id"));
+        assert_eq!(
+            m.value("machine-id"),
+            id.map(|v| v.to_ascii_lowercase()).as_deref()
+        );
+        assert_eq!(
+            m.value("dmi-product-uuid"),
+            file("/sys/class/dmi/id/product_uuid")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+        );
+        assert_eq!(
+            m.value("hostname"),
+            file("/proc/sys/kernel/hostname")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+        );
+        let cpu = read_file("/proc/cpuinfo")
+            .and_then(|c| cpuinfo_model(&c))
+            .as_deref()
+            .and_then(clean)
+            .map(str::to_owned);
+        assert_eq!(m.value("cpu"), cpu.as_deref());
+        assert_eq!(m.legacy.get("cpu"), cpu.as_ref());
+        let legacy_host = file("/etc/hostname")
+            .or_else(|| file("/proc/sys/kernel/hostname"))
+            .unwrap_or_else(|| "unknown".into())
+            .to_ascii_lowercase();
+        assert_eq!(m.legacy.get("hostname"), Some(&legacy_host));
+        assert!(m.value("windows-machine-guid").is_none());
+        assert!(m.value("macos-platform-uuid").is_none());
+    }
+
     /// Run as a child by the test above, with spoofing variables set.
     #[test]
     fn print_collected() {
@@ -600,6 +639,10 @@ mod tests {
         assert!(
             !debug.contains("abc"),
             "raw values stay out of Debug: {debug}"
+        );
+        assert!(
+            debug.contains("MachineInfo") && debug.contains("machine-id"),
+            "{debug}"
         );
     }
 
@@ -722,6 +765,9 @@ mod tests {
         assert!(b.problem().is_some());
         b.normalize();
         assert_eq!(b.problem(), None);
+        let (mut b, _) = binding(1);
+        b.strong[0].name = "machine-id".into();
+        assert!(b.problem().is_some(), "a name appears once");
         let (mut b, _) = binding(1);
         b.strong[0].name = "hostname".into();
         b.normalize();

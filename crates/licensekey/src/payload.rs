@@ -525,6 +525,20 @@ mod tests {
     }
 
     #[test]
+    fn kinds() {
+        for (kind, code, name) in [
+            (LicenseKind::Eval, 1, "Eval"),
+            (LicenseKind::Dev, 2, "Dev"),
+            (LicenseKind::Pro, 3, "Pro"),
+        ] {
+            assert_eq!((kind.code(), kind.name()), (code, name));
+            assert_eq!(LicenseKind::from_code(code), Some(kind));
+        }
+        assert_eq!(LicenseKind::from_code(0), None);
+        assert_eq!(LicenseKind::from_code(4), None);
+    }
+
+    #[test]
     fn round_trip_both_versions() {
         for p in [sample(), legacy_sample()] {
             let bytes = p.encode().unwrap();
@@ -563,7 +577,7 @@ mod tests {
     #[test]
     fn version_2_content_rules() {
         type Edit = fn(&mut LicensePayload);
-        let rules: [(&str, Edit); 12] = [
+        let rules: [(&str, Edit); 13] = [
             ("nil license id", |p| p.license_id = Uuid::nil()),
             ("nil cluster", |p| p.binding.cluster = Some(Uuid::nil())),
             ("empty product", |p| p.product.clear()),
@@ -591,6 +605,7 @@ mod tests {
             ("weak part named as strong", |p| {
                 p.binding.machine.as_mut().unwrap().strong[0].name = "hostname".into()
             }),
+            ("legacy minimum in v2", |p| p.binding.legacy_min_matches = 1),
             ("legacy fingerprints in v2", |p| {
                 p.binding.legacy_fingerprints = vec![Fingerprint([1; 16])];
                 p.binding.legacy_min_matches = 1;
@@ -600,7 +615,7 @@ mod tests {
             let mut p = sample();
             edit(&mut p);
             assert!(matches!(p.encode(), Err(Error::Invalid(_))), "{name}");
-            if name == "legacy fingerprints in v2" {
+            if name.starts_with("legacy") {
                 continue; // version 2 bytes have no place for them
             }
             let bytes = p.encode_v2().unwrap();

@@ -295,7 +295,9 @@ mod tests {
         bad_label.label = "a\u{1b}[31m".into();
         assert!(matches!(bad_label.encode(), Err(Error::Invalid(_))));
         let mut long = base.clone();
-        long.label = "x".repeat(MAX_LABEL_LEN + 1);
+        long.label = "x".repeat(MAX_LABEL_LEN);
+        assert!(long.encode().is_ok(), "{MAX_LABEL_LEN} bytes is the most");
+        long.label.push('x');
         assert!(long.encode().is_err());
         let mut promoted = base.clone();
         promoted.strong.push(promoted.weak[1].clone());
@@ -319,5 +321,21 @@ mod tests {
             Err(Error::Malformed(_))
         ));
         assert!(LicenseRequest::parse(&"A".repeat(MAX_REQUEST_TEXT_LEN + 1)).is_err());
+        let mut twice = base.clone();
+        twice.strong.push(twice.strong[0].clone());
+        assert!(twice.encode().is_err(), "a name appears once");
+        // Shorter than a digest; exactly a digest (of nothing, or wrong).
+        let short = armor::encode(REQUEST_LABEL, &[7; 10]);
+        assert!(matches!(
+            LicenseRequest::parse(&short),
+            Err(Error::Malformed(_))
+        ));
+        let wrong = armor::encode(REQUEST_LABEL, &[7; DIGEST_LEN]);
+        assert_eq!(LicenseRequest::parse(&wrong), Err(Error::BadChecksum));
+        let empty = armor::encode(REQUEST_LABEL, &digest(&[]));
+        assert!(matches!(
+            LicenseRequest::parse(&empty),
+            Err(Error::Malformed(_))
+        ));
     }
 }
