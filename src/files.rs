@@ -26,30 +26,30 @@ pub struct Limit {
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
-/// A license request file (a few hundred bytes in practice).
+/// A license request file (the license format's own cap).
 pub const REQUEST: Limit = Limit {
     what: "license request",
-    max_bytes: 64 * KIB,
+    max_bytes: licensekey::MAX_REQUEST_TEXT_LEN as u64,
 };
-/// A license file or a serial key in a file.
+/// A license file or a serial key in a file (the license format's own cap).
 pub const LICENSE: Limit = Limit {
     what: "license file",
-    max_bytes: 256 * KIB,
+    max_bytes: licensekey::MAX_LICENSE_TEXT_LEN as u64,
 };
 /// An encrypted signing key file (under 1 KiB in practice).
 pub const KEY_FILE: Limit = Limit {
     what: "encrypted key file",
     max_bytes: 16 * KIB,
 };
-/// A public key (base64 or PEM).
+/// A public key, base64 or PEM (the license format's own cap).
 pub const PUBLIC_KEY: Limit = Limit {
     what: "public key",
-    max_bytes: 16 * KIB,
+    max_bytes: licensekey::MAX_PUBLIC_KEY_TEXT_LEN as u64,
 };
-/// A signed revocation list (a million revoked ids is about 22 MiB of armor).
+/// A signed revocation list (the license format's own cap).
 pub const REVOCATION_LIST: Limit = Limit {
     what: "revocation list",
-    max_bytes: 32 * MIB,
+    max_bytes: licensekey::MAX_REVOCATION_TEXT_LEN as u64,
 };
 /// A signed ledger checkpoint (six short lines).
 pub const CHECKPOINT: Limit = Limit {

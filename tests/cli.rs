@@ -924,7 +924,7 @@ fn hostile_input_files_are_refused_before_they_are_read() {
     let mut cases = vec![
         (
             huge,
-            "bytes is more than the 65536 bytes accepted for a license request",
+            "bytes is more than the 16384 bytes accepted for a license request",
         ),
         (desk.dir.path().to_path_buf(), "not a regular file"),
     ];
@@ -1080,4 +1080,173 @@ fn the_app_and_command_line_write_at_the_same_time_without_locking_errors() {
         desk.ok(&["ledger", "verify"])
             .starts_with("Ledger intact: 800 entries")
     );
+}
+
+#[test]
+fn verify_checks_the_product_with_its_own_exit_code() {
+    let desk = Desk::with_key();
+    let (_, serial, _) = desk.issue("a.lic", &[]);
+    let (rc, out) = verify_code(&desk, &[&serial, "--product", "Storage"]);
+    assert_eq!(rc, 0, "{out}");
+    let (rc, out) = verify_code(&desk, &[&serial, "--product", "Backup"]);
+    assert_eq!(rc, 18, "{out}");
+    assert!(out.contains("Product:     Storage"), "{out}");
+    assert!(
+        out.contains("INVALID: license is for product 'Storage', not 'Backup'"),
+        "{out}"
+    );
+    let help = desk.ok(&["verify", "--help"]);
+    assert!(help.contains("18  wrong product"), "{help}");
+}
+
+#[test]
+fn badly_encoded_or_oversized_license_files_are_malformed() {
+    let desk = Desk::with_key();
+    let (_, _, file) = desk.issue("a.lic", &[]);
+    let good = std::fs::read(&file).unwrap();
+    let cases = [
+        ("bom.lic", [b"\xef\xbb\xbf".as_slice(), &good].concat()),
+        ("latin1.lic", [good.as_slice(), b"\xe9\n"].concat()),
+        (
+            "big.lic",
+            [
+                good.as_slice(),
+                &vec![b' '; licensekey::MAX_LICENSE_TEXT_LEN],
+            ]
+            .concat(),
+        ),
+    ];
+    for (name, bytes) in cases {
+        let path = desk.path(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (rc, out) = verify_code(&desk, &[s(&path)]);
+        assert_eq!(rc, 10, "{name}: {out}");
+        assert!(out.contains("INVALID: malformed"), "{name}: {out}");
+    }
+}
+
+#[test]
+fn verify_can_be_told_the_revocation_sequence_already_seen() {
+    let desk = Desk::with_key();
+    let (a, serial_a, _) = desk.issue("a.lic", &[]);
+    let (b, _, _) = desk.issue("b.lic", &[]);
+    let first = desk.path("first.txt");
+    let second = desk.path("second.txt");
+    desk.ok(&["revoke", &a, "--out", s(&first)]);
+    desk.ok(&["revoke", &b, "--out", s(&second)]);
+    let seq = |file: &Path| {
+        let text = std::fs::read_to_string(file).unwrap();
+        licensekey::SignedRevocationList::parse(&text)
+            .unwrap()
+            .list()
+            .sequence
+    };
+    let (s1, s2) = (seq(&first), seq(&second));
+    assert!(s2 > s1);
+    let (rc, out) = verify_code(
+        &desk,
+        &[
+            &serial_a,
+            "--revocations",
+            s(&first),
+            "--seen-sequence",
+            &s1.to_string(),
+        ],
+    );
+    assert_eq!(rc, 17, "{out}");
+    let (rc, out) = verify_code(
+        &desk,
+        &[
+            &serial_a,
+            "--revocations",
+            s(&first),
+            "--seen-sequence",
+            &s2.to_string(),
+        ],
+    );
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("is older than the latest seen"), "{out}");
+    let (rc, out) = verify_code(&desk, &[&serial_a, "--seen-sequence", "1"]);
+    assert_eq!(rc, 2, "--seen-sequence needs --revocations: {out}");
+}
+
+#[test]
+fn a_request_carries_its_label_and_no_raw_machine_values() {
+    let customer = Desk::new();
+    let path = customer.path("request.txt");
+    customer.ok(&["request", "--label", "Rack 3 node A", "--out", s(&path)]);
+    let file = std::fs::read_to_string(&path).unwrap();
+    let request = licensekey::LicenseRequest::parse(&file).unwrap();
+    assert_eq!(request.label, "Rack 3 node A");
+    let lines: Vec<&str> = file.lines().collect();
+    let body = data_encoding_free_base64(&lines[1..lines.len() - 1].concat());
+    for raw in [
+        std::fs::read_to_string("/etc/machine-id").unwrap_or_default(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default(),
+    ] {
+        let raw = raw.trim();
+        if raw.len() >= 4 {
+            assert!(
+                !body.windows(raw.len()).any(|w| w == raw.as_bytes()),
+                "'{raw}' travels in the request"
+            );
+        }
+    }
+    let bad = customer.run(&["request", "--label", "a\u{7}b"]);
+    assert_eq!(code(&bad), 1, "{}", text(&bad));
+}
+
+#[test]
+fn a_request_from_an_older_release_asks_for_a_new_one() {
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/test-vectors.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let old = vectors["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["expected"]["error"] == "OutdatedRequest")
+        .unwrap()["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vendor = Desk::with_key();
+    let path = vendor.path("old.req");
+    std::fs::write(&path, old).unwrap();
+    let out = vendor.run(&[
+        "issue",
+        "--product",
+        "S",
+        "--kind",
+        "pro",
+        "--customer",
+        "A",
+        "--request",
+        s(&path),
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("make a new request"), "{}", text(&out));
+}
+
+/// Standard base64 without a crate (the root package has none as a dependency).
+fn data_encoding_free_base64(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes().filter(|&c| c != b'=') {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("a base32 symbol") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }

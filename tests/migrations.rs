@@ -132,7 +132,7 @@ fn fill(conn: &Connection, version: i64) -> Option<[u8; 32]> {
         append(conn, Action::Issue, id, artifact_hash(&license.to_bytes()));
         ids.push(id);
     }
-    let list = SignedRevocationList::sign(RevocationList::new(1, 20, vec![ids[1]]), &signing)
+    let list = SignedRevocationList::sign(RevocationList::new(1, 20, 30, vec![ids[1]]), &signing)
         .expect("test setup");
     conn.execute(
         "INSERT INTO revocations VALUES (?1, 'leaked', 20)",

@@ -88,7 +88,7 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
     open_page(&mut harness, "Licenses");
     click(&mut harness, "Open request file…");
     settle(&mut harness);
-    assert!(shows(&harness, "Request from host"));
+    assert!(shows(&harness, "Request from"));
     let cluster_field = harness.get_by_role_and_label(Role::TextInput, "Cluster UUID");
     assert_eq!(
         cluster_field.value().as_deref(),
@@ -115,10 +115,10 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
     let db = Store::open(&desk.database()).unwrap();
     let keys = license_desk::services::keys::keyring(db.conn()).unwrap();
     let text = std::fs::read_to_string(&license_path).unwrap();
-    let fingerprints = MachineInfo::collect().fingerprints();
-    let ctx = VerifyContext::at(TEST_NOW + 3600)
+    let machine = MachineInfo::collect();
+    let ctx = VerifyContext::for_product("Storage OS", TEST_NOW + 3600)
         .with_cluster(cluster)
-        .with_fingerprints(&fingerprints);
+        .with_machine(&machine);
     let verified = licensekey::verify(&text, &keys, &ctx).unwrap();
     assert_eq!(verified.status, LicenseStatus::Valid);
     assert_eq!(verified.payload.product, "Storage OS");
@@ -128,9 +128,9 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
         licensekey::verify(
             &text,
             &keys,
-            &VerifyContext::at(TEST_NOW)
+            &VerifyContext::for_product("Storage OS", TEST_NOW)
                 .with_cluster(other)
-                .with_fingerprints(&fingerprints)
+                .with_machine(&machine)
         )
         .is_err()
     );
@@ -236,7 +236,7 @@ fn a_broken_request_file_is_refused_with_a_message() {
                 && t.contains("malformed")),
         "{toasts:?}"
     );
-    assert!(!shows(&harness, "Request from host"));
+    assert!(!shows(&harness, "Request from"));
 }
 
 #[test]

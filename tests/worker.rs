@@ -70,7 +70,7 @@ fn commands_answer_with_events_and_failures_with_messages() {
         name: "acme".into(),
     }));
     let third = worker.send(Command::Licensing(LicensingCommand::Issue {
-        spec: spec(),
+        spec: Box::new(spec()),
         account_id: None,
     }));
     assert!(first < second && second < third, "request ids grow");
@@ -126,7 +126,7 @@ fn long_jobs_report_progress_to_the_end_and_can_be_cancelled() {
         panic!("{messages:?}")
     };
     let locked = worker.send(Command::Licensing(LicensingCommand::Issue {
-        spec: spec(),
+        spec: Box::new(spec()),
         account_id: None,
     }));
     let messages = drain(&worker);
@@ -141,7 +141,7 @@ fn long_jobs_report_progress_to_the_end_and_can_be_cancelled() {
     }));
     for _ in 0..3 {
         worker.send(Command::Licensing(LicensingCommand::Issue {
-            spec: spec(),
+            spec: Box::new(spec()),
             account_id: None,
         }));
     }

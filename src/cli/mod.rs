@@ -193,7 +193,7 @@ pub struct IssueArgs {
     /// A license request file: prefills the cluster and binds the license to that machine.
     #[arg(long, value_name = "FILE")]
     pub request: Option<PathBuf>,
-    /// How many of the request's machine fingerprints must match [default: all but one].
+    /// How many of the request's strong machine identifiers must match [default: all].
     #[arg(long, value_name = "N", requires = "request")]
     pub min_matches: Option<String>,
     /// Link the license(s) to the account with this wallet id.
@@ -239,9 +239,19 @@ pub struct VerifyArgs {
     /// Check a machine binding against this machine's fingerprints (as a product would).
     #[arg(long)]
     pub this_machine: bool,
+    /// The product this license must be for (as the product itself checks). Without it, a
+    /// license for any product is accepted.
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
     /// A signed revocation list file to check against.
     #[arg(long, value_name = "FILE")]
     pub revocations: Option<PathBuf>,
+    /// The highest revocation list sequence accepted before: an older list is refused.
+    #[arg(long, value_name = "N", requires = "revocations")]
+    pub seen_sequence: Option<u64>,
+    /// Refuse a revocation list issued more than this many days ago.
+    #[arg(long, value_name = "DAYS", requires = "revocations")]
+    pub max_list_age: Option<u32>,
     /// Check as of this time (RFC 3339 or unix seconds) instead of now.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub at: Option<i64>,
@@ -253,6 +263,10 @@ pub struct RequestArgs {
     /// The cluster UUID to ask a license for.
     #[arg(long, value_name = "UUID")]
     pub cluster: Option<licensekey::Uuid>,
+    /// A name for this machine that the vendor will see, e.g. "Rack 3 node A" (sent in
+    /// clear; the machine's own identifiers are sent only as salted fingerprints).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub label: String,
     /// Write the request file here instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

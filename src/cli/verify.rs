@@ -5,7 +5,10 @@ use super::{OutArg, RequestArgs, VerifyArgs, emit, now};
 use crate::domain::time::rfc3339;
 use crate::files;
 use anyhow::Context as _;
-use licensekey::{Error, KeyRing, LicensePayload, LicenseStatus, SignedLicense, VerifyContext};
+use licensekey::{
+    Error, KeyRing, LicensePayload, LicenseStatus, MachineBinding, RevocationCheck,
+    RevocationState, SignedLicense, VerifyContext,
+};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -15,14 +18,15 @@ Exit codes:
    0  valid (also while in the grace period after expiry)
    1  other error (file not readable, bad revocation list, no keys, ...)
    2  usage error (bad flags)
-  10  malformed: not a license file or serial key
+  10  malformed: not a license file or serial key (also: not UTF-8, a BOM, too large)
   11  bad checksum: a typo or a damaged copy of a serial key
   12  unknown key id: signed by a key that is not trusted here
   13  bad signature: the license was altered or forged
   14  not yet valid
   15  expired (grace period over)
   16  wrong binding: another cluster, IP address or machine
-  17  revoked";
+  17  revoked (the license, or the key that signed it)
+  18  wrong product: a genuine license for another product (--product)";
 
 /// The exit code for a license error (1 for errors that are not about the license).
 pub fn exit_code_for(error: &Error) -> u8 {
@@ -35,8 +39,26 @@ pub fn exit_code_for(error: &Error) -> u8 {
         Error::Expired { .. } => 15,
         Error::WrongBinding(_) => 16,
         Error::Revoked => 17,
+        Error::WrongProduct { .. } => 18,
         _ => 1,
     }
+}
+
+/// Reads an artifact file as text: only a regular file within the format's cap for its kind,
+/// and only UTF-8 without a byte order mark. An oversized or undecodable file is a malformed
+/// artifact (`Ok(Err(..))`, its own exit code); one that cannot be read at all is an error.
+fn read_artifact(path: &Path, limit: files::Limit) -> anyhow::Result<licensekey::Result<String>> {
+    let bytes = match files::read(path, limit) {
+        Ok(bytes) => bytes,
+        Err(files::FileError::TooLarge { size, max, .. }) => {
+            return Ok(Err(Error::Malformed(format!(
+                "{} is {size} bytes; at most {max} are accepted",
+                path.display()
+            ))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(licensekey::text_from_bytes(&bytes).map(str::to_owned))
 }
 
 /// The trusted keys: each `--pubkey` (a file or inline text), else the local vault's keys.
@@ -72,7 +94,8 @@ fn key_ring(pubkeys: &[String], database: &Path) -> anyhow::Result<KeyRing> {
         let key = licensekey::parse_public_key(&text).map_err(|e| {
             anyhow::anyhow!("{origin}: not a public key in base64 or PEM (and no such file): {e}")
         })?;
-        ring.insert(key);
+        ring.insert(key)
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
     }
     Ok(ring)
 }
@@ -81,26 +104,41 @@ pub fn run(args: &VerifyArgs, database: &Path) -> anyhow::Result<ExitCode> {
     let path = Path::new(&args.license);
     let from_file = path.is_file();
     let text = if from_file {
-        files::read_text(path, files::LICENSE)?
+        match read_artifact(path, files::LICENSE)? {
+            Ok(text) => text,
+            Err(error) => return Ok(refuse(&error, None)),
+        }
     } else {
         args.license.clone()
     };
     let ring = key_ring(&args.pubkeys, database)?;
+    let now = args.at.unwrap_or_else(now);
     let revocations = match &args.revocations {
         Some(file) => {
-            let list_text = files::read_text(file, files::REVOCATION_LIST)?;
-            let list = licensekey::verify_revocation_list(&list_text, &ring, None)
-                .map_err(|e| anyhow::anyhow!("--revocations {}: {e}", file.display()))?;
+            let fail = |e: Error| anyhow::anyhow!("--revocations {}: {e}", file.display());
+            let list_text = read_artifact(file, files::REVOCATION_LIST)?.map_err(fail)?;
+            let seen = args.seen_sequence.map(RevocationState::sequence_only);
+            let mut check = RevocationCheck::at(now);
+            if let Some(seen) = &seen {
+                check = check.after(seen);
+            }
+            if let Some(days) = args.max_list_age {
+                check = check.max_age_days(days);
+            }
+            let list =
+                licensekey::verify_revocation_list(&list_text, &ring, &check).map_err(fail)?;
             Some(list)
         }
         None => None,
     };
-    let fingerprints = if args.this_machine {
-        licensekey::MachineInfo::collect().fingerprints()
-    } else {
-        Vec::new()
+    let machine = args.this_machine.then(licensekey::MachineInfo::collect);
+    let mut ctx = match &args.product {
+        Some(product) => VerifyContext::for_product(product, now),
+        None => VerifyContext::any_product(now),
     };
-    let mut ctx = VerifyContext::at(args.at.unwrap_or_else(now)).with_fingerprints(&fingerprints);
+    if let Some(machine) = &machine {
+        ctx = ctx.with_machine(machine);
+    }
     if let Some(cluster) = args.cluster {
         ctx = ctx.with_cluster(cluster);
     }
@@ -123,21 +161,27 @@ pub fn run(args: &VerifyArgs, database: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
-            let code = exit_code_for(&error);
+            let mut hint = None;
+            if matches!(error, Error::Malformed(_)) && !from_file {
+                hint = Some(format!(" (and there is no file named '{}')", args.license));
+            }
             // Rule failures come after the signature check: the content is genuine, show it.
-            if matches!(code, 14..=17)
+            if matches!(exit_code_for(&error), 14..=18)
                 && let Ok(license) = SignedLicense::parse(&text)
             {
                 print_summary(license.payload());
             }
-            let mut reason = describe(&error);
-            if code == 10 && !from_file {
-                reason.push_str(&format!(" (and there is no file named '{}')", args.license));
-            }
-            println!("INVALID: {reason}");
-            Ok(ExitCode::from(code))
+            Ok(refuse(&error, hint))
         }
     }
+}
+
+/// Prints why the license is refused and returns its exit code.
+fn refuse(error: &Error, hint: Option<String>) -> ExitCode {
+    let mut reason = describe(error);
+    reason.push_str(&hint.unwrap_or_default());
+    println!("INVALID: {reason}");
+    ExitCode::from(exit_code_for(error))
 }
 
 /// The error in words, with times as dates rather than unix seconds.
@@ -180,11 +224,32 @@ fn print_summary(p: &LicensePayload) {
     if let Some(ip) = b.ip {
         binding.push(format!("IP {ip}"));
     }
-    if !b.fingerprints.is_empty() {
+    if let Some(MachineBinding {
+        strong,
+        min_strong_matches,
+        weak,
+        ..
+    }) = &b.machine
+    {
+        let names = |list: &[licensekey::MachineComponent]| {
+            list.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         binding.push(format!(
-            "{} of {} machine fingerprints",
-            b.min_fingerprint_matches,
-            b.fingerprints.len()
+            "machine: {min_strong_matches} of {} strong identifiers ({}), at most one of {} weak parts may differ ({})",
+            strong.len(),
+            names(strong),
+            weak.len(),
+            names(weak)
+        ));
+    }
+    if !b.legacy_fingerprints.is_empty() {
+        binding.push(format!(
+            "{} of {} machine fingerprints (version 1)",
+            b.legacy_min_matches,
+            b.legacy_fingerprints.len()
         ));
     }
     if binding.is_empty() {
@@ -201,19 +266,33 @@ fn print_summary(p: &LicensePayload) {
 
 /// `license-desk request`: a license request for this machine.
 pub fn request(args: &RequestArgs, database: &Path) -> anyhow::Result<ExitCode> {
-    let request = licensekey::LicenseRequest::for_this_machine(args.cluster, now())
-        .context("collecting this machine's fingerprints")?;
-    let file = request.to_file().context("encoding the request")?;
     let out = OutArg::new(args.out.as_deref(), args.force);
     out.check(database)?;
+    let mut request = licensekey::LicenseRequest::for_this_machine(args.cluster, now())
+        .context("collecting this machine's identifiers")?;
+    request.label.clone_from(&args.label);
+    let file = request.to_file().context("encoding the request")?;
     emit(out, database, &file, false)?;
+    if request.strong.is_empty() {
+        eprintln!(
+            "Warning: no strong machine identifier (machine-id, DMI UUID, MachineGuid, \
+             IOPlatformUUID) was found here, so the license cannot be bound to this machine."
+        );
+    }
     if args.out.is_some() {
         eprintln!(
-            "Send it to your vendor; it carries {} machine fingerprints{}.",
-            request.fingerprints().len(),
+            "Send it to your vendor; it carries salted fingerprints of {} strong and {} weak \
+             machine identifiers{} (no raw values){}.",
+            request.strong.len(),
+            request.weak.len(),
             args.cluster
                 .map(|c| format!(" and cluster {c}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if request.label.is_empty() {
+                String::new()
+            } else {
+                format!(", labelled '{}'", request.label)
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_any_change() {
         let key = SigningKey::from_bytes(&[7; 32]);
-        let keys = KeyRing::new().with(key.verifying_key());
+        let keys = KeyRing::new().with(key.verifying_key()).expect("one key");
         let checkpoint = Checkpoint::sign(42, [9; 32], 1_795_435_200, &key);
         let text = checkpoint.to_file();
         let parsed = Checkpoint::parse(&text).expect("parses");
@@ -201,7 +201,9 @@ mod tests {
                 "{broken:?}"
             );
         }
-        let other = KeyRing::new().with(SigningKey::from_bytes(&[8; 32]).verifying_key());
+        let other = KeyRing::new()
+            .with(SigningKey::from_bytes(&[8; 32]).verifying_key())
+            .expect("one key");
         assert!(matches!(
             parsed.verify(&other),
             Err(CheckpointError::UnknownKey(_))

@@ -43,7 +43,7 @@ pub struct IssueDraft {
     pub grace_days: String,
     /// Machine binding from a license request, if one was opened.
     pub request: Option<LicenseRequest>,
-    /// How many of the request's fingerprints must match (blank: all but one).
+    /// How many of the request's strong machine identifiers must match (blank: all of them).
     pub min_matches: String,
 }
 
@@ -166,22 +166,22 @@ impl IssueDraft {
                     format!("differs from the request's cluster {asked}"),
                 );
             }
-            let count = request.fingerprints().len() as u32;
-            let default = count.saturating_sub(1).max(count.min(1));
+            let count = request.strong.len() as u32;
             let min = match self.min_matches.trim() {
-                "" => Some(default),
+                "" => None,
                 text => number(
                     &mut errors,
                     "Fingerprints that must match",
                     text,
                     count.min(1),
                     count,
-                ),
+                )
+                .and_then(|m| u16::try_from(m).ok()),
             };
-            let request_binding =
-                request.binding(min.and_then(|m| u16::try_from(m).ok()).unwrap_or(0));
-            binding.fingerprints = request_binding.fingerprints;
-            binding.min_fingerprint_matches = request_binding.min_fingerprint_matches;
+            match request.binding(min) {
+                Ok(request_binding) => binding.machine = request_binding.machine,
+                Err(e) => errors.push("Fingerprints that must match", e.to_string()),
+            }
         }
         errors.into_result()?;
         Ok(IssueSpec {
@@ -391,7 +391,7 @@ mod tests {
     fn a_request_prefills_the_cluster_and_binds_the_machine() {
         let cluster = Uuid::from_bytes([9; 16]);
         let request = LicenseRequest::for_this_machine(Some(cluster), 1_000).expect("request");
-        let count = request.fingerprints().len();
+        let count = request.strong.len();
         let d = IssueDraft {
             product: "Storage".into(),
             customer: "Acme".into(),
@@ -399,11 +399,9 @@ mod tests {
         };
         let spec = d.validate().expect("valid");
         assert_eq!(spec.binding.cluster, Some(cluster));
-        assert_eq!(spec.binding.fingerprints.len(), count);
-        assert_eq!(
-            usize::from(spec.binding.min_fingerprint_matches),
-            count.saturating_sub(1).max(1)
-        );
+        let machine = spec.binding.machine.as_ref().expect("machine binding");
+        assert_eq!(machine.strong.len(), count);
+        assert_eq!(usize::from(machine.min_strong_matches), count);
         let other = IssueDraft {
             cluster: Uuid::from_bytes([8; 16]).to_string(),
             ..d

@@ -152,6 +152,8 @@ pub enum KeysError {
     WeakKdf { found: KdfParams, floor: KdfParams },
     #[error("the stored public key of {0} is damaged")]
     DamagedKey(KeyId),
+    #[error("the vault's keys cannot be trusted together: {0}")]
+    Ring(licensekey::Error),
     #[error("key vault: {0}")]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -474,7 +476,7 @@ pub fn change_passphrase(
 pub fn keyring(conn: &Connection) -> Result<KeyRing, KeysError> {
     let mut ring = KeyRing::new();
     for key in keys::list(conn)? {
-        ring.insert(public_key(&key)?);
+        ring.insert(public_key(&key)?).map_err(KeysError::Ring)?;
     }
     Ok(ring)
 }

@@ -37,7 +37,7 @@ pub enum LicensingCommand {
         path: PathBuf,
     },
     Issue {
-        spec: IssueSpec,
+        spec: Box<IssueSpec>,
         account_id: Option<AccountId>,
     },
     Revoke {
@@ -400,23 +400,43 @@ fn valid_reason(reason: &str) -> Result<&str, LicensingError> {
     Ok(reason)
 }
 
+/// How long a published revocation list says it stays current: its next-update time is this
+/// many days after it is signed. A product that requires a fresh list then wants a newer one;
+/// `license-desk revocations publish` signs a fresh copy of the current list at any time.
+pub const LIST_VALIDITY_DAYS: i64 = 30;
+
 /// Signs the next revocation list, naming every license that is suspended, revoked or deleted
-/// now (sequence numbers only grow, so an old list cannot be replayed).
+/// now. Its sequence comes from the time and this desk's tag (see [`licensekey::SequenceTag`]):
+/// it only grows, so an old list cannot be replayed, and never equals another desk's.
 fn next_list(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &rusqlite::Connection,
     key: &SigningKey,
     now: i64,
 ) -> Result<(licensekey::SignedRevocationList, u64), LicensingError> {
-    let listed = licenses::listed_as_revoked(tx)?
+    let listed = licenses::listed_as_revoked(conn)?
         .into_iter()
         .map(|id| id.0)
         .collect();
-    let sequence = revocations::last_list_sequence(tx)?
-        .checked_add(1)
-        .ok_or_else(|| StoreError::Corrupt("revocation list sequence exhausted".into()))?;
-    let list =
-        licensekey::SignedRevocationList::sign(RevocationList::new(sequence, now, listed), key)?;
+    let tag = crate::store::desk::revocation_tag(conn)?;
+    let previous = revocations::last_own_sequence(conn, tag)?;
+    let sequence = tag.next_sequence(previous, now.saturating_mul(1000))?;
+    let next_update = now.saturating_add(LIST_VALIDITY_DAYS * licensekey::SECONDS_PER_DAY);
+    let list = licensekey::SignedRevocationList::sign(
+        RevocationList::new(sequence, now, next_update, listed),
+        key,
+    )?;
     Ok((list, sequence))
+}
+
+/// A freshly signed copy of the current revocation list (for products that require a recent
+/// one); nothing is stored, the list names exactly what the last stored list names.
+pub fn republish_list(
+    store: &Store,
+    key: &SigningKey,
+    now: i64,
+) -> Result<licensekey::SignedRevocationList, LicensingError> {
+    keys::ensure_active(store.conn(), key)?;
+    Ok(next_list(store.conn(), key, now)?.0)
 }
 
 /// Keeps a published list, tied to the ledger entry that published it.
@@ -635,7 +655,9 @@ pub fn read_checkpoint(check: &CheckpointCheck) -> Result<Checkpoint, LicensingE
     let pinned = pinned_key(&check.public_key)?;
     let text = files::read_text(&check.checkpoint, files::CHECKPOINT)?;
     let checkpoint = Checkpoint::parse(&text)?;
-    checkpoint.verify(&KeyRing::new().with(pinned))?;
+    let mut ring = KeyRing::new();
+    ring.insert(pinned).map_err(LicensingError::PinnedKey)?;
+    checkpoint.verify(&ring)?;
     Ok(checkpoint)
 }
 

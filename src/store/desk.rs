@@ -1,4 +1,4 @@
-//! This desk's identity and the blocks of wallet IDs it may hand out.
+//! This desk's identity, its revocation list tag, and the blocks of wallet IDs it may hand out.
 //!
 //! Wallet IDs must stay unique when several desks sync through a portal, so a desk only
 //! allocates numbers inside blocks it holds (the rule is written in ARCHITECTURE.md, "Wallet
@@ -19,10 +19,12 @@ pub fn ensure(tx: &Transaction<'_>) -> StoreResult<DeskId> {
         return Ok(id);
     }
     let id = DeskId::new();
+    let tag = licensekey::SequenceTag::random()
+        .map_err(|e| StoreError::Corrupt(format!("no random tag for this desk: {e}")))?;
     tx.execute(
-        "INSERT INTO desk (singleton, desk_id, created_at)
-         VALUES (1, ?1, CAST(strftime('%s', 'now') AS INTEGER))",
-        [id],
+        "INSERT INTO desk (singleton, desk_id, revocation_tag, created_at)
+         VALUES (1, ?1, ?2, CAST(strftime('%s', 'now') AS INTEGER))",
+        rusqlite::params![id, tag.value()],
     )?;
     let blocks: i64 = tx.query_row("SELECT count(*) FROM wallet_blocks", [], |r| r.get(0))?;
     if blocks == 0 {
@@ -42,6 +44,17 @@ pub fn desk_id(conn: &Connection) -> StoreResult<Option<DeskId>> {
             r.get(0)
         })
         .optional()?)
+}
+
+/// This desk's tag in the low bits of the revocation list sequences it publishes, so desks
+/// that share a signing key never publish two lists with one sequence.
+pub fn revocation_tag(conn: &Connection) -> StoreResult<licensekey::SequenceTag> {
+    let tag: u32 = conn.query_row(
+        "SELECT revocation_tag FROM desk WHERE singleton = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    licensekey::SequenceTag::from_u32(tag).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Takes the next wallet ID from the blocks this desk holds (numbers are never reused, also

@@ -118,9 +118,10 @@ const MIGRATIONS: &[&str] = &[
     // joins a portal, so they are dropped rather than guessed into the new shape.
     r#"
     CREATE TABLE desk (
-        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
-        desk_id     BLOB NOT NULL CHECK (length(desk_id) = 16),
-        created_at  INTEGER NOT NULL
+        singleton       INTEGER PRIMARY KEY CHECK (singleton = 1),
+        desk_id         BLOB NOT NULL CHECK (length(desk_id) = 16),
+        revocation_tag  INTEGER NOT NULL CHECK (revocation_tag BETWEEN 0 AND 1048575),
+        created_at      INTEGER NOT NULL
     );
     CREATE TABLE wallet_blocks (
         first_id     INTEGER PRIMARY KEY,

@@ -45,6 +45,19 @@ pub fn is_revoked(conn: &Connection, license_id: LicenseId) -> StoreResult<bool>
     )?)
 }
 
+/// The highest sequence this desk published (its tag in the low bits), if any.
+pub fn last_own_sequence(
+    conn: &Connection,
+    tag: licensekey::SequenceTag,
+) -> StoreResult<Option<u64>> {
+    let mask = (1u64 << licensekey::SEQUENCE_TAG_BITS) - 1;
+    Ok(conn.query_row(
+        "SELECT max(sequence) FROM revocation_lists WHERE (sequence & ?1) = ?2",
+        rusqlite::params![mask, tag.value()],
+        |r| r.get(0),
+    )?)
+}
+
 /// The highest sequence number published so far (0 before the first list).
 pub fn last_list_sequence(conn: &Connection) -> StoreResult<u64> {
     let last: Option<u64> =

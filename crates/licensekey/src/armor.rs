@@ -5,6 +5,11 @@
 //! (the last one 1 to 64), no comment or header lines, nothing ignored. Only
 //! whitespace around the whole block and a CR before each LF are tolerated,
 //! because mail clients add those; neither changes the decoded bytes.
+//!
+//! Base64 is decoded by [`decode_base64`], not by a general-purpose decoder
+//! alone: `data-encoding` also accepts padding at inner 4-character block
+//! boundaries (`xQ==Bw==` decodes like `xQc=`), which would give one artifact
+//! many accepted texts. `=` is accepted only as the final padding.
 
 use data_encoding::BASE64;
 
@@ -45,6 +50,29 @@ pub(crate) fn has_label(label: &str, text: &str) -> bool {
         .is_some_and(|t| t.starts_with("-----"))
 }
 
+/// Decodes canonical padded base64 (RFC 4648 section 4) and nothing else.
+///
+/// The length is a multiple of 4; `=` appears only at the very end (at most
+/// two); the unused bits before the padding are zero. Equivalently: the text
+/// is exactly what encoding the decoded bytes gives back. `what` names the
+/// field in the error.
+pub(crate) fn decode_base64(text: &str, what: &str) -> Result<Vec<u8>> {
+    let body = text.trim_end_matches('=');
+    if text.len() - body.len() > 2 || body.contains('=') {
+        return Err(malformed(format!(
+            "{what}: base64 '=' is only allowed as final padding"
+        )));
+    }
+    let bytes = BASE64
+        .decode(text.as_bytes())
+        .map_err(|e| malformed(format!("{what}: base64: {e}")))?;
+    // Catches anything else a lenient decoder lets through (non-zero trailing bits, ...).
+    if BASE64.encode(&bytes) != text {
+        return Err(malformed(format!("{what}: base64 is not canonical")));
+    }
+    Ok(bytes)
+}
+
 /// Unwraps an armored block with exactly this label; see the module docs for the rules.
 pub(crate) fn decode(label: &str, text: &str) -> Result<Vec<u8>> {
     let text = text.trim_matches(is_outer_space);
@@ -82,9 +110,7 @@ pub(crate) fn decode(label: &str, text: &str) -> Result<Vec<u8>> {
         }
         body.push_str(line);
     }
-    BASE64
-        .decode(body.as_bytes())
-        .map_err(|e| malformed(format!("armor: base64: {e}")))
+    decode_base64(&body, "armor")
 }
 
 #[cfg(test)]
@@ -132,6 +158,38 @@ mod tests {
         // Lone CR is not a line end.
         assert!(decode("X", "-----BEGIN X-----\rAA==\n-----END X-----").is_err());
         assert!(has_label("X", "\n-----BEGIN X-----\n"));
+        assert!(
+            !has_label("X", "\u{feff}-----BEGIN X-----\n"),
+            "a BOM is not whitespace"
+        );
+    }
+
+    /// Padded pieces glued together decode with a lenient decoder; here they are refused.
+    #[test]
+    fn padding_only_at_the_end() {
+        assert_eq!(BASE64.decode(b"xQ==Bw==").unwrap(), vec![0xc5, 0x07]);
+        let err = decode_base64("xQ==Bw==", "t").unwrap_err().to_string();
+        assert!(err.contains("only allowed as final padding"), "{err}");
+        let err = decode_base64("AA===", "t").unwrap_err().to_string();
+        assert!(err.contains("only allowed as final padding"), "{err}");
+        assert!(decode_base64("xQc=", "t").is_ok());
+        for bad in [
+            "AA==AA==", "AA=A", "A===", "====", "AAA=AAA=", "AB==", "AAB=",
+        ] {
+            assert!(decode_base64(bad, "t").is_err(), "{bad}");
+        }
+        assert_eq!(decode_base64("", "t").unwrap(), Vec::<u8>::new());
+        // Every byte its own padded block, re-wrapped at 64 columns: refused.
+        let bytes: Vec<u8> = (0..40).collect();
+        let glued: String = bytes.iter().map(|b| BASE64.encode(&[*b])).collect();
+        assert_eq!(BASE64.decode(glued.as_bytes()).unwrap(), bytes);
+        let lines: Vec<&str> = glued
+            .as_bytes()
+            .chunks(LINE_WIDTH)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let text = format!("-----BEGIN X-----\n{}\n-----END X-----\n", lines.join("\n"));
+        assert!(decode("X", &text).is_err());
         assert!(!has_label("X", "-----BEGIN XY-----\n"));
     }
 }

@@ -4,9 +4,20 @@
 //! authenticated with HMAC-SHA256 under a product secret. On each start it
 //! passes the stored token and the current time to [`ClockGuard::check`],
 //! which fails when the clock went back further than the tolerance, and
-//! stores the token it returns. This does not stop a determined attacker
-//! who deletes the token (the product should treat a missing token after
-//! first run as suspicious) but it stops the common "set the date back" trick.
+//! stores the token it returns.
+//!
+//! **What it stops:** setting the system date back (beyond the tolerance)
+//! once the product has run at a later time, and editing the time inside the
+//! stored token by hand (the MAC no longer matches: [`Error::ClockTampered`]).
+//!
+//! **What it does not stop:** the secret ships inside the product, so anyone
+//! who extracts it can seal any time they like. Without extracting it, a user
+//! can still **delete the token** (`check(None, ..)` is a first run and
+//! accepts any time) or **put back an older token** saved before (it carries a
+//! valid MAC for an earlier time, so the clock can go back to that time minus
+//! the tolerance). A product that must resist those keeps the token where the
+//! user cannot easily reset it, and treats a missing token after the first
+//! run as suspicious; the guard itself cannot tell.
 
 use data_encoding::HEXLOWER;
 use hmac::{Hmac, KeyInit, Mac};
@@ -18,6 +29,9 @@ use crate::error::{Error, Result};
 
 /// Domain-separation context of the clock token MAC.
 pub const CLOCK_CONTEXT: &str = "LicenseDesk/clock/v1";
+
+/// Longest token accepted, surrounding whitespace included (a canonical one is at most 85).
+pub const MAX_CLOCK_TOKEN_LEN: usize = 256;
 
 /// Checks and advances the latest time seen.
 #[derive(Clone)]
@@ -58,8 +72,13 @@ impl ClockGuard {
         ))
     }
 
-    /// Reads a token; [`Error::ClockTampered`] unless it is exactly what [`Self::seal`] wrote.
+    /// Reads a token; [`Error::ClockTampered`] unless it is exactly what [`Self::seal`] wrote
+    /// (surrounding whitespace aside): canonical decimal that fits an `i64` (no `+`, no
+    /// leading zeros, no `-0`), a dot, 64 lowercase hex digits of a MAC that verifies.
     pub fn open(&self, token: &str) -> Result<i64> {
+        if token.len() > MAX_CLOCK_TOKEN_LEN {
+            return Err(Error::ClockTampered);
+        }
         let (time, mac_hex) = token
             .trim_matches(is_outer_space)
             .split_once('.')
@@ -82,7 +101,8 @@ impl ClockGuard {
     ///
     /// Fails with [`Error::ClockRollback`] when `now` is more than the
     /// tolerance before the latest time seen, [`Error::ClockTampered`] when the
-    /// token was altered.
+    /// token was altered. `None` is treated as a first run: any `now` passes
+    /// (see the module docs for what that means).
     pub fn check(&self, stored: Option<&str>, now: i64) -> Result<String> {
         let latest_seen = match stored {
             None => now,
@@ -139,5 +159,67 @@ mod tests {
             Err(Error::ClockTampered)
         );
         assert_eq!(guard.open("garbage"), Err(Error::ClockTampered));
+    }
+
+    #[test]
+    fn only_the_canonical_token_opens() {
+        let guard = ClockGuard::new(b"product secret", 0);
+        let mac_of = |t: i64| guard.seal(t).unwrap().split_once('.').unwrap().1.to_owned();
+        let zero = mac_of(0);
+        assert_eq!(guard.open(&format!("0.{zero}")), Ok(0));
+        assert_eq!(guard.open(&format!(" 0.{zero}\n")), Ok(0));
+        for bad in [
+            format!("-0.{zero}"),
+            format!("+0.{zero}"),
+            format!("00.{zero}"),
+            format!("0.{}", zero.to_uppercase()),
+            format!("0 .{zero}"),
+            format!("0.{zero}00"),
+            format!(".{zero}"),
+            "0.".to_owned(),
+            format!("0.{zero}.{zero}"),
+            // i64::MAX + 1: overflow is not wrapped or clamped.
+            format!("9223372036854775808.{zero}"),
+            format!("{}.{zero}", "9".repeat(300)),
+        ] {
+            assert_eq!(guard.open(&bad), Err(Error::ClockTampered), "{bad}");
+        }
+        // Surrounding whitespace counts toward the 256-byte cap.
+        let token = guard.seal(7).unwrap();
+        let fits = format!("{token}{}", " ".repeat(MAX_CLOCK_TOKEN_LEN - token.len()));
+        assert_eq!(guard.open(&fits), Ok(7));
+        assert_eq!(guard.open(&format!("{fits} ")), Err(Error::ClockTampered));
+        let debug = format!("{guard:?}");
+        assert!(
+            debug.contains("ClockGuard") && !debug.contains("secret"),
+            "{debug}"
+        );
+        let min = guard.seal(i64::MIN).unwrap();
+        assert_eq!(guard.open(&min), Ok(i64::MIN));
+        let max = guard.seal(i64::MAX).unwrap();
+        assert_eq!(guard.open(&max), Ok(i64::MAX));
+        assert_eq!(max.len(), 19 + 1 + 64);
+        assert_eq!(min.len(), 20 + 1 + 64);
+    }
+
+    /// What the guard does not stop, shown so nobody relies on it for that.
+    #[test]
+    fn deleting_or_replaying_the_token_resets_it() {
+        let guard = ClockGuard::new(b"product secret", 60);
+        let t0 = 1_700_000_000;
+        let early = guard.check(None, t0).unwrap();
+        let late = guard.check(Some(&early), t0 + 365 * 86_400).unwrap();
+        let back = t0 + 86_400;
+        assert!(matches!(
+            guard.check(Some(&late), back),
+            Err(Error::ClockRollback { .. })
+        ));
+        // Deleted token: a "first run" at the rolled-back time passes.
+        assert_eq!(guard.open(&guard.check(None, back).unwrap()), Ok(back));
+        // An older token put back: its MAC is genuine, so the rollback passes.
+        assert_eq!(
+            guard.open(&guard.check(Some(&early), back).unwrap()),
+            Ok(back)
+        );
     }
 }

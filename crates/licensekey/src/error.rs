@@ -22,7 +22,15 @@ pub enum Error {
     /// The Ed25519 signature does not verify.
     #[error("signature does not verify")]
     BadSignature,
-    /// The license id is on the revocation list.
+    /// A genuine license, but for another product than the one verifying it.
+    #[error("license is for product '{found}', not '{expected}'")]
+    WrongProduct {
+        /// The product the verifying program is.
+        expected: String,
+        /// The product named in the license.
+        found: String,
+    },
+    /// The license id, or the key that signed the license, is on the revocation list.
     #[error("license has been revoked")]
     Revoked,
     /// `now` is before the license's not-before time.
@@ -50,6 +58,31 @@ pub enum Error {
         /// Sequence number of the offered list.
         got: u64,
     },
+    /// A revocation list with the sequence of the last accepted list but other content.
+    #[error("revocation list sequence {sequence} was already used by a list with other content")]
+    RevocationSequenceReused {
+        /// The sequence both lists carry.
+        sequence: u64,
+    },
+    /// A revocation list signed by a key that the last accepted list revoked.
+    #[error("revocation list is signed by key {0}, which has been revoked")]
+    RevokedSigningKey(KeyId),
+    /// `now` is at or past the revocation list's next-update time: a newer list should exist.
+    #[error("revocation list is out of date: a newer one was due at {next_update} (unix seconds)")]
+    RevocationListExpired {
+        /// Unix seconds by which the issuer promised the next list.
+        next_update: i64,
+    },
+    /// The revocation list was issued longer ago than the product accepts.
+    #[error(
+        "revocation list issued at {issued_at} (unix seconds) is older than {max_age_days} days"
+    )]
+    RevocationListTooOld {
+        /// Unix seconds at which the list was issued.
+        issued_at: i64,
+        /// The largest age the product accepts.
+        max_age_days: u32,
+    },
     /// The stored clock-guard record was altered (its MAC does not verify).
     #[error("clock guard record was tampered with")]
     ClockTampered,
@@ -61,6 +94,18 @@ pub enum Error {
         /// The time offered now (unix seconds).
         now: i64,
     },
+    /// A license request from an older release, which this release no longer accepts.
+    #[error(
+        "license request version {version} is no longer accepted: ask the customer to make a new request \
+         with a current release (`license-desk request`)"
+    )]
+    OutdatedRequest {
+        /// The request's version byte.
+        version: u8,
+    },
+    /// Two different public keys with the same key id cannot both be trusted.
+    #[error("another key with key id {0} is already trusted")]
+    DuplicateKeyId(KeyId),
     /// A value cannot be encoded (string too long, unsorted list, bad minimum match, ...).
     #[error("invalid value: {0}")]
     Invalid(String),

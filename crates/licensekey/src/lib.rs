@@ -4,12 +4,16 @@
 //!   with its signature as a **serial key** (`LD1-...`, one line, checksummed)
 //!   or an armored **license file**.
 //! - [`verify`] checks either text form against a [`KeyRing`] of trusted
-//!   public keys, the time and the machine ([`VerifyContext`]).
+//!   public keys, the product, the time and the machine ([`VerifyContext`]).
+//!   [`text_from_bytes`] turns a file's raw bytes into text (a BOM or invalid
+//!   UTF-8 is `Malformed`).
 //! - [`LicenseRequest`] is what a customer's machine sends to get a bound
-//!   license; [`MachineInfo::collect`] fingerprints the machine.
-//! - [`SignedRevocationList`] / [`verify_revocation_list`] revoke licenses
-//!   offline without being replayable.
-//! - [`ClockGuard`] catches the clock being turned back.
+//!   license; [`MachineInfo::collect`] reads the machine's identifiers, and
+//!   only salted fingerprints of them leave it ([`MachineBinding`] has the rule).
+//! - [`SignedRevocationList`] / [`verify_revocation_list`] revoke licenses and
+//!   leaked keys offline without being replayable ([`RevocationState`],
+//!   [`SequenceTag`]).
+//! - [`ClockGuard`] catches the clock being turned back (and says what it cannot catch).
 //! - [`keys`] exports and imports public keys and generates signing keys.
 //!
 //! Every byte of every artifact is specified in `docs/license-format.md`;
@@ -24,8 +28,9 @@
 //! let license = SignedLicense::sign(payload, &key)?;
 //! let serial = license.to_serial();
 //!
-//! let keys = KeyRing::new().with(key.verifying_key());
-//! let verified = licensekey::verify(&serial, &keys, &VerifyContext::at(1_750_000_000))?;
+//! let keys = KeyRing::new().with(key.verifying_key())?;
+//! let ctx = VerifyContext::for_product("Storage", 1_750_000_000);
+//! let verified = licensekey::verify(&serial, &keys, &ctx)?;
 //! assert_eq!(verified.status, LicenseStatus::Valid);
 //! # Ok::<(), licensekey::Error>(())
 //! ```
@@ -44,9 +49,10 @@ mod request;
 mod revocation;
 mod serial;
 mod signature;
+mod text;
 mod verify;
 
-pub use clock_guard::{CLOCK_CONTEXT, ClockGuard};
+pub use clock_guard::{CLOCK_CONTEXT, ClockGuard, MAX_CLOCK_TOKEN_LEN};
 pub use error::{Error, Result};
 pub use keys::{
     KeyId, KeyRing, generate_signing_key, parse_public_key, public_key_base64, public_key_pem,
@@ -54,14 +60,24 @@ pub use keys::{
 };
 pub use license::{LICENSE_CONTEXT, SignedLicense};
 pub use license_file::LICENSE_LABEL;
-pub use machine::{FINGERPRINT_CONTEXT, Fingerprint, MachineComponent, MachineInfo};
-pub use payload::{Binding, FORMAT_VERSION, LicenseKind, LicensePayload, SECONDS_PER_DAY};
-pub use request::{LicenseRequest, REQUEST_CONTEXT, REQUEST_LABEL};
+pub use machine::{
+    FINGERPRINT_CONTEXT, FINGERPRINT_CONTEXT_V1, Fingerprint, MAX_WEAK_MISMATCHES, MachineBinding,
+    MachineComponent, MachineInfo, SALT_LEN, STRONG_COMPONENTS, Strength, WEAK_COMPONENTS,
+};
+pub use payload::{
+    Binding, FORMAT_VERSION, LEGACY_FORMAT_VERSION, LicenseKind, LicensePayload, SECONDS_PER_DAY,
+};
+pub use request::{LicenseRequest, MAX_LABEL_LEN, REQUEST_CONTEXT, REQUEST_LABEL, REQUEST_VERSION};
 pub use revocation::{
-    REVOCATION_CONTEXT, REVOCATION_LABEL, RevocationList, SignedRevocationList,
-    verify_revocation_list,
+    LEGACY_REVOCATION_VERSION, REVOCATION_CONTEXT, REVOCATION_LABEL, REVOCATION_VERSION,
+    RevocationCheck, RevocationList, RevocationState, SEQUENCE_TAG_BITS, SequenceTag,
+    SignedRevocationList, verify_revocation_list,
 };
 pub use serial::SERIAL_PREFIX;
+pub use text::{
+    MAX_LICENSE_TEXT_LEN, MAX_PUBLIC_KEY_TEXT_LEN, MAX_REQUEST_TEXT_LEN, MAX_REVOCATION_TEXT_LEN,
+    text_from_bytes,
+};
 pub use verify::{LicenseStatus, Verified, VerifyContext, unix_now, verify};
 
 /// Re-exported so callers use the same types this crate signs with.

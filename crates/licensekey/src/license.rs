@@ -2,15 +2,20 @@
 
 use ed25519_dalek::SigningKey;
 
-use crate::error::{Result, malformed};
+use crate::error::{Error, Result, malformed};
 use crate::keys::{KeyId, KeyRing};
-use crate::payload::{FORMAT_VERSION, LicensePayload};
+use crate::payload::{FORMAT_VERSION, LEGACY_FORMAT_VERSION, LicensePayload};
 use crate::signature::{self, SIGNATURE_LEN};
+use crate::text::{MAX_LICENSE_TEXT_LEN, check_len};
 use crate::verify::{Verified, VerifyContext, check_rules};
 use crate::{license_file, serial};
 
-/// Domain-separation context of license signatures.
+/// Domain-separation context of license signatures (every payload version;
+/// the version byte inside the signed payload tells the versions apart).
 pub const LICENSE_CONTEXT: &str = "LicenseDesk/license/v1";
+
+/// Payload version bytes that verify.
+pub(crate) const LICENSE_VERSIONS: [u8; 2] = [LEGACY_FORMAT_VERSION, FORMAT_VERSION];
 
 /// A license payload with its Ed25519 signature.
 ///
@@ -26,18 +31,35 @@ pub struct SignedLicense {
 impl SignedLicense {
     /// Signs `payload` with `key`.
     ///
-    /// Sets `payload.key_id` to the key's id and sorts/de-duplicates its lists
-    /// first; fails only for values the format cannot carry ([`crate::Error::Invalid`]).
+    /// Sets `payload.key_id` to the key's id and puts the payload in canonical
+    /// form first ([`LicensePayload::normalize`]). Fails with
+    /// [`Error::Invalid`] for a payload that breaks a format rule, that is not
+    /// of the current [`FORMAT_VERSION`] (version 1 is only verified), or whose
+    /// serial would exceed [`MAX_LICENSE_TEXT_LEN`].
     pub fn sign(mut payload: LicensePayload, key: &SigningKey) -> Result<Self> {
+        if payload.format_version != FORMAT_VERSION {
+            return Err(Error::Invalid(format!(
+                "only version {FORMAT_VERSION} licenses are signed; version {} is verify-only",
+                payload.format_version
+            )));
+        }
         payload.key_id = KeyId::of(&key.verifying_key());
         payload.normalize();
         let payload_bytes = payload.encode()?;
         let signature = signature::sign(LICENSE_CONTEXT, &payload_bytes, key);
-        Ok(Self {
+        let license = Self {
             payload,
             payload_bytes,
             signature,
-        })
+        };
+        // The serial is the longer form; if it fits, so does the license file.
+        let serial_len = license.to_serial().len();
+        if serial_len > MAX_LICENSE_TEXT_LEN {
+            return Err(Error::Invalid(format!(
+                "license too large: its serial would be {serial_len} bytes, at most {MAX_LICENSE_TEXT_LEN} are accepted"
+            )));
+        }
+        Ok(license)
     }
 
     /// The license content.
@@ -84,11 +106,13 @@ impl SignedLicense {
 
     /// Parses a serial key (checksum checked, signature not).
     pub fn parse_serial(text: &str) -> Result<Self> {
+        check_len(text, MAX_LICENSE_TEXT_LEN, "serial")?;
         Self::from_bytes(&serial::decode(text)?)
     }
 
     /// Parses a license file (signature not checked).
     pub fn parse_license_file(text: &str) -> Result<Self> {
+        check_len(text, MAX_LICENSE_TEXT_LEN, "license file")?;
         Self::from_bytes(&license_file::decode(text)?)
     }
 
@@ -101,7 +125,7 @@ impl SignedLicense {
     pub fn verify(&self, keys: &KeyRing, ctx: &VerifyContext<'_>) -> Result<Verified> {
         signature::check(
             LICENSE_CONTEXT,
-            FORMAT_VERSION,
+            &LICENSE_VERSIONS,
             &self.payload_bytes,
             &self.signature,
             keys,
@@ -112,6 +136,7 @@ impl SignedLicense {
 
 /// Serial or license file text to signed license bytes.
 pub(crate) fn decode_text(text: &str) -> Result<Vec<u8>> {
+    check_len(text, MAX_LICENSE_TEXT_LEN, "license text")?;
     if serial::looks_like_serial(text) {
         serial::decode(text)
     } else if license_file::looks_like_license_file(text) {

@@ -2,8 +2,16 @@
 //! issue a license bound to it.
 //!
 //! The request is not signed (the customer has no key we trust); a SHA-256
-//! digest over it catches damage in transit, and a random nonce makes every
-//! request distinct so the desk can spot duplicates.
+//! digest over it catches damage in transit. It carries a random salt, the
+//! salted fingerprints of the machine's strong identifiers and weak parts
+//! (never raw values, never the host name), an optional cluster and a label
+//! the customer typed (the only text in clear). The salt also makes every
+//! request distinct, so the desk can spot duplicates.
+//!
+//! The desk checks what it cannot trust: component names must be the known
+//! strong and weak names in their own lists, so a request cannot promote a
+//! host name to a strong identifier. Version 1 requests (unsalted, with the
+//! raw host name) are refused with [`Error::OutdatedRequest`].
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -11,88 +19,115 @@ use uuid::Uuid;
 use crate::armor;
 use crate::encoding::{Reader, Writer, with_context};
 use crate::error::{Error, Result, malformed};
-use crate::machine::{Fingerprint, MachineComponent, MachineInfo};
-use crate::payload::Binding;
+use crate::machine::{MachineBinding, MachineComponent, MachineInfo, SALT_LEN, Strength};
+use crate::payload::{Binding, read_components, write_components};
+use crate::text::{MAX_REQUEST_TEXT_LEN, check_len};
 
-/// Version byte of a request body.
-pub const REQUEST_VERSION: u8 = 1;
+/// Version byte of the request bodies this crate writes and accepts.
+pub const REQUEST_VERSION: u8 = 2;
 
-/// Domain-separation context of the request digest.
+/// Domain-separation context of the request digest (every version).
 pub const REQUEST_CONTEXT: &str = "LicenseDesk/request/v1";
 
 /// Armor label of a request file.
 pub const REQUEST_LABEL: &str = "LICENSE DESK LICENSE REQUEST";
+
+/// Longest label, in bytes of UTF-8.
+pub const MAX_LABEL_LEN: usize = 128;
 
 const DIGEST_LEN: usize = 32;
 
 /// A license request from a customer's machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenseRequest {
-    /// Cluster UUID, if the machine belongs to one.
+    /// Cluster UUID, if the machine belongs to one (not the nil UUID).
     pub cluster: Option<Uuid>,
-    /// Host name as reported by the machine.
-    pub hostname: String,
-    /// Operating system (`std::env::consts::OS`).
-    pub os: String,
-    /// CPU architecture (`std::env::consts::ARCH`).
-    pub arch: String,
-    /// Component fingerprints, sorted by name, names unique.
-    pub components: Vec<MachineComponent>,
-    /// 16 random bytes.
-    pub nonce: [u8; 16],
+    /// What the customer calls this machine ("Rack 3 node A"); travels in clear.
+    /// At most [`MAX_LABEL_LEN`] bytes, no control characters; may be empty.
+    pub label: String,
+    /// Random salt of every fingerprint in this request.
+    pub salt: [u8; SALT_LEN],
+    /// Salted fingerprints of the strong identifiers found, sorted by name.
+    pub strong: Vec<MachineComponent>,
+    /// Salted fingerprints of the weak parts found, sorted by name.
+    pub weak: Vec<MachineComponent>,
     /// When the request was made, unix seconds (UTC).
     pub created_at: i64,
 }
 
 impl LicenseRequest {
-    /// A request describing `machine`, with a fresh random nonce.
-    pub fn new(machine: MachineInfo, cluster: Option<Uuid>, created_at: i64) -> Result<Self> {
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).map_err(|e| Error::Rng(e.to_string()))?;
-        let mut components = machine.components;
-        components.sort();
+    /// A request describing `machine`, under a fresh random salt.
+    pub fn new(machine: &MachineInfo, cluster: Option<Uuid>, created_at: i64) -> Result<Self> {
+        let mut salt = [0u8; SALT_LEN];
+        getrandom::fill(&mut salt).map_err(|e| Error::Rng(e.to_string()))?;
         Ok(Self {
             cluster,
-            hostname: machine.hostname,
-            os: machine.os,
-            arch: machine.arch,
-            components,
-            nonce,
+            label: String::new(),
+            salt,
+            strong: machine.salted(&salt, Strength::Strong),
+            weak: machine.salted(&salt, Strength::Weak),
             created_at,
         })
     }
 
     /// A request for the machine this runs on ([`MachineInfo::collect`]).
     pub fn for_this_machine(cluster: Option<Uuid>, created_at: i64) -> Result<Self> {
-        Self::new(MachineInfo::collect(), cluster, created_at)
+        Self::new(&MachineInfo::collect(), cluster, created_at)
     }
 
-    /// The component fingerprints.
-    pub fn fingerprints(&self) -> Vec<Fingerprint> {
-        self.components.iter().map(|c| c.fingerprint).collect()
-    }
-
-    /// A license binding for this machine requiring `min_matches` of its fingerprints
-    /// (clamped to 1..=count; 0 when the request has none).
-    pub fn binding(&self, min_matches: u16) -> Binding {
-        let mut fingerprints = self.fingerprints();
-        fingerprints.sort();
-        fingerprints.dedup();
-        let count = u16::try_from(fingerprints.len()).unwrap_or(u16::MAX);
-        Binding {
-            cluster: self.cluster,
-            ip: None,
-            fingerprints,
-            min_fingerprint_matches: min_matches.clamp(count.min(1), count),
+    /// The license binding for this request's cluster and machine.
+    ///
+    /// `min_strong_matches` is how many strong identifiers must match: `None`
+    /// means all of them (the default); a number must be 1 to their count.
+    /// Fails with [`Error::Invalid`] when the request has no strong
+    /// identifier (such a machine cannot be bound) or the number is out of range.
+    pub fn binding(&self, min_strong_matches: Option<u16>) -> Result<Binding> {
+        let count = u16::try_from(self.strong.len()).unwrap_or(u16::MAX);
+        let min = min_strong_matches.unwrap_or(count);
+        let machine = MachineBinding {
+            salt: self.salt,
+            strong: self.strong.clone(),
+            min_strong_matches: min,
+            weak: self.weak.clone(),
+        };
+        if let Some(problem) = machine.problem() {
+            return Err(Error::Invalid(problem));
         }
+        Ok(Binding {
+            cluster: self.cluster,
+            machine: Some(machine),
+            ..Binding::default()
+        })
     }
 
-    /// Canonical body bytes (without the digest).
+    /// The first rule this request breaks, if any.
+    fn problem(&self) -> Option<String> {
+        if self.cluster.is_some_and(|c| c.is_nil()) {
+            return Some("cluster must not be the nil UUID".into());
+        }
+        if self.label.len() > MAX_LABEL_LEN {
+            return Some(format!("label is longer than {MAX_LABEL_LEN} bytes"));
+        }
+        if self.label.chars().any(char::is_control) {
+            return Some("label must not contain control characters".into());
+        }
+        for (list, strength, what) in [
+            (&self.strong, Strength::Strong, "strong identifiers"),
+            (&self.weak, Strength::Weak, "weak parts"),
+        ] {
+            if !list.windows(2).all(|w| w[0].name < w[1].name)
+                || list.iter().any(|c| Strength::of(&c.name) != Some(strength))
+            {
+                return Some(format!("{what} must have known names, strictly ascending"));
+            }
+        }
+        None
+    }
+
+    /// Canonical body bytes (without the digest); [`Error::Invalid`] for a broken rule.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        if !self.components.windows(2).all(|w| w[0].name < w[1].name) {
-            return Err(Error::Invalid(
-                "component names must be sorted and unique".into(),
-            ));
+        if let Some(problem) = self.problem() {
+            return Err(Error::Invalid(problem));
         }
         let mut w = Writer::new();
         w.u8(REQUEST_VERSION);
@@ -103,23 +138,21 @@ impl LicenseRequest {
                 w.fixed(c.as_bytes());
             }
         }
-        w.str("hostname", &self.hostname)?;
-        w.str("os", &self.os)?;
-        w.str("arch", &self.arch)?;
-        w.count("components", self.components.len())?;
-        for c in &self.components {
-            w.str("component name", &c.name)?;
-            w.fixed(&c.fingerprint.0);
-        }
-        w.fixed(&self.nonce);
+        w.str("label", &self.label)?;
+        w.fixed(&self.salt);
+        write_components(&mut w, "strong identifiers", &self.strong)?;
+        write_components(&mut w, "weak parts", &self.weak)?;
         w.i64(self.created_at);
         Ok(w.into_bytes())
     }
 
-    /// Parses canonical body bytes.
+    /// Parses canonical body bytes; a version 1 body is [`Error::OutdatedRequest`].
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         let version = r.u8("request version")?;
+        if version == 1 {
+            return Err(Error::OutdatedRequest { version });
+        }
         if version != REQUEST_VERSION {
             return Err(malformed(format!("unsupported request version {version}")));
         }
@@ -128,31 +161,24 @@ impl LicenseRequest {
         } else {
             None
         };
-        let hostname = r.str("hostname")?;
-        let os = r.str("os")?;
-        let arch = r.str("arch")?;
-        let count = r.u16("components")?;
-        let mut components = Vec::new();
-        for _ in 0..count {
-            let name = r.str("component name")?;
-            let fingerprint = Fingerprint(r.array("component fingerprint")?);
-            components.push(MachineComponent { name, fingerprint });
-        }
-        if !components.windows(2).all(|w| w[0].name < w[1].name) {
-            return Err(malformed("component names: not strictly ascending"));
-        }
-        let nonce = r.array("nonce")?;
+        let label = r.str("label")?;
+        let salt = r.array("salt")?;
+        let strong = read_components(&mut r, "strong identifiers")?;
+        let weak = read_components(&mut r, "weak parts")?;
         let created_at = r.i64("created at")?;
         r.finish()?;
-        Ok(Self {
+        let request = Self {
             cluster,
-            hostname,
-            os,
-            arch,
-            components,
-            nonce,
+            label,
+            salt,
+            strong,
+            weak,
             created_at,
-        })
+        };
+        if let Some(problem) = request.problem() {
+            return Err(malformed(problem));
+        }
+        Ok(request)
     }
 
     /// The armored request file: body followed by its 32-byte digest.
@@ -160,11 +186,20 @@ impl LicenseRequest {
         let mut bytes = self.encode()?;
         let digest = digest(&bytes);
         bytes.extend_from_slice(&digest);
-        Ok(armor::encode(REQUEST_LABEL, &bytes))
+        let text = armor::encode(REQUEST_LABEL, &bytes);
+        check_len(&text, MAX_REQUEST_TEXT_LEN, "request file").map_err(|_| {
+            Error::Invalid(format!("request file over {MAX_REQUEST_TEXT_LEN} bytes"))
+        })?;
+        Ok(text)
     }
 
-    /// Parses a request file; a digest mismatch is [`Error::BadChecksum`].
+    /// Parses a request file.
+    ///
+    /// Over [`MAX_REQUEST_TEXT_LEN`] bytes, bad armor or a broken rule is
+    /// [`Error::Malformed`]; a digest mismatch is [`Error::BadChecksum`]; a
+    /// request from an older release is [`Error::OutdatedRequest`].
     pub fn parse(text: &str) -> Result<Self> {
+        check_len(text, MAX_REQUEST_TEXT_LEN, "request file")?;
         let bytes = armor::decode(REQUEST_LABEL, text)?;
         if bytes.len() < DIGEST_LEN {
             return Err(malformed("request too short"));
@@ -186,27 +221,121 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn machine() -> MachineInfo {
+        MachineInfo::from_values([
+            ("machine-id", "4a1f0c3e9b7d4e2a8c6f1b3d5e7a9c0f"),
+            ("hostname", "array-01"),
+            ("cpu", "AMD EPYC 7302 16-Core Processor"),
+        ])
+        .unwrap()
+    }
+
     #[test]
     fn round_trip_and_digest() {
-        let req = LicenseRequest::for_this_machine(Some(Uuid::from_bytes([3; 16])), 1_700_000_000)
-            .unwrap();
+        let mut req =
+            LicenseRequest::new(&machine(), Some(Uuid::from_bytes([3; 16])), 1_700_000_000)
+                .unwrap();
+        req.label = "Rack 3 node A".into();
         let text = req.to_file().unwrap();
         assert!(text.starts_with("-----BEGIN LICENSE DESK LICENSE REQUEST-----\n"));
         assert_eq!(LicenseRequest::parse(&text).unwrap(), req);
-        let other = LicenseRequest::for_this_machine(None, 1_700_000_000).unwrap();
-        assert_ne!(other.nonce, req.nonce);
+        let other = LicenseRequest::new(&machine(), None, 1_700_000_000).unwrap();
+        assert_ne!(other.salt, req.salt);
+        assert_ne!(other.strong, req.strong, "salted per request");
 
         // Damage the body in a way that keeps base64 valid: the digest catches it.
         let mut bytes = armor::decode(REQUEST_LABEL, &text).unwrap();
         bytes[3] ^= 1;
         let damaged = armor::encode(REQUEST_LABEL, &bytes);
         assert_eq!(LicenseRequest::parse(&damaged), Err(Error::BadChecksum));
+    }
 
-        let binding = req.binding(2);
-        assert_eq!(binding.cluster, req.cluster);
-        assert_eq!(
-            usize::from(binding.min_fingerprint_matches),
-            2.min(req.components.len())
+    /// The request holds no raw value: not the host name, not the machine-id, not the CPU.
+    #[test]
+    fn no_raw_values_travel() {
+        let mut req = LicenseRequest::new(&machine(), None, 1).unwrap();
+        req.label = "Rack 3".into();
+        let body = req.encode().unwrap();
+        for raw in ["array-01", "4a1f0c3e", "EPYC"] {
+            assert!(
+                !body.windows(raw.len()).any(|w| w == raw.as_bytes()),
+                "{raw} in the request"
+            );
+        }
+        assert!(
+            body.windows(6).any(|w| w == b"Rack 3"),
+            "the label does travel"
         );
+    }
+
+    #[test]
+    fn binding_from_a_request() {
+        let req = LicenseRequest::new(&machine(), Some(Uuid::from_bytes([3; 16])), 1).unwrap();
+        let binding = req.binding(None).unwrap();
+        assert_eq!(binding.cluster, req.cluster);
+        let m = binding.machine.unwrap();
+        assert_eq!((m.salt, m.min_strong_matches), (req.salt, 1));
+        assert_eq!(m.strong, req.strong);
+        assert_eq!(m.weak, req.weak);
+        assert!(req.binding(Some(2)).is_err());
+        assert!(req.binding(Some(0)).is_err());
+        let weak_only = LicenseRequest::new(
+            &MachineInfo::from_values([("hostname", "h")]).unwrap(),
+            None,
+            1,
+        )
+        .unwrap();
+        assert!(matches!(weak_only.binding(None), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn rules_and_old_versions() {
+        let base = LicenseRequest::new(&machine(), None, 1).unwrap();
+        let mut bad_label = base.clone();
+        bad_label.label = "a\u{1b}[31m".into();
+        assert!(matches!(bad_label.encode(), Err(Error::Invalid(_))));
+        let mut long = base.clone();
+        long.label = "x".repeat(MAX_LABEL_LEN);
+        assert!(long.encode().is_ok(), "{MAX_LABEL_LEN} bytes is the most");
+        long.label.push('x');
+        assert!(long.encode().is_err());
+        let mut promoted = base.clone();
+        promoted.strong.push(promoted.weak[1].clone());
+        promoted.weak.pop();
+        assert!(
+            promoted.encode().is_err(),
+            "hostname is not a strong identifier"
+        );
+        let mut nil = base.clone();
+        nil.cluster = Some(Uuid::nil());
+        assert!(nil.encode().is_err());
+        let mut body = base.encode().unwrap();
+        body[0] = 1;
+        assert_eq!(
+            LicenseRequest::decode(&body),
+            Err(Error::OutdatedRequest { version: 1 })
+        );
+        body[0] = 3;
+        assert!(matches!(
+            LicenseRequest::decode(&body),
+            Err(Error::Malformed(_))
+        ));
+        assert!(LicenseRequest::parse(&"A".repeat(MAX_REQUEST_TEXT_LEN + 1)).is_err());
+        let mut twice = base.clone();
+        twice.strong.push(twice.strong[0].clone());
+        assert!(twice.encode().is_err(), "a name appears once");
+        // Shorter than a digest; exactly a digest (of nothing, or wrong).
+        let short = armor::encode(REQUEST_LABEL, &[7; 10]);
+        assert!(matches!(
+            LicenseRequest::parse(&short),
+            Err(Error::Malformed(_))
+        ));
+        let wrong = armor::encode(REQUEST_LABEL, &[7; DIGEST_LEN]);
+        assert_eq!(LicenseRequest::parse(&wrong), Err(Error::BadChecksum));
+        let empty = armor::encode(REQUEST_LABEL, &digest(&[]));
+        assert!(matches!(
+            LicenseRequest::parse(&empty),
+            Err(Error::Malformed(_))
+        ));
     }
 }

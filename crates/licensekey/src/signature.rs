@@ -31,16 +31,16 @@ pub(crate) fn split(blob: &[u8]) -> Result<(&[u8], [u8; SIGNATURE_LEN])> {
     Ok((body, signature))
 }
 
-/// Checks version byte, key id and signature, in that order. Returns the key id.
+/// Checks version byte (one of `versions`), key id and signature, in that order. Returns the key id.
 pub(crate) fn check(
     context: &str,
-    version: u8,
+    versions: &[u8],
     body: &[u8],
     signature: &[u8; SIGNATURE_LEN],
     keys: &KeyRing,
 ) -> Result<KeyId> {
     let (&found, rest) = body.split_first().ok_or_else(|| malformed("empty body"))?;
-    if found != version {
+    if !versions.contains(&found) {
         return Err(malformed(format!("unsupported format version {found}")));
     }
     let id: [u8; 8] = rest

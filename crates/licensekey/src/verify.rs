@@ -2,7 +2,11 @@
 //!
 //! Rules take the time as an argument and never read the clock themselves, so
 //! they are testable and can be combined with the [`crate::ClockGuard`];
-//! [`VerifyContext::now`] is the convenience that reads the system clock.
+//! [`unix_now`] is the convenience that reads the system clock.
+//!
+//! A license names its product, and a product verifies with a context that
+//! names itself ([`VerifyContext::for_product`]): one vendor key may sign
+//! licenses for several products without one unlocking another.
 
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -11,63 +15,78 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::keys::KeyRing;
-use crate::license::{LICENSE_CONTEXT, decode_text};
-use crate::machine::Fingerprint;
-use crate::payload::{FORMAT_VERSION, LicensePayload, SECONDS_PER_DAY};
+use crate::license::{LICENSE_CONTEXT, LICENSE_VERSIONS, decode_text};
+use crate::machine::{Fingerprint, MachineInfo};
+use crate::payload::{LicensePayload, SECONDS_PER_DAY};
 use crate::revocation::RevocationList;
 use crate::signature;
 
-/// What the running product knows about where and when it runs.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the running product knows about itself: which product it is, where and when it runs.
+///
+/// Built with [`VerifyContext::for_product`] (what a product uses) or
+/// [`VerifyContext::any_product`] (a vendor tool that inspects licenses of
+/// every product), then the `with_*` methods.
+#[derive(Debug, Clone, Copy)]
 pub struct VerifyContext<'a> {
-    /// Current time, unix seconds (UTC).
-    pub now: i64,
-    /// UUID of the cluster this runs on, if known.
-    pub cluster: Option<Uuid>,
-    /// IP address of this cluster/machine, if known.
-    pub ip: Option<IpAddr>,
-    /// Component fingerprints of this machine (see [`crate::MachineInfo::fingerprints`]).
-    pub fingerprints: &'a [Fingerprint],
-    /// A revocation list already verified with [`crate::verify_revocation_list`].
-    pub revocations: Option<&'a RevocationList>,
+    now: i64,
+    product: Option<&'a str>,
+    cluster: Option<Uuid>,
+    ip: Option<IpAddr>,
+    machine: Option<&'a MachineInfo>,
+    revocations: Option<&'a RevocationList>,
 }
 
 impl<'a> VerifyContext<'a> {
-    /// A context at time `now` with nothing else known.
-    pub fn at(now: i64) -> Self {
+    /// The context of the product named `product` at time `now` (unix seconds):
+    /// a license for any other product fails with [`Error::WrongProduct`].
+    ///
+    /// `product` is compared byte for byte with the license's product name (no
+    /// trimming, no case folding).
+    pub fn for_product(product: &'a str, now: i64) -> Self {
         Self {
-            now,
-            ..Self::default()
+            product: Some(product),
+            ..Self::any_product(now)
         }
     }
 
-    /// A context at the system clock's current time.
-    pub fn now() -> Self {
-        Self::at(unix_now())
+    /// A context that accepts a license for any product, at time `now`.
+    ///
+    /// For the vendor's own tools (the desk's `verify` command without
+    /// `--product`); a product must use [`Self::for_product`], or a license
+    /// for another product signed by the same key would unlock it.
+    pub fn any_product(now: i64) -> Self {
+        Self {
+            now,
+            product: None,
+            cluster: None,
+            ip: None,
+            machine: None,
+            revocations: None,
+        }
     }
 
-    /// Sets the cluster UUID.
+    /// Sets the cluster UUID this runs on.
     #[must_use]
     pub fn with_cluster(mut self, cluster: Uuid) -> Self {
         self.cluster = Some(cluster);
         self
     }
 
-    /// Sets the IP address.
+    /// Sets the IP address this runs on.
     #[must_use]
     pub fn with_ip(mut self, ip: IpAddr) -> Self {
         self.ip = Some(ip);
         self
     }
 
-    /// Sets this machine's fingerprints.
+    /// Sets this machine's identifiers (see [`MachineInfo::collect`]).
     #[must_use]
-    pub fn with_fingerprints(mut self, fingerprints: &'a [Fingerprint]) -> Self {
-        self.fingerprints = fingerprints;
+    pub fn with_machine(mut self, machine: &'a MachineInfo) -> Self {
+        self.machine = Some(machine);
         self
     }
 
-    /// Sets the revocation list.
+    /// Sets the revocation list, already verified with [`crate::verify_revocation_list`].
     #[must_use]
     pub fn with_revocations(mut self, list: &'a RevocationList) -> Self {
         self.revocations = Some(list);
@@ -107,25 +126,31 @@ pub struct Verified {
 
 /// Verifies a serial key or license file (told apart automatically).
 ///
-/// Checks, in order, each failing with its own error: text form
+/// Checks, in order, each failing with its own error: size and text form
 /// (`Malformed`, `BadChecksum` for serials), format version (`Malformed`),
 /// key id (`UnknownKeyId`), signature (`BadSignature`), payload fields
-/// (`Malformed`), revocation (`Revoked`), not-before (`NotYetValid`), expiry
-/// past grace (`Expired`), binding (`WrongBinding`).
+/// (`Malformed`), product (`WrongProduct`), revocation of the license or its
+/// key (`Revoked`), not-before (`NotYetValid`), expiry past grace
+/// (`Expired`), binding (`WrongBinding`). Licenses of version 1 and 2 verify.
 pub fn verify(text: &str, keys: &KeyRing, ctx: &VerifyContext<'_>) -> Result<Verified> {
     let blob = decode_text(text)?;
     let (body, sig) = signature::split(&blob)?;
-    signature::check(LICENSE_CONTEXT, FORMAT_VERSION, body, &sig, keys)?;
+    signature::check(LICENSE_CONTEXT, &LICENSE_VERSIONS, body, &sig, keys)?;
     let payload = LicensePayload::decode(body)?;
     check_rules(payload, ctx)
 }
 
-/// The checks after the signature: revocation, time, binding.
+/// The checks after the signature: product, revocation, time, binding.
 pub(crate) fn check_rules(payload: LicensePayload, ctx: &VerifyContext<'_>) -> Result<Verified> {
-    if ctx
-        .revocations
-        .is_some_and(|list| list.is_revoked(&payload.license_id))
+    if let Some(expected) = ctx.product
+        && payload.product != expected
     {
+        return Err(Error::WrongProduct {
+            expected: expected.to_owned(),
+            found: payload.product,
+        });
+    }
+    if ctx.revocations.is_some_and(|list| list.revokes(&payload)) {
         return Err(Error::Revoked);
     }
     if ctx.now < payload.not_before {
@@ -172,19 +197,44 @@ fn check_binding(payload: &LicensePayload, ctx: &VerifyContext<'_>) -> Result<()
     {
         return Err(Error::WrongBinding(format!("licensed for IP address {ip}")));
     }
-    if !b.fingerprints.is_empty() {
+    if let Some(machine) = &b.machine {
+        machine.check(ctx.machine).map_err(Error::WrongBinding)?;
+    }
+    if !b.legacy_fingerprints.is_empty() {
+        // Version 1: any `legacy_min_matches` of the unsalted fingerprints.
+        let here: Vec<Fingerprint> = ctx
+            .machine
+            .map(MachineInfo::legacy_fingerprints)
+            .unwrap_or_default();
         let matches = b
-            .fingerprints
+            .legacy_fingerprints
             .iter()
-            .filter(|f| ctx.fingerprints.contains(f))
+            .filter(|f| here.contains(f))
             .count();
-        if matches < usize::from(b.min_fingerprint_matches) {
+        if matches < usize::from(b.legacy_min_matches) {
             return Err(Error::WrongBinding(format!(
                 "{matches} of {} machine fingerprints match, {} required",
-                b.fingerprints.len(),
-                b.min_fingerprint_matches
+                b.legacy_fingerprints.len(),
+                b.legacy_min_matches
             )));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::disallowed_methods)] // Checks the convenience that reads the clock.
+    #[test]
+    fn unix_now_reads_the_system_clock() {
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let now = unix_now();
+        assert!(now >= i64::try_from(before).unwrap_or(i64::MAX));
+        assert!(now > 1_767_225_600, "after 2026-01-01");
+    }
 }

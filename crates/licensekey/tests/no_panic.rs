@@ -8,8 +8,9 @@ mod common;
 
 use common::*;
 use licensekey::{
-    ClockGuard, KeyRing, LicenseRequest, RevocationList, SignedLicense, SignedRevocationList,
-    VerifyContext, parse_public_key, verify, verify_revocation_list,
+    ClockGuard, KeyRing, LicenseRequest, RevocationCheck, RevocationList, RevocationState,
+    SignedLicense, SignedRevocationList, VerifyContext, parse_public_key, text_from_bytes, verify,
+    verify_revocation_list,
 };
 
 struct XorShift(u64);
@@ -69,53 +70,58 @@ fn mutate(rng: &mut XorShift, seed: &[u8]) -> Vec<u8> {
     b
 }
 
-fn exercise(text: &str, ring: &KeyRing, ctx: &VerifyContext<'_>) {
+fn exercise(text: &str, ring: &KeyRing, ctx: &VerifyContext<'_>, state: &RevocationState) {
     let _ = verify(text, ring, ctx);
     let _ = SignedLicense::parse(text);
     let _ = SignedLicense::parse_serial(text);
     let _ = SignedLicense::parse_license_file(text);
     let _ = LicenseRequest::parse(text);
     let _ = SignedRevocationList::parse(text);
-    let _ = verify_revocation_list(text, ring, Some(1));
+    let check = RevocationCheck::at(T0).max_age_days(30).after(state);
+    let _ = verify_revocation_list(text, ring, &check);
     let _ = parse_public_key(text);
     let _ = ClockGuard::new(b"k", 60).check(Some(text), T0);
+    let _ = text.parse::<RevocationState>();
+}
+
+fn revocation_list() -> SignedRevocationList {
+    let mut list = RevocationList::new(
+        1,
+        T0,
+        T0 + 30 * DAY,
+        vec![licensekey::Uuid::from_bytes([4; 16])],
+    );
+    list.revoked_keys = vec![licensekey::KeyId([9; 8])];
+    SignedRevocationList::sign(list, &key(1)).unwrap()
 }
 
 #[test]
 fn mutated_artifacts_never_panic() {
     let lic = pro();
-    let ring = KeyRing::new().with(key(1).verifying_key());
-    let fps = fingerprints();
+    let ring = KeyRing::new().with(key(1).verifying_key()).unwrap();
+    let m = machine();
     let list = verify_revocation_list(
-        &SignedRevocationList::sign(
-            RevocationList::new(1, T0, vec![licensekey::Uuid::nil()]),
-            &key(1),
-        )
-        .unwrap()
-        .to_file(),
+        &revocation_list().to_file(),
         &ring,
-        None,
+        &RevocationCheck::at(T0),
     )
     .unwrap();
-    let ctx = VerifyContext::at(T0 + DAY)
+    let state = list.state().unwrap();
+    let ctx = VerifyContext::for_product(PRODUCT, T0 + DAY)
         .with_cluster(cluster())
-        .with_fingerprints(&fps)
+        .with_machine(&m)
         .with_revocations(&list);
     let seeds: Vec<String> = vec![
         lic.to_serial(),
         lic.to_license_file(),
-        LicenseRequest::for_this_machine(Some(cluster()), T0)
-            .unwrap()
-            .to_file()
-            .unwrap(),
-        SignedRevocationList::sign(
-            RevocationList::new(1, T0, vec![lic.payload().license_id]),
-            &key(1),
-        )
-        .unwrap()
-        .to_file(),
+        legacy_pro().to_serial(),
+        legacy_pro().to_license_file(),
+        request().to_file().unwrap(),
+        revocation_list().to_file(),
         licensekey::public_key_pem(&key(1).verifying_key()),
+        licensekey::public_key_base64(&key(1).verifying_key()),
         ClockGuard::new(b"k", 60).seal(T0).unwrap(),
+        state.to_string(),
     ];
     let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     let mut cases = 0;
@@ -125,8 +131,9 @@ fn mutated_artifacts_never_panic() {
         if rng.below(3) == 0 {
             input = mutate(&mut rng, &input);
         }
+        let _ = text_from_bytes(&input);
         let text = String::from_utf8_lossy(&input);
-        exercise(&text, &ring, &ctx);
+        exercise(&text, &ring, &ctx, &state);
         cases += 1;
     }
     assert_eq!(cases, 20_000);
@@ -135,21 +142,16 @@ fn mutated_artifacts_never_panic() {
 #[test]
 fn mutated_binary_never_panics() {
     let lic = pro();
-    let ring = KeyRing::new().with(key(1).verifying_key());
-    let ctx = VerifyContext::at(T0);
+    let ring = KeyRing::new().with(key(1).verifying_key()).unwrap();
+    let m = machine();
+    let ctx = VerifyContext::for_product(PRODUCT, T0).with_machine(&m);
     let blobs = [
         lic.to_bytes(),
         lic.payload_bytes().to_vec(),
-        SignedRevocationList::sign(
-            RevocationList::new(9, T0, vec![licensekey::Uuid::nil()]),
-            &key(1),
-        )
-        .unwrap()
-        .to_bytes(),
-        LicenseRequest::for_this_machine(None, T0)
-            .unwrap()
-            .encode()
-            .unwrap(),
+        legacy_pro().to_bytes(),
+        legacy_pro().payload_bytes().to_vec(),
+        revocation_list().to_bytes(),
+        request().encode().unwrap(),
     ];
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     for round in 0..30_000 {
@@ -159,7 +161,9 @@ fn mutated_binary_never_panics() {
             let _ = (l.to_serial(), l.to_license_file());
         }
         let _ = licensekey::LicensePayload::decode(&b);
-        let _ = RevocationList::decode(&b);
+        if let Ok(list) = RevocationList::decode(&b) {
+            let _ = list.state();
+        }
         let _ = LicenseRequest::decode(&b);
     }
 }

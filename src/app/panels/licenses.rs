@@ -95,15 +95,14 @@ impl LicensesPanel {
                 };
                 let created = time::date_time(request.created_at);
                 self.request_summary = Some(format!(
-                    "Request from host '{}' ({}/{}), cluster {}, {} machine fingerprints, made {created} — {}",
-                    request.hostname,
-                    request.os,
-                    request.arch,
+                    "Request from '{}', cluster {}, {} strong and {} weak machine identifiers, made {created} — {}",
+                    request.label,
                     request
                         .cluster
                         .map(|c| c.to_string())
                         .unwrap_or_else(|| "none".into()),
-                    request.components.len(),
+                    request.strong.len(),
+                    request.weak.len(),
                     source.display(),
                 ));
                 self.issued = None;
@@ -239,8 +238,9 @@ impl LicensesPanel {
                 err.as_deref(),
             );
             ui.label(format!(
-                "Bound to this machine: {} fingerprints; blank means all but one must match.",
-                request.components.len()
+                "Bound to this machine: {} strong identifiers (blank: all must match) and {} weak parts (one may differ).",
+                request.strong.len(),
+                request.weak.len()
             ));
             if ui.button("Remove machine binding").clicked() {
                 d.request = None;
@@ -274,7 +274,7 @@ impl LicensesPanel {
             match result {
                 Ok(spec) => {
                     cx.send(Command::Licensing(LicensingCommand::Issue {
-                        spec,
+                        spec: Box::new(spec),
                         account_id: cx.current_account.as_ref().map(|a| a.id),
                     }));
                 }
