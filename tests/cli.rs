@@ -1239,7 +1239,10 @@ fn data_encoding_free_base64(text: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut acc, mut bits) = (0u32, 0);
     for c in text.bytes().filter(|&c| c != b'=') {
-        let v = ALPHABET.iter().position(|&a| a == c).expect("a base32 symbol") as u32;
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .expect("a base32 symbol") as u32;
         acc = (acc << 6) | v;
         bits += 6;
         if bits >= 8 {
@@ -1249,4 +1252,86 @@ fn data_encoding_free_base64(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+#[test]
+fn a_license_signed_here_but_missing_from_the_ledger_is_reported() {
+    let desk = Desk::with_key();
+    let (id, serial, _) = desk.issue("a.lic", &[]);
+    let (rc, out) = verify_code(&desk, &[&serial]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains("Ledger:      issued here (entry 1), Active"),
+        "{out}"
+    );
+    // Someone with the database removes the license and its entry (or signed it elsewhere
+    // with a leaked copy of the key): the signature still holds, the ledger does not.
+    let conn = common::raw_connection(&desk.database());
+    conn.execute_batch("DELETE FROM licenses; DELETE FROM ledger; DELETE FROM outbox;")
+        .unwrap();
+    drop(conn);
+    let (rc, out) = verify_code(&desk, &[&serial]);
+    assert_eq!(rc, 19, "{out}");
+    assert!(out.contains("NOT ISSUED HERE"), "{out}");
+    assert!(out.contains(&id), "{out}");
+    // With a public key given, verify acts as a product would: no ledger to ask.
+    let key = desk.export("ops", "base64");
+    let (rc, out) = verify_code(&desk, &[&serial, "--pubkey", s(&key)]);
+    assert_eq!(rc, 0, "{out}");
+}
+
+#[test]
+fn a_fresh_copy_of_the_revocation_list_names_the_same_licenses() {
+    let desk = Desk::with_key();
+    let (id, serial, _) = desk.issue("a.lic", &[]);
+    let first = desk.path("first.ldrl");
+    desk.ok(&["revoke", &id, "--reason", "refund", "--out", s(&first)]);
+    let fresh = desk.path("fresh.ldrl");
+    let out = desk.run(&["revocations", "publish", "--out", s(&fresh)]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("names 1 license(s); next update due"),
+        "{}",
+        text(&out)
+    );
+    let (rc, out) = verify_code(&desk, &[&serial, "--revocations", s(&fresh)]);
+    assert_eq!(rc, 17, "{out}");
+    // The fresh list is newer: a product that saw it refuses the first one.
+    let key = desk.export("ops", "base64");
+    let fresh_text = std::fs::read_to_string(&fresh).unwrap();
+    let ring = licensekey::KeyRing::new()
+        .with(licensekey::parse_public_key(&std::fs::read_to_string(&key).unwrap()).unwrap())
+        .unwrap();
+    let seen = licensekey::verify_revocation_list(
+        &fresh_text,
+        &ring,
+        &licensekey::RevocationCheck::at(i64::MAX / 2),
+    );
+    assert!(
+        matches!(seen, Err(licensekey::Error::RevocationListExpired { .. })),
+        "{seen:?}"
+    );
+    let state = licensekey::SignedRevocationList::parse(&fresh_text)
+        .unwrap()
+        .list()
+        .state()
+        .unwrap();
+    let sequence = state.sequence.to_string();
+    let (rc, out) = verify_code(
+        &desk,
+        &[
+            &serial,
+            "--revocations",
+            s(&first),
+            "--seen-sequence",
+            &sequence,
+        ],
+    );
+    assert_eq!(rc, 1, "{out}");
+    assert!(ledger_intact(&desk), "publishing a copy changes no ledger");
+}
+
+fn ledger_intact(desk: &Desk) -> bool {
+    desk.ok(&["ledger", "verify"])
+        .starts_with("Ledger intact: 2 entries")
 }

@@ -23,9 +23,31 @@ pub fn revoke(args: &RevokeArgs, database: &Path) -> anyhow::Result<ExitCode> {
     let (_, key, operator) = super::issue::unlock_active(&store, &args.passphrase)?;
     let list = licensing::revoke(&mut store, &key, license_id, &args.reason, &operator, now())?;
     output::note(&format!(
-        "Revoked {license_id}; revocation list {} now holds {} license(s)",
+        "Revoked {license_id}; revocation list {} now names {} license(s)",
         list.list().sequence,
         list.list().revoked.len()
+    ));
+    emit(out, database, &list.to_file(), false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn publish_list(
+    out: OutArg<'_>,
+    passphrase: &super::PassphraseArgs,
+    database: &Path,
+) -> anyhow::Result<ExitCode> {
+    out.check(database)?;
+    let store = open_store(database)?;
+    let (_, key, _) = super::issue::unlock_active(&store, passphrase)?;
+    let list = licensing::republish_list(&store, &key, now())?;
+    let l = list.list();
+    let next = l
+        .next_update
+        .map_or_else(|| "not set".to_string(), crate::domain::time::rfc3339);
+    output::note(&format!(
+        "Revocation list {} names {} license(s); next update due {next}",
+        l.sequence,
+        l.revoked.len(),
     ));
     emit(out, database, &list.to_file(), false)?;
     Ok(ExitCode::SUCCESS)

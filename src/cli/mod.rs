@@ -54,6 +54,9 @@ pub enum CliCommand {
     Request(RequestArgs),
     /// Revoke a license and publish the new signed revocation list.
     Revoke(RevokeArgs),
+    /// Revocation lists: sign a fresh copy of the current list.
+    #[command(subcommand)]
+    Revocations(RevocationsCommand),
     /// The hash-chained issuance ledger: verify it or export it.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -294,6 +297,24 @@ pub struct RevokeArgs {
     pub passphrase: PassphraseArgs,
 }
 
+/// `revocations ...`
+#[derive(Debug, Subcommand)]
+pub enum RevocationsCommand {
+    /// Sign a fresh copy of the current revocation list (every suspended, revoked or deleted
+    /// license), for products that require a recent list: same names, a new sequence, issue
+    /// time and next-update time.
+    Publish {
+        /// Write the list here instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace the --out file if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+}
+
 /// `ledger ...`
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
@@ -403,6 +424,11 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
         CliCommand::Verify(args) => verify::run(&args, database),
         CliCommand::Request(args) => verify::request(&args, database),
         CliCommand::Revoke(args) => ledger::revoke(&args, database),
+        CliCommand::Revocations(RevocationsCommand::Publish {
+            out,
+            force,
+            passphrase,
+        }) => ledger::publish_list(OutArg::new(out.as_deref(), force), &passphrase, database),
         CliCommand::Ledger(cmd) => ledger::run(cmd, database),
     }
 }

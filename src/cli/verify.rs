@@ -2,8 +2,10 @@
 //! request` (what a customer's machine does). Each failure has its own exit code.
 
 use super::{OutArg, RequestArgs, VerifyArgs, emit, now};
+use crate::cli::output::OutputError;
 use crate::domain::time::rfc3339;
 use crate::files;
+use crate::outln;
 use anyhow::Context as _;
 use licensekey::{
     Error, KeyRing, LicensePayload, LicenseStatus, MachineBinding, RevocationCheck,
@@ -26,7 +28,9 @@ Exit codes:
   15  expired (grace period over)
   16  wrong binding: another cluster, IP address or machine
   17  revoked (the license, or the key that signed it)
-  18  wrong product: a genuine license for another product (--product)";
+  18  wrong product: a genuine license for another product (--product)
+  19  not issued here: signed by a key of this desk's vault (no --pubkey) but missing from its
+      ledger";
 
 /// The exit code for a license error (1 for errors that are not about the license).
 pub fn exit_code_for(error: &Error) -> u8 {
@@ -106,7 +110,7 @@ pub fn run(args: &VerifyArgs, database: &Path) -> anyhow::Result<ExitCode> {
     let text = if from_file {
         match read_artifact(path, files::LICENSE)? {
             Ok(text) => text,
-            Err(error) => return Ok(refuse(&error, None)),
+            Err(error) => return Ok(refuse(&error, None)?),
         }
     } else {
         args.license.clone()
@@ -148,17 +152,27 @@ pub fn run(args: &VerifyArgs, database: &Path) -> anyhow::Result<ExitCode> {
     if let Some(list) = &revocations {
         ctx = ctx.with_revocations(list);
     }
+    // With the vault's own keys, the desk can also say whether it issued the license: a valid
+    // signature by one of its keys with no ledger entry means the database was tampered with
+    // (or the key leaked).
+    let desk = args.pubkeys.is_empty();
     match licensekey::verify(&text, &ring, &ctx) {
         Ok(verified) => {
-            print_summary(&verified.payload);
+            print_summary(&verified.payload)?;
+            let issued_here = !desk || ledger_line(database, &text)?;
             match verified.status {
-                LicenseStatus::Valid => println!("VALID"),
+                LicenseStatus::Valid => outln!("VALID"),
                 LicenseStatus::InGrace { days_left } => {
                     let s = if days_left == 1 { "" } else { "s" };
-                    println!("VALID (in grace, {days_left} day{s} left)");
+                    outln!("VALID (in grace, {days_left} day{s} left)");
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            if issued_here {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                outln!("NOT ISSUED HERE: signed by a key of this desk, but not in its ledger");
+                Ok(ExitCode::from(EXIT_NOT_ISSUED_HERE))
+            }
         }
         Err(error) => {
             let mut hint = None;
@@ -169,19 +183,45 @@ pub fn run(args: &VerifyArgs, database: &Path) -> anyhow::Result<ExitCode> {
             if matches!(exit_code_for(&error), 14..=18)
                 && let Ok(license) = SignedLicense::parse(&text)
             {
-                print_summary(license.payload());
+                print_summary(license.payload())?;
+                if desk {
+                    ledger_line(database, &text)?;
+                }
             }
-            Ok(refuse(&error, hint))
+            Ok(refuse(&error, hint)?)
         }
     }
 }
 
+/// Exit code of `verify` for a license signed by a key of this desk but missing from its
+/// ledger (checked only with the vault's keys, not with `--pubkey`).
+pub const EXIT_NOT_ISSUED_HERE: u8 = 19;
+
+/// Prints whether this desk's ledger holds the license, and returns whether it does.
+fn ledger_line(database: &Path, text: &str) -> anyhow::Result<bool> {
+    let store = super::open_store(database)?;
+    let license = SignedLicense::parse(text)?;
+    let id = crate::domain::ids::LicenseId(license.payload().license_id);
+    if !crate::services::licensing::issued_here(store.conn(), &license)? {
+        outln!("Ledger:      no entry in this desk's ledger");
+        return Ok(false);
+    }
+    let status = crate::store::licenses::get(store.conn(), id)?
+        .map(|row| row.status.label())
+        .unwrap_or("unknown");
+    let entry = crate::store::ledger::issue_entry(store.conn(), id)?
+        .map(|e| e.seq.to_string())
+        .unwrap_or_default();
+    outln!("Ledger:      issued here (entry {entry}), {status} in this desk");
+    Ok(true)
+}
+
 /// Prints why the license is refused and returns its exit code.
-fn refuse(error: &Error, hint: Option<String>) -> ExitCode {
+fn refuse(error: &Error, hint: Option<String>) -> Result<ExitCode, OutputError> {
     let mut reason = describe(error);
     reason.push_str(&hint.unwrap_or_default());
-    println!("INVALID: {reason}");
-    ExitCode::from(exit_code_for(error))
+    outln!("INVALID: {reason}");
+    Ok(ExitCode::from(exit_code_for(error)))
 }
 
 /// The error in words, with times as dates rather than unix seconds.
@@ -200,22 +240,22 @@ fn describe(error: &Error) -> String {
     }
 }
 
-fn print_summary(p: &LicensePayload) {
-    println!("Product:     {}", p.product);
-    println!("Kind:        {}", p.kind.name());
-    println!("Customer:    {}", p.customer);
-    println!("License id:  {}", p.license_id);
-    println!("Key id:      {}", p.key_id);
-    println!("Issued:      {}", rfc3339(p.issued_at));
+fn print_summary(p: &LicensePayload) -> Result<(), OutputError> {
+    outln!("Product:     {}", p.product);
+    outln!("Kind:        {}", p.kind.name());
+    outln!("Customer:    {}", p.customer);
+    outln!("License id:  {}", p.license_id);
+    outln!("Key id:      {}", p.key_id);
+    outln!("Issued:      {}", rfc3339(p.issued_at));
     match p.expires_at {
-        Some(at) => println!("Expires:     {} (grace {} days)", rfc3339(at), p.grace_days),
-        None => println!("Expires:     never (perpetual)"),
+        Some(at) => outln!("Expires:     {} (grace {} days)", rfc3339(at), p.grace_days),
+        None => outln!("Expires:     never (perpetual)"),
     }
     if let Some(until) = p.support_until {
-        println!("Support:     until {}", rfc3339(until));
+        outln!("Support:     until {}", rfc3339(until));
     }
-    println!("Capacity:    {} TB", p.capacity_tb);
-    println!("Seats:       {}", p.seats);
+    outln!("Capacity:    {} TB", p.capacity_tb);
+    outln!("Seats:       {}", p.seats);
     let b = &p.binding;
     let mut binding = Vec::new();
     if let Some(cluster) = b.cluster {
@@ -253,15 +293,16 @@ fn print_summary(p: &LicensePayload) {
         ));
     }
     if binding.is_empty() {
-        println!("Binding:     none");
+        outln!("Binding:     none");
     } else {
-        println!("Binding:     {}", binding.join(", "));
+        outln!("Binding:     {}", binding.join(", "));
     }
     if p.features.is_empty() {
-        println!("Features:    none");
+        outln!("Features:    none");
     } else {
-        println!("Features:    {}", p.features.join(", "));
+        outln!("Features:    {}", p.features.join(", "));
     }
+    Ok(())
 }
 
 /// `license-desk request`: a license request for this machine.
@@ -274,13 +315,13 @@ pub fn request(args: &RequestArgs, database: &Path) -> anyhow::Result<ExitCode> 
     let file = request.to_file().context("encoding the request")?;
     emit(out, database, &file, false)?;
     if request.strong.is_empty() {
-        eprintln!(
+        super::output::note(
             "Warning: no strong machine identifier (machine-id, DMI UUID, MachineGuid, \
-             IOPlatformUUID) was found here, so the license cannot be bound to this machine."
+             IOPlatformUUID) was found here, so the license cannot be bound to this machine.",
         );
     }
     if args.out.is_some() {
-        eprintln!(
+        super::output::note(&format!(
             "Send it to your vendor; it carries salted fingerprints of {} strong and {} weak \
              machine identifiers{} (no raw values){}.",
             request.strong.len(),
@@ -293,7 +334,7 @@ pub fn request(args: &RequestArgs, database: &Path) -> anyhow::Result<ExitCode> 
             } else {
                 format!(", labelled '{}'", request.label)
             }
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }
