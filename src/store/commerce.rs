@@ -84,3 +84,35 @@ pub fn last_seq(conn: &Connection, kind: DocKind, year: i32) -> StoreResult<u32>
         })?;
     Ok(seq.and_then(|s| u32::try_from(s).ok()).unwrap_or(0))
 }
+
+/// The result a request with `key` already produced, if any (a double click, or a retry after
+/// the answer was lost, gets the first result instead of a second charge).
+pub fn idempotent_result(
+    conn: &Connection,
+    key: crate::domain::ids::IdempotencyKey,
+) -> StoreResult<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT result FROM idempotency_keys WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Records what a request with `key` produced, in its own transaction; a second request with
+/// the same key fails on the primary key, so at most one of them commits.
+pub fn remember_result(
+    tx: &Transaction<'_>,
+    key: crate::domain::ids::IdempotencyKey,
+    action: &str,
+    result: &str,
+    now: i64,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO idempotency_keys (key, action, result, at) VALUES (?1, ?2, ?3, ?4)",
+        params![key, action, result, now],
+    )?;
+    Ok(())
+}

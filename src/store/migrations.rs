@@ -532,6 +532,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX licenses_by_expiry ON licenses(expires_at, seq);
 
+    CREATE TABLE idempotency_keys (
+        key     BLOB PRIMARY KEY CHECK (length(key) = 16),
+        action  TEXT NOT NULL,
+        result  TEXT NOT NULL CHECK (json_valid(result)),
+        at      INTEGER NOT NULL
+    );
+
     CREATE TABLE mail_outbox (
         seq         INTEGER PRIMARY KEY,
         id          BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
