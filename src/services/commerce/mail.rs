@@ -137,7 +137,7 @@ pub(super) fn order_confirmation(
             .invoice
             .number()
             .map(|n| n.to_string())
-            .unwrap_or_default();
+            .unwrap_or_else(|| "(draft)".into());
         body.push_str(&format!(
             "\nInvoice {number}: {}.\n",
             invoice.invoice.status().label()

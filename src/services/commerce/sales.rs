@@ -13,7 +13,9 @@ use crate::commerce::pricing::{
 };
 use crate::commerce::quote::Quote;
 use crate::commerce::seller::SellerDetails;
-use crate::commerce::tax::{CountryCode, Customer, Seller, VatId, check_vat_id_offline};
+use crate::commerce::tax::{
+    CountryCode, Customer, Seller, TaxTreatment, VatId, check_vat_id_offline,
+};
 use crate::commerce::wallet::{
     CreditReason, Movement, Reversed, Wallet, WalletChange, WalletEntry,
 };
@@ -364,7 +366,17 @@ pub fn place_order(
                     order.order.document().clone(),
                 ),
             };
-            finalise(tx, &mut invoice, today)?;
+            // Rule 5: a VAT ID nobody has validated yet may still turn into reverse charge, so
+            // an invoice that is not paid at once stays a draft until it is validated (or
+            // finalised with VAT charged, as the draft says).
+            let keep_draft = placement.pay_by == (PayBy::NewInvoice { pay_now: false })
+                && matches!(
+                    order.order.document().treatment,
+                    TaxTreatment::Charged { reason } if reason.validation_would_help()
+                );
+            if !keep_draft {
+                finalise(tx, &mut invoice, today)?;
+            }
             store::invoices::insert(tx, &invoice, now)?;
             match placement.pay_by {
                 PayBy::Wallet => settle(
@@ -738,6 +750,32 @@ fn invoice_record(tx: &Transaction<'_>, id: InvoiceId) -> Result<InvoiceRecord, 
     store::invoices::get(tx, id)?.ok_or(CommerceError::NotFound("invoice"))
 }
 
+/// The line specs a priced document was made from (to price it again).
+fn specs_of(doc: &PricedDocument) -> Vec<LineSpec> {
+    doc.lines
+        .iter()
+        .map(|l| match l.proration {
+            Some(p) => LineSpec::Prorated {
+                product: l.product,
+                term: l.term,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                remaining_days: p.remaining_days,
+                term_days: p.term_days,
+            },
+            None => LineSpec::Catalogue {
+                product: l.product,
+                term: l.term,
+                quantity: l.quantity,
+                terms: l.terms,
+            },
+        })
+        .collect()
+}
+
+/// Finalises a draft invoice. A draft not bound to a quote's frozen prices is priced again
+/// first, with today as its tax point and the customer as now stored (a VAT ID validated since
+/// the draft was made turns it into reverse charge); its open order follows.
 pub fn finalise_invoice(
     store: &mut Store,
     id: InvoiceId,
@@ -747,6 +785,31 @@ pub fn finalise_invoice(
     store.write(|tx| {
         let mut invoice = invoice_record(tx, id)?;
         let parties = parties(tx, invoice.account_id)?;
+        let mut order = match invoice.order_id {
+            Some(order_id) => Some(order_record(tx, order_id)?),
+            None => None,
+        };
+        let frozen = order.as_ref().is_some_and(|o| o.quote_id.is_some());
+        if invoice.invoice.status() == InvoiceStatus::Draft && !frozen {
+            let doc = invoice.invoice.document();
+            let list = price_list(tx, doc.price_list)?;
+            let repriced = price_document(
+                &list,
+                &PricingRequest {
+                    seller: parties.seller.clone(),
+                    customer: parties.customer.clone(),
+                    tax_point: today,
+                    lines: specs_of(doc),
+                },
+            )?;
+            invoice.invoice.replace_document(repriced.clone())?;
+            if let Some(order) = order.as_mut()
+                && order.order.status() == crate::commerce::documents::OrderStatus::Placed
+            {
+                order.order.replace_document(repriced)?;
+                store::orders::update(tx, order, now)?;
+            }
+        }
         finalise(tx, &mut invoice, today)?;
         store::invoices::update(tx, &invoice, now)?;
         let mails = vec![mail::invoice_issued(tx, &parties, &invoice, now)?];
