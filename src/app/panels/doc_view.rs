@@ -34,7 +34,7 @@ pub fn document(ui: &mut egui::Ui, id: &str, doc: &PricedDocument) {
                 ui.label(format!("{} {}", line.quantity, line.product.unit()));
                 ui.label(line.unit_price.to_string());
                 ui.label(line.net.to_string());
-                ui.label(format!("{}%", line.tax_percent));
+                ui.label(line.tax_percent.to_string());
                 ui.end_row();
             }
         });
@@ -49,7 +49,7 @@ pub fn document(ui: &mut egui::Ui, id: &str, doc: &PricedDocument) {
             ui.label(format!("-{}", t.discount));
             ui.end_row();
             for tax in &t.taxes {
-                ui.label(format!("Tax {}% on {}", tax.percent, tax.base));
+                ui.label(format!("Tax {} on {}", tax.percent, tax.base));
                 ui.label(tax.tax.to_string());
                 ui.end_row();
             }

@@ -53,11 +53,11 @@ pub fn document_text(doc: &PricedDocument) -> String {
         ));
         if line.discount.is_positive() {
             out.push_str(&format!(
-                ", less {}% = {}",
+                ", less {} = {}",
                 line.discount_percent, line.discount
             ));
         }
-        out.push_str(&format!(" → {} (VAT {}%)\n", line.net, line.tax_percent));
+        out.push_str(&format!(", net {} (VAT {})\n", line.net, line.tax_percent));
     }
     let t = &doc.totals;
     out.push_str(&format!("\nSubtotal: {}\n", t.subtotal));
@@ -66,7 +66,7 @@ pub fn document_text(doc: &PricedDocument) -> String {
     }
     for tax in &t.taxes {
         out.push_str(&format!(
-            "Tax {}% on {}: {}\n",
+            "Tax {} on {}: {}\n",
             tax.percent, tax.base, tax.tax
         ));
     }
@@ -143,11 +143,11 @@ fn invoice_lines(
         let mut detail = format!("    unit {}  gross {}", line.unit_price, line.gross);
         if line.discount.is_positive() {
             detail.push_str(&format!(
-                "  discount {}% -{}",
+                "  discount {} -{}",
                 line.discount_percent, line.discount
             ));
         }
-        detail.push_str(&format!("  net {}  VAT {}%", line.net, line.tax_percent));
+        detail.push_str(&format!("  net {}  VAT {}", line.net, line.tax_percent));
         lines.push(detail);
     }
     let t = &doc.totals;
@@ -159,7 +159,7 @@ fn invoice_lines(
     lines.push(format!("Net:                 {}", t.net));
     for tax in &t.taxes {
         lines.push(format!(
-            "Taxable at {}%: {}   tax {}",
+            "Taxable at {}: {}   tax {}",
             tax.percent, tax.base, tax.tax
         ));
     }

@@ -307,12 +307,12 @@ pub enum CommerceError {
     #[error("the account was not found (it may have been deleted)")]
     AccountNotFound,
     #[error(
-        "Billing details are missing: add company, email, address and country under Accounts → Edit billing details"
+        "Billing details are missing: add company, email, address and country under Accounts (Edit billing details)"
     )]
     BillingMissing,
-    #[error("Seller details are missing: fill them in under Settings → Seller")]
+    #[error("Seller details are missing: fill them in under Settings, Seller")]
     SellerMissing,
-    #[error("no price list yet: add one under Settings → Prices")]
+    #[error("no price list yet: add one under Settings, Prices")]
     NoPriceList,
     #[error("price list {0} was not found")]
     PriceListNotFound(String),

@@ -167,7 +167,7 @@ pub(super) fn ensure_payment_method(
     let methods = store::payments::list(conn, account_id)?;
     let Some(method) = methods.iter().find(|m| m.is_default) else {
         return Err(CommerceError::PaymentMethod(
-            "the account has no payment method: add one under Accounts → Add payment method".into(),
+            "the account has no payment method: add one under Accounts (Add payment method)".into(),
         ));
     };
     if method.details.is_expired(today) {
