@@ -29,6 +29,8 @@ pub type RequestId = u64;
 
 /// Work for the worker: one command of one service, each one transaction (or one named long
 /// job).
+// Commands and events cross a channel once each; their size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Command {
     Accounts(AccountsCommand),
@@ -59,6 +61,7 @@ impl Command {
 }
 
 /// What a command did.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Accounts(AccountsEvent),

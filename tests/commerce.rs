@@ -3,6 +3,9 @@
 //! never change once final, credit notes, the wallet, quotes, renewals, seat changes whose
 //! booked charge equals the preview, and invoice PDF/CSV and confirmation mail.
 
+// Test helpers panic on setup failures like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chrono::NaiveDate;

@@ -3,6 +3,9 @@
 //! it, be sent to fix missing billing details, renew a license from the wallet, raise seats
 //! mid-term with the booked charge equal to the preview, and keep prices and the seller.
 
+// Test helpers panic on setup failures like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chrono::NaiveDate;

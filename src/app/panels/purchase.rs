@@ -30,6 +30,9 @@ enum Tab {
     Renewals,
 }
 
+/// A priced cart: the list, the lines and their document.
+type Priced = (PriceList, Vec<LineSpec>, PricedDocument);
+
 /// The review page: what is confirmed, and the key that makes placing it happen once.
 struct Review {
     key: IdempotencyKey,
@@ -50,7 +53,7 @@ pub struct PurchasePanel {
     start: jiff::civil::Date,
     start_set: bool,
     lists: Option<Vec<PriceList>>,
-    preview: Option<Result<(PriceList, Vec<LineSpec>, PricedDocument), String>>,
+    preview: Option<Result<Priced, String>>,
     review: Option<Review>,
     /// A quote draft being revised: "Save as quote" saves into it.
     revising: Option<(QuoteId, String)>,

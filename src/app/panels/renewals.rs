@@ -38,11 +38,14 @@ impl RowSource for Due {
     }
 }
 
+/// The renewal priced for one period and for all of them.
+type Previews = (RenewalPreview, RenewalPreview);
+
 struct RenewForm {
     license_id: LicenseId,
     term: Term,
     periods: String,
-    preview: Option<(Term, u32, Result<(RenewalPreview, RenewalPreview), String>)>,
+    preview: Option<(Term, u32, Result<Previews, String>)>,
     pay_by: PayByState,
     key: IdempotencyKey,
     auto_renew: bool,

@@ -24,20 +24,20 @@ pub(super) fn deliver(
     f: impl FnOnce(&mut Store) -> Result<Outcome, CommerceError>,
 ) -> Result<CommerceEvent, CommerceError> {
     let (event, mails) = f(store)?;
-    if let Some(folder) = store.path().parent().map(|p| p.join(MAIL_FOLDER)) {
-        if std::fs::create_dir_all(&folder).is_ok() {
-            let _ = files::restrict_to_owner(&folder);
-            for mail in &mails {
-                let _ = files::write(
-                    &folder.join(&mail.file_name),
-                    mail.message.as_bytes(),
-                    Output {
-                        force: false,
-                        secret: true,
-                        database: Some(store.path()),
-                    },
-                );
-            }
+    if let Some(folder) = store.path().parent().map(|p| p.join(MAIL_FOLDER))
+        && std::fs::create_dir_all(&folder).is_ok()
+    {
+        let _ = files::restrict_to_owner(&folder);
+        for mail in &mails {
+            let _ = files::write(
+                &folder.join(&mail.file_name),
+                mail.message.as_bytes(),
+                Output {
+                    force: false,
+                    secret: true,
+                    database: Some(store.path()),
+                },
+            );
         }
     }
     Ok(event)

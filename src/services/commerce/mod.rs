@@ -87,6 +87,7 @@ pub struct Placement {
 }
 
 /// What staff can do with money.
+#[allow(clippy::large_enum_variant)] // sent once over the worker's channel
 #[derive(Debug, Clone)]
 pub enum CommerceCommand {
     SaveSeller(SellerDetails),
@@ -239,6 +240,7 @@ impl CommerceCommand {
 }
 
 /// What happened.
+#[allow(clippy::large_enum_variant)] // sent once over the worker's channel
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommerceEvent {
     SellerSaved(SellerDetails),
