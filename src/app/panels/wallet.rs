@@ -71,13 +71,17 @@ pub fn describe(change: &WalletChange) -> (String, String) {
             movement,
             quantity,
             reference,
-        } => (
-            format!("{} {:?} ({reference})", product.label(), movement)
-                .replace("Bought", "bought")
-                .replace("Assigned", "assigned")
-                .replace("Released", "released"),
-            format!("{quantity} {}", product.unit()),
-        ),
+        } => {
+            let moved = match movement {
+                crate::commerce::wallet::Movement::Bought => "bought",
+                crate::commerce::wallet::Movement::Assigned => "assigned",
+                crate::commerce::wallet::Movement::Released => "released",
+            };
+            (
+                format!("{} {moved} ({reference})", product.label()),
+                format!("{quantity} {}", product.unit()),
+            )
+        }
     }
 }
 
