@@ -606,6 +606,13 @@ fn quotes_freeze_convert_revise_and_expire() {
         })
         .unwrap_err();
     assert_eq!(err.to_string(), "the quote expired on 2026-12-23");
+    // Every confirmation is a file of its own, even several in the same second.
+    let files = std::fs::read_dir(desk.path.parent().unwrap().join("outbox"))
+        .unwrap()
+        .count();
+    let queued = store::mail_outbox::count(desk.store.conn()).unwrap();
+    assert!(queued >= 5, "{queued}");
+    assert_eq!(files as u64, queued);
 }
 
 #[test]

@@ -134,7 +134,9 @@ impl InvoicesPanel {
                     row.col(|ui| {
                         let name = match i.invoice.number() {
                             Some(n) => n.to_string(),
-                            None => format!("Draft {}", i.id.short()),
+                            None => {
+                                format!("Draft {}", crate::app::panels::renewals::tail(&i.id.0))
+                            }
                         };
                         if ui.selectable_label(selected == Some(i.id), name).clicked() {
                             chosen = Some(i.clone());
@@ -266,7 +268,7 @@ impl InvoicesPanel {
                     "Delete draft invoice",
                     format!(
                         "Delete the draft invoice {} for {}? Drafts have no number, so none is lost.",
-                        i.id.short(),
+                        crate::app::panels::renewals::tail(&i.id.0),
                         i.invoice.total()
                     ),
                     "Delete draft invoice",

@@ -179,7 +179,7 @@ impl RenewalsView {
                             if ui
                                 .selectable_label(
                                     selected == Some(l.license_id),
-                                    format!("Renew {}", l.license_id.short()),
+                                    format!("Renew {}", tail(&l.license_id.0)),
                                 )
                                 .clicked()
                             {
@@ -230,7 +230,7 @@ impl RenewalsView {
     fn form_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         let Some(form) = &mut self.form else { return };
         ui.separator();
-        ui.heading(format!("Renew license {}", form.license_id.short()));
+        ui.heading(format!("Renew license {}", form.license_id));
         widgets::field_with(ui, "Renewal period", None, |ui| {
             ui.horizontal(|ui| {
                 for term in Term::ALL {
@@ -329,4 +329,11 @@ impl RenewalsView {
             )));
         }
     }
+}
+
+/// The last eight hex digits of an id: ids made in the same minute share their first ones
+/// (UUIDv7 starts with the time), so lists name them by the end.
+pub(crate) fn tail(id: &uuid::Uuid) -> String {
+    let text = id.simple().to_string();
+    text[text.len() - 8..].to_string()
 }

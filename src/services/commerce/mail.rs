@@ -105,7 +105,7 @@ fn queue(
         file_name: format!(
             "{}-{}.eml",
             crate::domain::time::rfc3339(now).replace(':', ""),
-            id.short()
+            id.0.simple()
         ),
         created_at: now,
     };
