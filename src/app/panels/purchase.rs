@@ -242,10 +242,8 @@ impl PurchasePanel {
             problems.push("Support", "covers Pro licenses: add at least one");
         }
         if pro == 0 && tb == 0 && problems.is_empty() {
-            problems.push(
-                "Pro licenses",
-                "add at least one Pro license or TB of capacity",
-            );
+            // Not a mistake in a field: an empty cart says what it needs beside the button.
+            problems.push("Cart (add a Pro license or TB)", "is empty");
         }
         let before = (
             self.pro.clone(),

@@ -110,6 +110,8 @@ pub struct QuotesOrdersPanel {
     mail: Option<Paged<Mail>>,
     selected_quote: Option<QuoteRecord>,
     selected_order: Option<OrderRecord>,
+    /// Whether the selected order has an invoice (read once, when it is selected).
+    selected_invoiced: bool,
     selected_mail: Option<MailRow>,
     convert_key: Option<(QuoteId, IdempotencyKey)>,
     confirm_cancel: Option<QuoteRecord>,
@@ -388,6 +390,9 @@ impl QuotesOrdersPanel {
                 });
             });
         if let Some(o) = chosen {
+            self.selected_invoiced = store::invoices::for_order(cx.db, o.id)
+                .map(|i| !i.is_empty())
+                .unwrap_or(true);
             self.selected_order = Some(o);
         }
         let Some(o) = self.selected_order.clone() else {
@@ -400,9 +405,7 @@ impl QuotesOrdersPanel {
         });
         doc_view::document(ui, "order_doc", o.order.document());
         if o.order.status() == OrderStatus::Placed {
-            let invoiced = store::invoices::for_order(cx.db, o.id)
-                .map(|i| !i.is_empty())
-                .unwrap_or(true);
+            let invoiced = self.selected_invoiced;
             ui.horizontal(|ui| {
                 if !invoiced && ui.button("Invoice order").clicked() {
                     cx.send(Command::Commerce(CommerceCommand::InvoiceOrder {

@@ -321,7 +321,7 @@ impl SeatsPanel {
             )
         });
         let effective = from_jiff(change.effective).unwrap_or(today);
-        if let Some(seats) = seats {
+        if let Some(seats) = seats.filter(|s| *s != c.seats) {
             if change
                 .preview
                 .as_ref()
@@ -333,6 +333,13 @@ impl SeatsPanel {
                 change.key = IdempotencyKey::new();
             }
         } else {
+            change.preview = None;
+        }
+        if seats == Some(c.seats) {
+            problems.push(
+                "New number of seats",
+                format!("is the current one ({})", c.seats),
+            );
             change.preview = None;
         }
         let preview = match &change.preview {
