@@ -9,6 +9,7 @@
 use crate::clock::SharedClock;
 use crate::domain::settings::Settings;
 use crate::services::accounts::{self, AccountsCommand, AccountsEvent};
+use crate::services::commerce::{self, CommerceCommand, CommerceEvent};
 use crate::services::files::Saved;
 use crate::services::keys::{KeyVault, KeysCommand, KeysEvent};
 use crate::services::licensing::{self, LicensingCommand, LicensingEvent};
@@ -28,11 +29,14 @@ pub type RequestId = u64;
 
 /// Work for the worker: one command of one service, each one transaction (or one named long
 /// job).
+// Commands and events cross a channel once each; their size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Command {
     Accounts(AccountsCommand),
     Keys(KeysCommand),
     Licensing(LicensingCommand),
+    Commerce(CommerceCommand),
     SaveSettings(Settings),
     /// Write a text the app made (license file, public key) where staff chose.
     SaveText {
@@ -49,6 +53,7 @@ impl Command {
             Command::Accounts(c) => c.action(),
             Command::Keys(c) => c.action(),
             Command::Licensing(c) => c.action(),
+            Command::Commerce(c) => c.action(),
             Command::SaveSettings(_) => "Save settings",
             Command::SaveText { .. } => "Save file",
         }
@@ -56,11 +61,13 @@ impl Command {
 }
 
 /// What a command did.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Accounts(AccountsEvent),
     Keys(KeysEvent),
     Licensing(LicensingEvent),
+    Commerce(CommerceEvent),
     SettingsSaved(Settings),
     TextSaved { what: Saved, path: PathBuf },
 }
@@ -368,6 +375,9 @@ impl WorkerState {
                 .map_err(|e| e.to_string()),
             Command::Licensing(c) => licensing::run(store, &mut self.vault, now, c, progress)
                 .map(Event::Licensing)
+                .map_err(|e| e.to_string()),
+            Command::Commerce(c) => commerce::run(store, &mut self.vault, now, c)
+                .map(Event::Commerce)
                 .map_err(|e| e.to_string()),
             Command::SaveSettings(settings) => {
                 let saved =

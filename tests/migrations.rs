@@ -160,8 +160,14 @@ fn every_earlier_schema_upgrades_with_its_data() {
         let path = dir.path().join("desk.sqlite3");
         let head = {
             let mut conn = common::raw_connection(&path);
+            // `fill` writes the formats of versions 1–3; a later version gets that data
+            // through the real migrations, as a desk upgraded step by step would hold it.
+            let filled_at = version.min(3);
+            store::migrate_to(&mut conn, filled_at).unwrap();
+            let head = fill(&conn, filled_at);
+            conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
             store::migrate_to(&mut conn, version).unwrap();
-            fill(&conn, version)
+            head
         };
         let mut steps = Vec::new();
         let mut store = Store::open_with_progress(&path, |step| steps.push(step.applying)).unwrap();

@@ -2,6 +2,7 @@
 
 use crate::jobs::Event;
 use crate::services::accounts::AccountsEvent;
+use crate::services::commerce::CommerceEvent;
 use crate::services::keys::KeysEvent;
 use crate::services::licensing::LicensingEvent;
 
@@ -67,9 +68,107 @@ pub fn toast_for(event: &Event) -> Option<String> {
             }
             LicensingEvent::Cancelled { action } => format!("{action} cancelled"),
         },
+        Event::Commerce(e) => commerce_toast(e)?,
         Event::SettingsSaved(_) => "Settings saved".into(),
         Event::TextSaved { what, path } => {
             format!("{} saved to {}", what.label(), path.display())
+        }
+    })
+}
+
+fn commerce_toast(event: &CommerceEvent) -> Option<String> {
+    let invoice_number = |i: &crate::store::invoices::InvoiceRecord| {
+        i.invoice
+            .number()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "Draft invoice".into())
+    };
+    Some(match event {
+        CommerceEvent::SellerSaved(_) => "Seller details saved".into(),
+        CommerceEvent::PriceListSaved(l) => {
+            format!("Price list '{}' version {} saved", l.name, l.version)
+        }
+        CommerceEvent::VatValidated { validation, .. } => format!(
+            "VAT ID {} checked: {:?}",
+            validation.vat_id, validation.outcome
+        ),
+        CommerceEvent::OrderPlaced {
+            order,
+            added_to_open_order: true,
+            ..
+        } => format!(
+            "Added to open order {} (now {})",
+            order.order.number(),
+            order.order.total()
+        ),
+        CommerceEvent::OrderPlaced { order, invoice, .. } => match invoice {
+            Some(i) => format!(
+                "Order {} placed: invoice {} is {}",
+                order.order.number(),
+                invoice_number(i),
+                i.invoice.status().label()
+            ),
+            None => format!("Order {} placed", order.order.number()),
+        },
+        CommerceEvent::QuoteSaved(q) => format!(
+            "Quote {} version {} saved ({})",
+            q.quote.number(),
+            q.quote.version(),
+            q.quote.status().label().to_lowercase()
+        ),
+        CommerceEvent::QuoteChanged(q) => format!(
+            "Quote {} version {} is {}",
+            q.quote.number(),
+            q.quote.version(),
+            q.quote.status().label().to_lowercase()
+        ),
+        CommerceEvent::QuotesExpired { count: 0 } => return None,
+        CommerceEvent::QuotesExpired { count } => format!("{count} quote(s) expired"),
+        CommerceEvent::QuoteConverted { quote, order, .. } => format!(
+            "Quote {} converted to order {}",
+            quote.quote.number(),
+            order.order.number()
+        ),
+        CommerceEvent::OrderChanged(o) => {
+            format!("Order {} is {}", o.order.number(), o.order.status().label())
+        }
+        CommerceEvent::InvoiceChanged(i) => {
+            format!("{} is {}", invoice_number(i), i.invoice.status().label())
+        }
+        CommerceEvent::InvoiceDeleted { .. } => "Draft invoice deleted".into(),
+        CommerceEvent::InvoicePaid { invoice, .. } => format!(
+            "{} paid ({})",
+            invoice_number(invoice),
+            invoice.invoice.total()
+        ),
+        CommerceEvent::CreditNoteIssued(c) => format!(
+            "Credit note {} for {} issued ({})",
+            c.note.number, c.note.invoice, c.note.totals.total
+        ),
+        CommerceEvent::WalletChanged { .. } => "Wallet updated".into(),
+        CommerceEvent::Renewed { renewal, .. } => format!(
+            "License renewed as {} ({}, charged to {})",
+            renewal.new_license_id, renewal.total, renewal.reference
+        ),
+        CommerceEvent::RenewalSettingSaved(s) => {
+            if s.auto_renew {
+                format!("Auto-renewal on ({})", s.term.label())
+            } else {
+                "Auto-renewal off".into()
+            }
+        }
+        CommerceEvent::SeatContractCreated { contract, invoice } => format!(
+            "Seat contract '{}' created; invoice {}",
+            contract.name,
+            invoice_number(invoice)
+        ),
+        CommerceEvent::SeatsChanged { contract, .. } => {
+            format!("'{}' now has {} seats", contract.name, contract.seats)
+        }
+        CommerceEvent::SeatAssigned(a) => format!("Seat given to {}", a.user_name),
+        CommerceEvent::SeatReleased(a) => format!("{}'s seat is free again", a.user_name),
+        CommerceEvent::Exported { what, path } => {
+            format!("{what} saved to {}", path.display())
         }
     })
 }

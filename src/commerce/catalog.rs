@@ -270,6 +270,74 @@ pub fn list_in_force(lists: &[PriceList], id: Uuid, date: NaiveDate) -> Option<&
         .max_by_key(|l| (l.valid_from, l.version))
 }
 
+/// A starting price list staff can adjust in Settings → Prices: EUR prices for every product
+/// and term, 10% off three years, and a few standard VAT rates (check them before use).
+pub fn starter(id: Uuid, valid_from: NaiveDate) -> PriceList {
+    use Product::*;
+    use Term::*;
+    let eur = |minor| Money::from_minor(minor, Currency::EUR);
+    let mut prices = Vec::new();
+    for (product, monthly) in [
+        (ProLicense, 1200),
+        (CapacityTb, 500),
+        (Support, 300),
+        (NamedSeat, 1000),
+    ] {
+        for term in Term::ALL {
+            prices.push(UnitPrice {
+                product,
+                term,
+                price: eur(monthly * i64::from(term.months())),
+            });
+        }
+    }
+    let mut tax_rates = Vec::new();
+    for (country, percent) in [
+        ("DE", "19"),
+        ("AT", "20"),
+        ("FR", "20"),
+        ("NL", "21"),
+        ("IT", "22"),
+        ("ES", "21"),
+        ("GB", "20"),
+        ("CH", "8.1"),
+        ("US", "0"),
+    ] {
+        for class in [ProductClass::Software, ProductClass::Support] {
+            if let (Ok(country), Ok(percent)) =
+                (CountryCode::parse(country), Percent::parse(percent))
+            {
+                tax_rates.push(TaxRate {
+                    country,
+                    class,
+                    percent,
+                    valid_from: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(valid_from),
+                    valid_to: None,
+                });
+            }
+        }
+    }
+    PriceList {
+        id,
+        version: 1,
+        name: "Standard EUR".into(),
+        valid_from,
+        currency: Currency::EUR,
+        prices,
+        term_discounts: vec![
+            TermDiscount {
+                term: Annual,
+                percent: Percent::ZERO,
+            },
+            TermDiscount {
+                term: Triennial,
+                percent: Percent::parse("10").unwrap_or(Percent::ZERO),
+            },
+        ],
+        tax_rates,
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     #![allow(clippy::unwrap_used)]

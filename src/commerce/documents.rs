@@ -173,6 +173,19 @@ impl Order {
         Ok(())
     }
 
+    /// Replaces the priced document of an order still open (placed, not from a quote): more
+    /// lines were added to it before it was invoiced.
+    pub fn replace_document(&mut self, document: PricedDocument) -> Result<(), DocumentError> {
+        if self.status != OrderStatus::Placed || self.quote.is_some() {
+            return Err(DocumentError::Order {
+                status: self.status,
+                action: "changed",
+            });
+        }
+        self.document = document;
+        Ok(())
+    }
+
     /// Placed → paid.
     pub fn mark_paid(&mut self) -> Result<(), DocumentError> {
         self.step(OrderStatus::Placed, OrderStatus::Paid, "marked paid")

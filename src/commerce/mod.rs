@@ -13,6 +13,7 @@ pub mod pricing;
 pub mod quote;
 pub mod renewal;
 pub mod seats;
+pub mod seller;
 pub mod tax;
 pub mod terms;
 pub mod wallet;

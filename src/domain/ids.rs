@@ -103,6 +103,68 @@ uuid_id!(
     "desk id"
 );
 
+uuid_id!(
+    /// One version line of a price list (all versions of a list share it).
+    PriceListId,
+    "price list id"
+);
+uuid_id!(
+    /// One version of a quote.
+    QuoteId,
+    "quote id"
+);
+uuid_id!(
+    /// An order.
+    OrderId,
+    "order id"
+);
+uuid_id!(
+    /// An invoice (a draft has an id before it has a number).
+    InvoiceId,
+    "invoice id"
+);
+uuid_id!(
+    /// A credit note.
+    CreditNoteId,
+    "credit note id"
+);
+uuid_id!(
+    /// One wallet ledger entry.
+    WalletEntryId,
+    "wallet entry id"
+);
+uuid_id!(
+    /// A named-seat contract.
+    SeatContractId,
+    "seat contract id"
+);
+uuid_id!(
+    /// One booked change of a seat contract's count.
+    SeatChangeId,
+    "seat change id"
+);
+uuid_id!(
+    /// A seat given to a named user.
+    SeatAssignmentId,
+    "seat assignment id"
+);
+uuid_id!(
+    /// A license renewal.
+    RenewalId,
+    "renewal id"
+);
+uuid_id!(
+    /// A confirmation message in the mail outbox.
+    MailId,
+    "mail id"
+);
+uuid_id!(
+    /// A client-made key that makes a placement or payment happen at most once: the review
+    /// page makes one when it opens, and a second request with it returns the first result.
+    IdempotencyKey,
+    "idempotency key"
+);
+
 /// Parses the hyphenated UUID form only: one text per id.
 fn parse_uuid(text: &str, what: &'static str) -> Result<Uuid, BadId> {
     let trimmed = text.trim();

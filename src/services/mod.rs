@@ -4,6 +4,7 @@
 //! them; the CLI calls the same functions directly.
 
 pub mod accounts;
+pub mod commerce;
 pub mod files;
 pub mod keys;
 pub mod licensing;

@@ -315,6 +315,242 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
     END;
     "#,
+    // 5: commerce. Price list versions (insert-only), VAT ID validation results, gapless
+    // document counters, quotes (one row per version), orders, invoices and credit notes
+    // (finalised ones never change, only drafts are deleted: triggers refuse the rest), the
+    // append-only wallet ledger, named-seat contracts with their booked changes and assigned
+    // users, renewal settings and renewals of licenses, and the confirmation mail outbox. Money
+    // is integer minor units beside its ISO 4217 code; dates are ISO 'YYYY-MM-DD' text; each
+    // document keeps its whole priced snapshot as JSON in `body`.
+    r#"
+    CREATE TABLE price_lists (
+        id          BLOB NOT NULL CHECK (length(id) = 16),
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        name        TEXT NOT NULL,
+        currency    TEXT NOT NULL CHECK (length(currency) = 3),
+        valid_from  TEXT NOT NULL,
+        body        TEXT NOT NULL CHECK (json_valid(body)),
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (id, version)
+    );
+    CREATE TRIGGER price_lists_never_change BEFORE UPDATE ON price_lists BEGIN
+        SELECT RAISE(ABORT, 'a price list version never changes: save a new version');
+    END;
+
+    CREATE TABLE vat_validations (
+        seq         INTEGER PRIMARY KEY,
+        vat_id      TEXT NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('valid', 'invalid', 'not_checkable')),
+        body        TEXT NOT NULL CHECK (json_valid(body)),
+        checked_at  INTEGER NOT NULL
+    );
+    CREATE INDEX vat_validations_by_vat_id ON vat_validations(vat_id, seq);
+
+    CREATE TABLE doc_counters (
+        kind      TEXT NOT NULL CHECK (kind IN ('quote', 'order', 'invoice', 'credit_note')),
+        year      INTEGER NOT NULL,
+        last_seq  INTEGER NOT NULL CHECK (last_seq >= 1),
+        PRIMARY KEY (kind, year)
+    );
+
+    CREATE TABLE quotes (
+        id           BLOB PRIMARY KEY CHECK (length(id) = 16),
+        account_id   BLOB NOT NULL REFERENCES accounts(id),
+        number       TEXT NOT NULL,
+        year         INTEGER NOT NULL,
+        seq          INTEGER NOT NULL,
+        version      INTEGER NOT NULL CHECK (version >= 1),
+        status       TEXT NOT NULL
+                     CHECK (status IN ('draft', 'open', 'accepted', 'expired', 'cancelled')),
+        opened_on    TEXT,
+        valid_until  TEXT,
+        currency     TEXT,
+        total_minor  INTEGER,
+        body         TEXT NOT NULL CHECK (json_valid(body)),
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        UNIQUE (number, version)
+    );
+    CREATE INDEX quotes_by_account ON quotes(account_id, year, seq, version);
+    CREATE INDEX quotes_open_by_validity ON quotes(valid_until) WHERE status = 'open';
+
+    CREATE TABLE orders (
+        id               BLOB PRIMARY KEY CHECK (length(id) = 16),
+        account_id       BLOB NOT NULL REFERENCES accounts(id),
+        number           TEXT NOT NULL UNIQUE,
+        year             INTEGER NOT NULL,
+        seq              INTEGER NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN ('placed', 'paid', 'fulfilled', 'cancelled')),
+        placed_on        TEXT NOT NULL,
+        currency         TEXT NOT NULL,
+        total_minor      INTEGER NOT NULL,
+        quote_id         BLOB REFERENCES quotes(id),
+        idempotency_key  BLOB UNIQUE CHECK (idempotency_key IS NULL OR length(idempotency_key) = 16),
+        body             TEXT NOT NULL CHECK (json_valid(body)),
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+    );
+    CREATE INDEX orders_by_account ON orders(account_id, year, seq);
+
+    CREATE TABLE invoices (
+        id           BLOB PRIMARY KEY CHECK (length(id) = 16),
+        account_id   BLOB NOT NULL REFERENCES accounts(id),
+        number       TEXT UNIQUE,
+        year         INTEGER,
+        seq          INTEGER,
+        status       TEXT NOT NULL CHECK (status IN ('draft', 'unpaid', 'paid', 'void')),
+        order_id     BLOB REFERENCES orders(id),
+        issued_on    TEXT,
+        due_on       TEXT,
+        paid_on      TEXT,
+        currency     TEXT NOT NULL,
+        total_minor  INTEGER NOT NULL,
+        body         TEXT NOT NULL CHECK (json_valid(body)),
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        CHECK ((status = 'draft') = (number IS NULL))
+    );
+    CREATE INDEX invoices_by_account ON invoices(account_id, created_at);
+    CREATE INDEX invoices_by_order ON invoices(order_id);
+    CREATE TRIGGER invoices_final_never_change BEFORE UPDATE ON invoices
+    WHEN old.status <> 'draft' AND (
+        new.status = 'draft' OR new.number IS NOT old.number OR new.account_id IS NOT old.account_id
+        OR new.total_minor IS NOT old.total_minor OR new.currency IS NOT old.currency
+        OR new.issued_on IS NOT old.issued_on
+        OR json_extract(new.body, '$.document') IS NOT json_extract(old.body, '$.document'))
+    BEGIN
+        SELECT RAISE(ABORT, 'a finalised invoice never changes');
+    END;
+    CREATE TRIGGER invoices_only_drafts_deleted BEFORE DELETE ON invoices
+    WHEN old.status <> 'draft' BEGIN
+        SELECT RAISE(ABORT, 'only draft invoices can be deleted');
+    END;
+
+    CREATE TABLE credit_notes (
+        id           BLOB PRIMARY KEY CHECK (length(id) = 16),
+        account_id   BLOB NOT NULL REFERENCES accounts(id),
+        invoice_id   BLOB NOT NULL REFERENCES invoices(id),
+        number       TEXT NOT NULL UNIQUE,
+        year         INTEGER NOT NULL,
+        seq          INTEGER NOT NULL,
+        issued_on    TEXT NOT NULL,
+        currency     TEXT NOT NULL,
+        total_minor  INTEGER NOT NULL CHECK (total_minor > 0),
+        body         TEXT NOT NULL CHECK (json_valid(body)),
+        created_at   INTEGER NOT NULL
+    );
+    CREATE INDEX credit_notes_by_invoice ON credit_notes(invoice_id);
+    CREATE TRIGGER credit_notes_never_change BEFORE UPDATE ON credit_notes BEGIN
+        SELECT RAISE(ABORT, 'a credit note never changes');
+    END;
+    CREATE TRIGGER credit_notes_never_deleted BEFORE DELETE ON credit_notes BEGIN
+        SELECT RAISE(ABORT, 'a credit note is never deleted');
+    END;
+
+    CREATE TABLE wallet_entries (
+        seq           INTEGER PRIMARY KEY,
+        id            BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        account_id    BLOB NOT NULL REFERENCES accounts(id),
+        kind          TEXT NOT NULL
+                      CHECK (kind IN ('top_up', 'payment', 'credit', 'refund', 'entitlement')),
+        currency      TEXT,
+        amount_minor  INTEGER,
+        product       TEXT,
+        movement      TEXT CHECK (movement IS NULL OR movement IN ('bought', 'assigned', 'released')),
+        quantity      INTEGER CHECK (quantity IS NULL OR quantity >= 1),
+        reference     TEXT NOT NULL,
+        body          TEXT NOT NULL CHECK (json_valid(body)),
+        at            INTEGER NOT NULL,
+        CHECK ((kind = 'entitlement') = (amount_minor IS NULL))
+    );
+    CREATE INDEX wallet_entries_by_account ON wallet_entries(account_id, seq);
+    CREATE TRIGGER wallet_entries_never_change BEFORE UPDATE ON wallet_entries BEGIN
+        SELECT RAISE(ABORT, 'wallet entries are append-only');
+    END;
+    CREATE TRIGGER wallet_entries_never_deleted BEFORE DELETE ON wallet_entries BEGIN
+        SELECT RAISE(ABORT, 'wallet entries are append-only');
+    END;
+
+    CREATE TABLE seat_contracts (
+        id                BLOB PRIMARY KEY CHECK (length(id) = 16),
+        account_id        BLOB NOT NULL REFERENCES accounts(id),
+        name              TEXT NOT NULL,
+        term              TEXT NOT NULL,
+        anchor            TEXT NOT NULL,
+        currency          TEXT NOT NULL,
+        unit_price_minor  INTEGER NOT NULL CHECK (unit_price_minor >= 0),
+        seats             INTEGER NOT NULL CHECK (seats >= 0),
+        price_list_id     BLOB NOT NULL,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL
+    );
+    CREATE INDEX seat_contracts_by_account ON seat_contracts(account_id, created_at);
+    CREATE TABLE seat_changes (
+        seq              INTEGER PRIMARY KEY,
+        id               BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        contract_id      BLOB NOT NULL REFERENCES seat_contracts(id),
+        from_seats       INTEGER NOT NULL,
+        to_seats         INTEGER NOT NULL,
+        effective        TEXT NOT NULL,
+        amount_minor     INTEGER NOT NULL,
+        invoice_id       BLOB REFERENCES invoices(id),
+        wallet_entry_id  BLOB,
+        idempotency_key  BLOB NOT NULL UNIQUE,
+        body             TEXT NOT NULL CHECK (json_valid(body)),
+        at               INTEGER NOT NULL
+    );
+    CREATE INDEX seat_changes_by_contract ON seat_changes(contract_id, seq);
+    CREATE TABLE seat_assignments (
+        id           BLOB PRIMARY KEY CHECK (length(id) = 16),
+        contract_id  BLOB NOT NULL REFERENCES seat_contracts(id),
+        user_name    TEXT NOT NULL,
+        email        TEXT NOT NULL,
+        assigned_at  INTEGER NOT NULL,
+        released_at  INTEGER
+    );
+    CREATE UNIQUE INDEX seat_assignments_one_per_user
+        ON seat_assignments(contract_id, email COLLATE NOCASE) WHERE released_at IS NULL;
+
+    CREATE TABLE renewal_settings (
+        license_id  BLOB PRIMARY KEY REFERENCES licenses(license_id),
+        auto_renew  INTEGER NOT NULL CHECK (auto_renew IN (0, 1)),
+        term        TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE renewals (
+        id               BLOB PRIMARY KEY CHECK (length(id) = 16),
+        account_id       BLOB REFERENCES accounts(id),
+        old_license_id   BLOB NOT NULL UNIQUE REFERENCES licenses(license_id),
+        new_license_id   BLOB NOT NULL UNIQUE REFERENCES licenses(license_id),
+        term             TEXT NOT NULL,
+        terms            INTEGER NOT NULL CHECK (terms >= 1),
+        currency         TEXT NOT NULL,
+        total_minor      INTEGER NOT NULL,
+        pay_by           TEXT NOT NULL,
+        reference        TEXT NOT NULL,
+        idempotency_key  BLOB NOT NULL UNIQUE,
+        at               INTEGER NOT NULL
+    );
+    CREATE INDEX licenses_by_expiry ON licenses(expires_at, seq);
+
+    CREATE TABLE idempotency_keys (
+        key     BLOB PRIMARY KEY CHECK (length(key) = 16),
+        action  TEXT NOT NULL,
+        result  TEXT NOT NULL CHECK (json_valid(result)),
+        at      INTEGER NOT NULL
+    );
+
+    CREATE TABLE mail_outbox (
+        seq         INTEGER PRIMARY KEY,
+        id          BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        account_id  BLOB REFERENCES accounts(id),
+        to_addr     TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        file_name   TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,16 +9,25 @@
 
 pub mod accounts;
 pub mod billing;
+pub mod commerce;
 pub mod desk;
+pub mod invoices;
 pub mod keys;
 pub mod ledger;
 pub mod licenses;
+pub mod mail_outbox;
 mod migrations;
+pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod price_lists;
+pub mod quotes;
+pub mod renewals;
 pub mod revocations;
+pub mod seats;
 pub mod settings;
 mod sql;
+pub mod wallet;
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};

@@ -106,6 +106,28 @@ pub enum Change {
     License(LicenseRecord),
     RevocationList(RevocationListRecord),
     LedgerEntry(LedgerRecord),
+    /// A price list version (never changed once saved).
+    PriceList(crate::commerce::catalog::PriceList),
+    /// A stored VAT ID validation result (reverse charge rests on it).
+    VatValidation(super::price_lists::VatValidationRecord),
+    Quote(super::quotes::QuoteRecord),
+    Order(super::orders::OrderRecord),
+    /// An invoice still being prepared.
+    InvoiceDraft(super::invoices::InvoiceRecord),
+    InvoiceDraftDeleted {
+        id: crate::domain::ids::InvoiceId,
+    },
+    /// A finalised, numbered invoice: its document never changes again.
+    Invoice(super::invoices::InvoiceRecord),
+    /// A finalised invoice paid or voided.
+    InvoiceStatus(super::invoices::InvoiceStatusRecord),
+    CreditNote(super::invoices::CreditNoteRecord),
+    WalletEntry(super::wallet::WalletEntryRecord),
+    SeatContract(super::seats::SeatContractRecord),
+    SeatChange(super::seats::SeatChangeRecord),
+    SeatAssignment(super::seats::SeatAssignmentRecord),
+    RenewalSetting(super::renewals::RenewalSettingRecord),
+    Renewal(super::renewals::RenewalRecord),
 }
 
 impl Change {
@@ -119,6 +141,20 @@ impl Change {
             Change::License(_) => "license",
             Change::RevocationList(_) => "revocation_list",
             Change::LedgerEntry(_) => "ledger_entry",
+            Change::PriceList(_) => "price_list",
+            Change::VatValidation(_) => "vat_validation",
+            Change::Quote(_) => "quote",
+            Change::Order(_) => "order",
+            Change::InvoiceDraft(_) | Change::InvoiceDraftDeleted { .. } => "invoice_draft",
+            Change::Invoice(_) => "invoice",
+            Change::InvoiceStatus(_) => "invoice_status",
+            Change::CreditNote(_) => "credit_note",
+            Change::WalletEntry(_) => "wallet_entry",
+            Change::SeatContract(_) => "seat_contract",
+            Change::SeatChange(_) => "seat_change",
+            Change::SeatAssignment(_) => "seat_assignment",
+            Change::RenewalSetting(_) => "renewal_setting",
+            Change::Renewal(_) => "renewal",
         }
     }
 
@@ -134,6 +170,20 @@ impl Change {
             Change::License(l) => l.license_id.to_string(),
             Change::RevocationList(l) => l.sequence.to_string(),
             Change::LedgerEntry(e) => e.seq.to_string(),
+            Change::PriceList(l) => format!("{}/{}", l.id, l.version),
+            Change::VatValidation(v) => v.seq.to_string(),
+            Change::Quote(q) => q.id.to_string(),
+            Change::Order(o) => o.id.to_string(),
+            Change::InvoiceDraft(i) | Change::Invoice(i) => i.id.to_string(),
+            Change::InvoiceDraftDeleted { id } => id.to_string(),
+            Change::InvoiceStatus(i) => i.id.to_string(),
+            Change::CreditNote(c) => c.id.to_string(),
+            Change::WalletEntry(e) => e.entry.id.to_string(),
+            Change::SeatContract(c) => c.id.to_string(),
+            Change::SeatChange(c) => c.id.to_string(),
+            Change::SeatAssignment(a) => a.id.to_string(),
+            Change::RenewalSetting(r) => r.license_id.to_string(),
+            Change::Renewal(r) => r.id.to_string(),
         }
     }
 
@@ -144,9 +194,26 @@ impl Change {
             | Change::Billing { .. }
             | Change::PaymentMethod(_)
             | Change::PublicKey(_)
-            | Change::License(_) => Op::Upsert,
-            Change::AccountDeleted { .. } | Change::PaymentMethodDeleted { .. } => Op::Delete,
-            Change::RevocationList(_) | Change::LedgerEntry(_) => Op::Insert,
+            | Change::License(_)
+            | Change::Quote(_)
+            | Change::Order(_)
+            | Change::InvoiceDraft(_)
+            | Change::InvoiceStatus(_)
+            | Change::SeatContract(_)
+            | Change::SeatAssignment(_)
+            | Change::RenewalSetting(_) => Op::Upsert,
+            Change::AccountDeleted { .. }
+            | Change::PaymentMethodDeleted { .. }
+            | Change::InvoiceDraftDeleted { .. } => Op::Delete,
+            Change::RevocationList(_)
+            | Change::LedgerEntry(_)
+            | Change::PriceList(_)
+            | Change::VatValidation(_)
+            | Change::Invoice(_)
+            | Change::CreditNote(_)
+            | Change::WalletEntry(_)
+            | Change::SeatChange(_)
+            | Change::Renewal(_) => Op::Insert,
         }
     }
 
@@ -177,6 +244,22 @@ impl Change {
             Change::License(l) => serde_json::to_string(l),
             Change::RevocationList(l) => serde_json::to_string(l),
             Change::LedgerEntry(e) => serde_json::to_string(e),
+            Change::PriceList(l) => serde_json::to_string(l),
+            Change::VatValidation(v) => serde_json::to_string(v),
+            Change::Quote(q) => serde_json::to_string(q),
+            Change::Order(o) => serde_json::to_string(o),
+            Change::InvoiceDraft(i) | Change::Invoice(i) => serde_json::to_string(i),
+            Change::InvoiceDraftDeleted { id } => {
+                serde_json::to_string(&serde_json::json!({ "id": id }))
+            }
+            Change::InvoiceStatus(i) => serde_json::to_string(i),
+            Change::CreditNote(c) => serde_json::to_string(c),
+            Change::WalletEntry(e) => serde_json::to_string(e),
+            Change::SeatContract(c) => serde_json::to_string(c),
+            Change::SeatChange(c) => serde_json::to_string(c),
+            Change::SeatAssignment(a) => serde_json::to_string(a),
+            Change::RenewalSetting(r) => serde_json::to_string(r),
+            Change::Renewal(r) => serde_json::to_string(r),
         }
     }
 }

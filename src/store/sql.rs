@@ -2,7 +2,11 @@
 //! 32-byte BLOBs. A value of the wrong shape in the file is reported as damaged data, never
 //! turned into a default.
 
-use crate::domain::ids::{AccountId, ChangeId, DeskId, LicenseId, PaymentMethodId};
+use crate::domain::ids::{
+    AccountId, ChangeId, CreditNoteId, DeskId, IdempotencyKey, InvoiceId, LicenseId, MailId,
+    OrderId, PaymentMethodId, PriceListId, QuoteId, RenewalId, SeatAssignmentId, SeatChangeId,
+    SeatContractId, WalletEntryId,
+};
 use licensekey::KeyId;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
@@ -33,7 +37,25 @@ macro_rules! uuid_sql {
     )*};
 }
 
-uuid_sql!(AccountId, PaymentMethodId, LicenseId, ChangeId, DeskId);
+uuid_sql!(
+    AccountId,
+    PaymentMethodId,
+    LicenseId,
+    ChangeId,
+    DeskId,
+    PriceListId,
+    QuoteId,
+    OrderId,
+    InvoiceId,
+    CreditNoteId,
+    WalletEntryId,
+    SeatContractId,
+    SeatChangeId,
+    SeatAssignmentId,
+    RenewalId,
+    MailId,
+    IdempotencyKey
+);
 
 /// A signing key's id as stored (8 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,21 @@
 mod accounts;
 mod billing_form;
 mod dashboard;
+mod doc_view;
+mod invoices;
 mod ledger;
 mod licenses;
+mod pay_by;
 mod payment_form;
 mod placeholder;
+mod prices;
+mod purchase;
+mod quotes_orders;
+mod renewals;
+mod seats;
 mod settings;
 mod signing_keys;
+mod wallet;
 
 use super::toasts::Toasts;
 use super::{AppCtx, Page};
@@ -23,6 +32,11 @@ pub struct Panels {
     signing_keys: signing_keys::SigningKeysPanel,
     ledger: ledger::LedgerPanel,
     licenses: licenses::LicensesPanel,
+    prices: prices::PricesPanel,
+    purchase: purchase::PurchasePanel,
+    quotes_orders: quotes_orders::QuotesOrdersPanel,
+    invoices: invoices::InvoicesPanel,
+    seats: seats::SeatsPanel,
 }
 
 impl Panels {
@@ -35,6 +49,11 @@ impl Panels {
             signing_keys: signing_keys::SigningKeysPanel::default(),
             ledger: ledger::LedgerPanel::default(),
             licenses: licenses::LicensesPanel::default(),
+            prices: prices::PricesPanel::default(),
+            purchase: purchase::PurchasePanel::default(),
+            quotes_orders: quotes_orders::QuotesOrdersPanel::default(),
+            invoices: invoices::InvoicesPanel::default(),
+            seats: seats::SeatsPanel::default(),
         }
     }
 
@@ -50,7 +69,24 @@ impl Panels {
                     .id_salt(other.name())
                     .show(ui, |ui| match other {
                         Page::Dashboard => self.dashboard.ui(ui, cx),
-                        Page::Settings => self.settings.ui(ui, cx),
+                        Page::Settings => {
+                            self.prices.tabs(ui);
+                            match self.prices.tab {
+                                prices::SettingsTab::General => self.settings.ui(ui, cx),
+                                prices::SettingsTab::Prices => self.prices.prices_ui(ui, cx),
+                                prices::SettingsTab::Seller => self.prices.seller_ui(ui, cx),
+                            }
+                        }
+                        Page::Purchase => self.purchase.ui(ui, cx),
+                        Page::QuotesOrders => {
+                            self.quotes_orders.ui(ui, cx);
+                            if let Some((id, number, lines)) = self.quotes_orders.revise.take() {
+                                self.purchase.revise(id, number, &lines);
+                                *cx.navigate = Some(Page::Purchase);
+                            }
+                        }
+                        Page::Invoices => self.invoices.ui(ui, cx),
+                        Page::Seats => self.seats.ui(ui, cx),
                         Page::SigningKeys => self.signing_keys.ui(ui, cx),
                         _ => placeholder::ui(ui, other),
                     });
@@ -66,11 +102,18 @@ impl Panels {
         self.signing_keys.on_event(event);
         self.ledger.on_event(event);
         self.licenses.on_event(event);
+        self.prices.on_event(event);
+        self.purchase.on_event(request, event);
+        self.quotes_orders.on_event(event);
+        self.invoices.on_event(event);
+        self.seats.on_event(request, event);
     }
 
     /// Lets panels that wait for a request see that it failed.
     pub fn on_failed(&mut self, request: RequestId, message: &str) {
         self.signing_keys.on_failed(request, message);
         self.ledger.on_failed(request);
+        self.purchase.on_failed(request, message);
+        self.seats.on_failed(request, message);
     }
 }
