@@ -12,5 +12,6 @@ pub mod error;
 pub mod issuance;
 pub mod jobs;
 pub mod paths;
+pub mod platform;
 pub mod store;
 pub mod vault;

@@ -107,6 +107,8 @@ pub struct AppConfig {
     pub kdf: KdfParams,
     /// File dialogs (scripted in tests).
     pub dialogs: Arc<dyn FileDialogs>,
+    /// The renderer drawing the window, shown in Settings → About.
+    pub renderer: String,
 }
 
 impl AppConfig {
@@ -118,6 +120,7 @@ impl AppConfig {
             test_mode: false,
             kdf: KdfParams::INTERACTIVE,
             dialogs: Arc::new(NativeDialogs),
+            renderer: "none".to_string(),
         }
     }
 }
@@ -138,6 +141,8 @@ pub struct AppCtx<'a> {
     pub dialogs: &'a dyn FileDialogs,
     /// Signing keys unlocked in the worker's session (key id -> name).
     pub unlocked_keys: &'a BTreeMap<String, String>,
+    /// The renderer drawing the window (Settings → About).
+    pub renderer: &'a str,
 }
 
 impl AppCtx<'_> {
@@ -449,6 +454,7 @@ impl eframe::App for LicenseDeskApp {
                     navigate: &mut navigate,
                     dialogs: self.config.dialogs.as_ref(),
                     unlocked_keys: &self.unlocked_keys,
+                    renderer: &self.config.renderer,
                 };
                 self.panels.ui(self.page, ui, &mut cx);
             });

@@ -31,6 +31,10 @@ pub struct Cli {
     #[arg(long, global = true, env = crate::paths::DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Graphics for the window: wgpu, falling back to glow (OpenGL) when it cannot start.
+    #[arg(long, value_enum, default_value_t, value_name = "RENDERER")]
+    pub renderer: crate::platform::renderer::RendererChoice,
+
     #[command(subcommand)]
     pub command: Option<CliCommand>,
 }
@@ -359,6 +363,14 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
     match command {
         CliCommand::Where => {
             println!("{}", database.display());
+            // On stderr, so scripts that read the path are unaffected.
+            if let Some(dir) = database.parent().filter(|d| d.is_dir()) {
+                match crate::platform::is_owner_only(dir) {
+                    Ok(true) => eprintln!("Data folder: readable by the current user only"),
+                    Ok(false) => eprintln!("Data folder: other users may be able to read it"),
+                    Err(err) => eprintln!("Data folder: access could not be checked ({err})"),
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Keys(cmd) => keys::run(cmd, database),

@@ -67,10 +67,21 @@ impl Store {
     /// every pending migration.
     pub fn open(path: &Path) -> StoreResult<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            // A folder made here holds secrets: only its owner may read it (0700 / an ACL).
+            // A folder the user chose and made already is left as it is.
+            let created = !dir.exists();
+            std::fs::create_dir_all(dir)
+                .and_then(|()| {
+                    if created {
+                        crate::platform::restrict_to_owner(dir)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(|source| StoreError::DataDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
         }
         let mut conn = Connection::open(path)?;
         configure(&conn)?;

@@ -36,6 +36,7 @@ impl TempDesk {
             test_mode: true,
             kdf: keyvault::KdfParams::TEST_ONLY,
             dialogs,
+            renderer: "test harness".to_string(),
         }
     }
 }
