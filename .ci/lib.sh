@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEBIAN_FRONTEND=noninteractive CARGO_TERM_COLOR=never
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-export CARGO_TARGET_DIR=$(realpath -m "$CARGO_TARGET_DIR")
+CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$PWD/target}")
+export CARGO_TARGET_DIR
 if [ -z "${CI_WORK:-}" ]; then
   CI_WORK=$(mktemp -d /tmp/license-desk-ci.XXXXXX)
 fi
@@ -40,7 +40,7 @@ check() {
   fi
 }
 
-# Installs the Debian packages that are missing (apt-get update once per machine boot).
+# Installs the Debian packages that are missing (apt-get update at most once per CI run).
 apt_install() {
   local missing=()
   for pkg in "$@"; do
@@ -48,8 +48,8 @@ apt_install() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "apt-get install ${missing[*]}"
-  if [ ! -e /tmp/.license-desk-apt-updated ]; then
-    apt-get update -qq && touch /tmp/.license-desk-apt-updated
+  if [ ! -e "$CI_WORK/.apt-updated" ]; then
+    apt-get update -qq && touch "$CI_WORK/.apt-updated"
   fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
@@ -62,7 +62,7 @@ GUI_PACKAGES=(xvfb x11-utils xdotool libxkbcommon-x11-0 libx11-xcb1 libegl1 libe
 start_xvfb() {
   local display
   for display in $(seq 90 120); do
-    [ -e /tmp/.X11-unix/X$display ] || [ -e /tmp/.X$display-lock ] || break
+    [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ] || break
   done
   Xvfb ":$display" -screen 0 1400x900x24 -nolisten tcp >"$CI_WORK/xvfb-$display.log" 2>&1 &
   XVFB_PID=$!

@@ -73,12 +73,17 @@ fn run_gui(database: PathBuf, choice: RendererChoice) -> anyhow::Result<()> {
             ..Default::default()
         };
         let database = database.clone();
+        // Support wants to know why the first choice was not used.
+        let note = failures
+            .last()
+            .map(|failure| format!(" — after {failure}"))
+            .unwrap_or_default();
         let result = eframe::run_native(
             "License Desk",
             options,
             Box::new(move |cc| {
                 let mut config = AppConfig::new(database);
-                config.renderer = renderer::describe(cc);
+                config.renderer = format!("{}{note}", renderer::describe(cc));
                 eprintln!("License Desk: drawing with {}", config.renderer);
                 Ok(Box::new(LicenseDeskApp::new(&cc.egui_ctx, config)))
             }),
@@ -90,7 +95,7 @@ fn run_gui(database: PathBuf, choice: RendererChoice) -> anyhow::Result<()> {
                 if index + 1 < attempts.len() {
                     eprintln!("The {name} renderer could not start ({err}); trying the next one.");
                 }
-                failures.push(format!("{name}: {err}"));
+                failures.push(format!("{name} failed: {err}"));
             }
         }
     }

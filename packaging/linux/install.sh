@@ -12,7 +12,8 @@ for png in "$here"/icons/hicolor/*/apps/license-desk.png; do
   size=$(basename "$(dirname "$(dirname "$png")")")
   install -D -m 644 "$png" "$prefix/share/icons/hicolor/$size/apps/license-desk.png"
 done
-command -v update-desktop-database >/dev/null 2>&1 &&
+if command -v update-desktop-database >/dev/null 2>&1; then
   update-desktop-database "$prefix/share/applications" 2>/dev/null || true
+fi
 echo "Installed License Desk into $prefix (start it from the menu, or run: license-desk)"
 case ":$PATH:" in *":$prefix/bin:"*) ;; *) echo "Note: add $prefix/bin to your PATH for the CLI." ;; esac

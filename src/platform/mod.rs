@@ -5,6 +5,12 @@
 //!   that is the mode bits (0700 / 0600); on Windows mode bits do not exist and the same
 //!   promise is an ACL (see `windows.rs`).
 //! - [`renderer`]: which graphics backend draws the window, and the fallback between them.
+//!
+//! Console text needs no code here: on Windows, Rust's stdout writes to a console with
+//! WriteConsoleW (UTF-16), so "Müller Ærøskøbing 東京" shows whatever the console code page;
+//! to a pipe or file it writes the UTF-8 bytes unchanged (PowerShell 5 decodes a pipe with
+//! `[Console]::OutputEncoding`, which must then be UTF-8). `.ci/windows-cli.sh` checks both
+//! under Wine.
 
 pub mod renderer;
 #[cfg(windows)]

@@ -38,9 +38,15 @@ pub fn describe(cc: &eframe::CreationContext<'_>) -> String {
         let version = gl.version();
         let es = if version.is_embedded { " ES" } else { "" };
         let mut text = format!("glow (OpenGL{es} {}.{}", version.major, version.minor);
-        if !version.vendor_info.is_empty() {
+        // Mesa says "(Core Profile) Mesa 22.3.6": keep the driver name only.
+        let vendor = version.vendor_info.trim();
+        let vendor = vendor
+            .strip_prefix("(Core Profile)")
+            .unwrap_or(vendor)
+            .trim();
+        if !vendor.is_empty() {
             text.push_str(", ");
-            text.push_str(version.vendor_info.trim());
+            text.push_str(vendor);
         }
         text.push(')');
         return text;
