@@ -101,6 +101,12 @@ ensure_wine() {
     touch "$WINEPREFIX/.license-desk-ready"
   fi
 }
+# Ends the prefix's running Wine session, so the next program starts one that sees DISPLAY
+# (a session begun by a CLI run without a display cannot open windows later).
+wine_new_session() {
+  wineserver -k 2>/dev/null || true
+  wineserver -w 2>/dev/null || true
+}
 # The Windows path of a Unix path inside the prefix's C: drive (or any path, through Z:).
 winpath() {
   local path

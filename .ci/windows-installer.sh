@@ -34,6 +34,7 @@ check "data folder exists" test -f "$data/license-desk.sqlite3"
 
 apt_install "${GUI_PACKAGES[@]}"
 start_xvfb
+wine_new_session
 "$WINE" "$installed" >"$CI_WORK/installed-window.log" 2>&1 &
 app=$!
 if id=$(wait_for_window "License Desk" 60); then

@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_wine
 apt_install "${GUI_PACKAGES[@]}"
 start_xvfb
+wine_new_session
 data=$WINEPREFIX/drive_c/users/Public/window-check
 log=$CI_WORK/windows-window.log
 "$WINE" "$WIN_EXE" --data-dir "$(winpath "$data")" >"$log" 2>&1 &
