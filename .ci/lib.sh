@@ -14,6 +14,7 @@ mkdir -p "$CI_WORK"
 
 WIN_TARGET=x86_64-pc-windows-gnu
 WIN_EXE=$CARGO_TARGET_DIR/$WIN_TARGET/dist/license-desk.exe
+WIN_APP_EXE=$CARGO_TARGET_DIR/$WIN_TARGET/dist/license-desk-app.exe
 LINUX_BIN=$CARGO_TARGET_DIR/dist/license-desk
 APP_VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 

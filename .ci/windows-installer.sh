@@ -9,7 +9,7 @@ apt_install nsis
 ensure_wine
 mkdir -p dist
 setup=dist/license-desk-$APP_VERSION-windows-x64-setup.exe
-makensis -V2 -DVERSION="$APP_VERSION" -DEXE="$WIN_EXE" -DOUTFILE="$PWD/$setup" \
+makensis -V2 -DVERSION="$APP_VERSION" -DEXE="$WIN_EXE" -DAPP_EXE="$WIN_APP_EXE" -DOUTFILE="$PWD/$setup" \
   packaging/windows/installer.nsi >"$CI_WORK/makensis.log" 2>&1 ||
   fail "makensis: $(tail -n5 "$CI_WORK/makensis.log")"
 say "built $setup ($(du -h "$setup" | cut -f1))"
@@ -18,7 +18,8 @@ programs=$WINEPREFIX/drive_c/Program\ Files/License\ Desk
 menu=$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start\ Menu/Programs/License\ Desk.lnk
 "$WINE" "$setup" /S
 wineserver -w
-check "installed into Program Files" test -f "$programs/license-desk.exe"
+check "installed into Program Files" test -f "$programs/License Desk.exe"
+check "the CLI sits beside the app" test -f "$programs/license-desk.exe"
 check "uninstaller in place" test -f "$programs/uninstall.exe"
 check "Start-menu entry" test -f "$menu"
 check "registered for Add/Remove programs" bash -c \
@@ -35,7 +36,8 @@ check "data folder exists" test -f "$data/license-desk.sqlite3"
 apt_install "${GUI_PACKAGES[@]}"
 start_xvfb
 wine_new_session
-"$WINE" "$installed" >"$CI_WORK/installed-window.log" 2>&1 &
+# What the Start-menu entry starts: the window without a console.
+"$WINE" "$(winpath "$programs/License Desk.exe")" >"$CI_WORK/installed-window.log" 2>&1 &
 app=$!
 if id=$(wait_for_window "License Desk" 60); then
   say "pass: the installed app opens its window (X id $id)"
@@ -47,7 +49,7 @@ wineserver -k || true
 
 "$WINE" "$(winpath "$programs/uninstall.exe")" /S
 wineserver -w
-check "uninstall removed the program" test ! -e "$programs/license-desk.exe"
+check "uninstall removed the program" test ! -e "$programs/license-desk.exe" -a ! -e "$programs/License Desk.exe"
 check "uninstall removed the Start-menu entry" test ! -e "$menu"
 check "uninstall kept the data folder" test -f "$data/license-desk.sqlite3"
 pass "$(basename "$setup"): silent install, CLI, window, silent uninstall, data kept"

@@ -9,7 +9,7 @@ use license_desk::platform::renderer::{self, RendererChoice};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -1,13 +1,18 @@
 ; License Desk installer for Windows (NSIS 3, 64-bit), built on Linux by
 ; .ci/windows-installer.sh:
-;   makensis -DVERSION=0.1.0 -DEXE=path\to\license-desk.exe -DOUTFILE=out.exe installer.nsi
-; Installs for all users into Program Files with a Start-menu entry; silent with /S.
+;   makensis -DVERSION=0.1.0 -DEXE=license-desk.exe -DAPP_EXE=license-desk-app.exe \
+;            -DOUTFILE=out.exe installer.nsi
+; Installs for all users into Program Files: "License Desk.exe" (the window, no console) with a
+; Start-menu entry, and license-desk.exe beside it (the same program as a console CLI).
+; Silent with /S.
 ; Uninstalling removes the program only: the data folder (%APPDATA%\LicenseDesk) with the
 ; database and signing keys is never touched.
 
 Unicode true
 Target amd64-unicode
 SetCompressor /SOLID lzma
+; Large enough to see that the two executables are nearly the same program.
+SetCompressorDictSize 64
 RequestExecutionLevel admin
 
 !ifndef VERSION
@@ -15,6 +20,9 @@ RequestExecutionLevel admin
 !endif
 !ifndef EXE
   !error "pass -DEXE=path to license-desk.exe"
+!endif
+!ifndef APP_EXE
+  !error "pass -DAPP_EXE=path to license-desk-app.exe"
 !endif
 !ifndef OUTFILE
   !define OUTFILE "license-desk-${VERSION}-windows-x64-setup.exe"
@@ -32,7 +40,7 @@ BrandingText "${APP} ${VERSION}"
 !include "MUI2.nsh"
 !define MUI_ICON "..\..\assets\icons\license-desk.ico"
 !define MUI_UNICON "..\..\assets\icons\license-desk.ico"
-!define MUI_FINISHPAGE_RUN "$INSTDIR\license-desk.exe"
+!define MUI_FINISHPAGE_RUN "$INSTDIR\License Desk.exe"
 !define MUI_FINISHPAGE_RUN_TEXT "Start ${APP}"
 !insertmacro MUI_PAGE_DIRECTORY
 !insertmacro MUI_PAGE_INSTFILES
@@ -52,17 +60,18 @@ Section "Install"
   SetShellVarContext all
   SetRegView 64
   SetOutPath "$INSTDIR"
-  ; One binary is both the app (no arguments) and the CLI (license-desk.exe help).
+  ; The window (GUI subsystem: no console) and, beside it, the CLI (license-desk.exe help).
+  File "/oname=License Desk.exe" "${APP_EXE}"
   File "/oname=license-desk.exe" "${EXE}"
   File "/oname=license-desk.ico" "..\..\assets\icons\license-desk.ico"
   WriteUninstaller "$INSTDIR\uninstall.exe"
-  CreateShortCut "$SMPROGRAMS\${APP}.lnk" "$INSTDIR\license-desk.exe" "" \
+  CreateShortCut "$SMPROGRAMS\${APP}.lnk" "$INSTDIR\License Desk.exe" "" \
     "$INSTDIR\license-desk.ico" 0 SW_SHOWNORMAL "" "Customers, billing and offline-signed licenses"
 
   WriteRegStr HKLM "${UNINSTALL_KEY}" "DisplayName" "${APP}"
   WriteRegStr HKLM "${UNINSTALL_KEY}" "DisplayVersion" "${VERSION}"
   WriteRegStr HKLM "${UNINSTALL_KEY}" "Publisher" "${APP}"
-  WriteRegStr HKLM "${UNINSTALL_KEY}" "DisplayIcon" "$INSTDIR\license-desk.exe"
+  WriteRegStr HKLM "${UNINSTALL_KEY}" "DisplayIcon" "$INSTDIR\License Desk.exe"
   WriteRegStr HKLM "${UNINSTALL_KEY}" "InstallLocation" "$INSTDIR"
   WriteRegStr HKLM "${UNINSTALL_KEY}" "UninstallString" '"$INSTDIR\uninstall.exe"'
   WriteRegStr HKLM "${UNINSTALL_KEY}" "QuietUninstallString" '"$INSTDIR\uninstall.exe" /S'
@@ -74,6 +83,7 @@ Section "Uninstall"
   SetShellVarContext all
   SetRegView 64
   Delete "$SMPROGRAMS\${APP}.lnk"
+  Delete "$INSTDIR\License Desk.exe"
   Delete "$INSTDIR\license-desk.exe"
   Delete "$INSTDIR\license-desk.ico"
   Delete "$INSTDIR\uninstall.exe"
