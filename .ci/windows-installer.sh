@@ -9,9 +9,16 @@ apt_install nsis
 ensure_wine
 mkdir -p dist
 setup=dist/license-desk-$APP_VERSION-windows-x64-setup.exe
-makensis -V2 -DVERSION="$APP_VERSION" -DEXE="$WIN_EXE" -DAPP_EXE="$WIN_APP_EXE" -DOUTFILE="$PWD/$setup" \
-  packaging/windows/installer.nsi >"$CI_WORK/makensis.log" 2>&1 ||
-  fail "makensis: $(tail -n5 "$CI_WORK/makensis.log")"
+build_installer() {
+  makensis -V2 -DVERSION="$APP_VERSION" -DEXE="$WIN_EXE" -DAPP_EXE="$WIN_APP_EXE" \
+    -DOUTFILE="$PWD/$setup" packaging/windows/installer.nsi >"$CI_WORK/makensis.log" 2>&1
+}
+# makensis once died here with SIGBUS (its memory-mapped temporary file, on a busy shared
+# disk); a second try tells a passing glitch from a real error.
+if ! build_installer; then
+  say "makensis failed (exit $?): $(tail -n3 "$CI_WORK/makensis.log"); trying once more"
+  build_installer || fail "makensis (exit $?): $(tail -n5 "$CI_WORK/makensis.log")"
+fi
 say "built $setup ($(du -h "$setup" | cut -f1))"
 
 programs=$WINEPREFIX/drive_c/Program\ Files/License\ Desk
