@@ -3,6 +3,9 @@
 # Steps share a work folder (CI_WORK) for one run: .ci/run makes it; alone, a script makes one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# CI may start us with stdin closed; Wine then takes fd 0 for its server socket and fails
+# ("recvmsg: Socket operation on non-socket"). Nothing here reads stdin.
+exec </dev/null
 export DEBIAN_FRONTEND=noninteractive CARGO_TERM_COLOR=never
 CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$PWD/target}")
 export CARGO_TARGET_DIR

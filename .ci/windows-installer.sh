@@ -13,8 +13,8 @@ build_installer() {
   makensis -V2 -DVERSION="$APP_VERSION" -DEXE="$WIN_EXE" -DAPP_EXE="$WIN_APP_EXE" \
     -DOUTFILE="$PWD/$setup" packaging/windows/installer.nsi >"$CI_WORK/makensis.log" 2>&1
 }
-# makensis once died here with SIGBUS (its memory-mapped temporary file, on a busy shared
-# disk); a second try tells a passing glitch from a real error.
+# makensis died once here with SIGBUS and no message (cause not found; it did not happen
+# again in the same conditions): a second try tells a passing glitch from a real error.
 if ! build_installer; then
   say "makensis failed (exit $?): $(tail -n3 "$CI_WORK/makensis.log"); trying once more"
   build_installer || fail "makensis (exit $?): $(tail -n5 "$CI_WORK/makensis.log")"
