@@ -1,15 +1,37 @@
-//! Build-time facts about the machine the tests run on, so a test that cannot run here is
-//! reported as ignored (by name) instead of passing silently.
+//! Build-time work: the app icon and version information embedded in the Windows executable
+//! (nothing for other targets, so Linux and macOS builds need no Windows tools), and facts
+//! about the machine the tests run on, so a test that cannot run here is reported as ignored
+//! (by name) instead of passing silently.
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(no_unshare)");
     println!("cargo::rerun-if-changed=build.rs");
-    // The air-gapped CLI test runs the binary in a network namespace of its own.
+    println!("cargo::rerun-if-changed=assets/icons/license-desk.ico");
+    probe_unshare();
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
+        embed_windows_icon();
+    }
+}
+
+/// The air-gapped CLI test runs the binary in a network namespace of its own.
+fn probe_unshare() {
+    println!("cargo::rustc-check-cfg=cfg(no_unshare)");
     let unshare = std::process::Command::new("unshare")
         .args(["-rn", "true"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !unshare {
         println!("cargo::rustc-cfg=no_unshare");
+    }
+}
+
+fn embed_windows_icon() {
+    let mut resource = winresource::WindowsResource::new();
+    resource
+        .set_icon("assets/icons/license-desk.ico")
+        .set("FileDescription", "License Desk")
+        .set("ProductName", "License Desk");
+    if let Err(err) = resource.compile() {
+        // A missing resource compiler must not stop a build: the exe then has no icon.
+        println!("cargo::warning=no icon embedded in the Windows executable: {err}");
     }
 }

@@ -121,6 +121,7 @@ fn harness(path: PathBuf) -> Harness<'static, LicenseDeskApp> {
         test_mode: true,
         kdf: keyvault::KdfParams::TEST_ONLY,
         dialogs: Arc::new(ScriptedDialogs::default()),
+        renderer: "bench harness".to_string(),
     };
     Harness::builder()
         .with_size([1600.0, 900.0])

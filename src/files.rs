@@ -8,7 +8,7 @@
 //!   a file, and a link planted at a predictable temporary name is never followed. It never
 //!   replaces an existing file unless asked ([`Output::force`]) and never the database or its
 //!   `-wal` / `-shm` companions.
-//! - Secrets (key files, backups) are readable by the owner only.
+//! - Secrets (key files, backups) are readable by the owner only (`crate::platform`).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -224,6 +224,10 @@ pub fn write_with<E: From<FileError>>(
             }
         })?;
     }
+    if output.secret {
+        // Unix mode bits were set at creation; elsewhere (a Windows ACL) it is done now.
+        crate::platform::restrict_to_owner(path).map_err(io)?;
+    }
     sync_folder(&folder);
     Ok(true)
 }
@@ -302,20 +306,6 @@ fn sync_folder(folder: &Path) {
     }
     #[cfg(not(unix))]
     let _ = folder;
-}
-
-/// Makes a file or folder readable by its owner only (0600 / 0700 on Unix; on Windows the
-/// per-user profile folders already are).
-pub fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if path.is_dir() { 0o700 } else { 0o600 };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -15,5 +15,6 @@ pub mod domain;
 pub mod files;
 pub mod jobs;
 pub mod paths;
+pub mod platform;
 pub mod services;
 pub mod store;

@@ -115,6 +115,8 @@ pub struct AppConfig {
     pub kdf: KdfParams,
     /// File dialogs (scripted in tests).
     pub dialogs: Arc<dyn FileDialogs>,
+    /// The renderer drawing the window, shown in Settings → About.
+    pub renderer: String,
 }
 
 impl AppConfig {
@@ -126,6 +128,7 @@ impl AppConfig {
             test_mode: false,
             kdf: KdfParams::INTERACTIVE,
             dialogs: Arc::new(NativeDialogs),
+            renderer: "none".to_string(),
         }
     }
 }
@@ -146,6 +149,8 @@ pub struct AppCtx<'a> {
     pub dialogs: &'a dyn FileDialogs,
     /// Signing keys unlocked in the worker's session (key id -> name).
     pub unlocked_keys: &'a BTreeMap<KeyId, String>,
+    /// The renderer drawing the window (Settings → About).
+    pub renderer: &'a str,
 }
 
 impl AppCtx<'_> {
@@ -483,6 +488,7 @@ impl eframe::App for LicenseDeskApp {
                 navigate: &mut navigate,
                 dialogs: self.config.dialogs.as_ref(),
                 unlocked_keys: &self.unlocked_keys,
+                renderer: &self.config.renderer,
             };
             self.panels.ui(self.page, ui, &mut cx);
         });

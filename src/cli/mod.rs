@@ -33,6 +33,10 @@ pub struct Cli {
     #[arg(long, global = true, env = crate::paths::DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Graphics for the window: wgpu, falling back to glow (OpenGL) when it cannot start.
+    #[arg(long, value_enum, default_value_t, value_name = "RENDERER")]
+    pub renderer: crate::platform::renderer::RendererChoice,
+
     #[command(subcommand)]
     pub command: Option<CliCommand>,
 }
@@ -417,6 +421,17 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
     match command {
         CliCommand::Where => {
             output::line(&database.display().to_string())?;
+            // On stderr, so scripts that read the path are unaffected.
+            if let Some(dir) = database.parent().filter(|d| d.is_dir()) {
+                output::note(
+                    match crate::platform::is_owner_only(dir) {
+                        Ok(true) => "Data folder: readable by the current user only".to_string(),
+                        Ok(false) => "Data folder: other users may be able to read it".to_string(),
+                        Err(err) => format!("Data folder: access could not be checked ({err})"),
+                    }
+                    .as_str(),
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Keys(cmd) => keys::run(cmd, database),

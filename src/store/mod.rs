@@ -188,7 +188,7 @@ fn prepare_files(path: &Path) -> StoreResult<()> {
         && !dir.exists()
     {
         std::fs::create_dir_all(dir).map_err(|e| dir_error(dir, e))?;
-        crate::files::restrict_to_owner(dir).map_err(|e| dir_error(dir, e))?;
+        crate::platform::restrict_to_owner(dir).map_err(|e| dir_error(dir, e))?;
     }
     if !path.exists() {
         let mut options = std::fs::OpenOptions::new();
@@ -215,7 +215,7 @@ fn protect_companions(path: &Path) {
         name.push(suffix);
         let file = PathBuf::from(name);
         if file.exists() {
-            let _ = crate::files::restrict_to_owner(&file);
+            let _ = crate::platform::restrict_to_owner(&file);
         }
     }
 }

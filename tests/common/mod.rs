@@ -37,6 +37,7 @@ impl TempDesk {
             // The weakest a desk accepts on import, so exported keys can be imported back.
             kdf: keyvault::KdfParams::IMPORT_FLOOR,
             dialogs,
+            renderer: "test harness".to_string(),
         }
     }
 }

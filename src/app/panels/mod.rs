@@ -1,5 +1,6 @@
 //! One file per panel. [`Panels`] owns them all and routes drawing and worker events.
 
+mod about;
 mod accounts;
 mod billing_form;
 mod dashboard;

@@ -85,5 +85,7 @@ impl SettingsPanel {
                 ui.label("No unsaved changes.");
             }
         });
+        ui.separator();
+        super::about::ui(ui, cx.renderer);
     }
 }

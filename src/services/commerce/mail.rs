@@ -27,7 +27,7 @@ pub(super) fn deliver(
     if let Some(folder) = store.path().parent().map(|p| p.join(MAIL_FOLDER))
         && std::fs::create_dir_all(&folder).is_ok()
     {
-        let _ = files::restrict_to_owner(&folder);
+        let _ = crate::platform::restrict_to_owner(&folder);
         for mail in &mails {
             let _ = files::write(
                 &folder.join(&mail.file_name),
