@@ -146,6 +146,9 @@ pub struct AppCtx<'a> {
     pub clock: &'a SharedClock,
     /// Set to move to another panel after this frame.
     pub navigate: &'a mut Option<Page>,
+    /// Set to open the Licenses panel narrowed to this filter after this frame (a dashboard
+    /// card, an account's "Licenses" link).
+    pub open_licenses: &'a mut Option<crate::domain::license_filter::LicenseFilter>,
     pub dialogs: &'a dyn FileDialogs,
     /// Signing keys unlocked in the worker's session (key id -> name).
     pub unlocked_keys: &'a BTreeMap<KeyId, String>,
@@ -476,6 +479,7 @@ impl eframe::App for LicenseDeskApp {
             ));
         }
         let mut navigate = None;
+        let mut open_licenses = None;
         egui::CentralPanel::default().show(ui, |ui| {
             let mut cx = AppCtx {
                 db,
@@ -486,6 +490,7 @@ impl eframe::App for LicenseDeskApp {
                 database_path: &self.config.database,
                 clock: &self.config.clock,
                 navigate: &mut navigate,
+                open_licenses: &mut open_licenses,
                 dialogs: self.config.dialogs.as_ref(),
                 unlocked_keys: &self.unlocked_keys,
                 renderer: &self.config.renderer,
@@ -494,6 +499,10 @@ impl eframe::App for LicenseDeskApp {
         });
         if let Some(page) = navigate {
             self.page = page;
+        }
+        if let Some(filter) = open_licenses {
+            self.panels.open_licenses(filter);
+            self.page = Page::Licenses;
         }
         self.toasts.show(&ctx);
     }

@@ -8,6 +8,7 @@ pub mod country;
 pub mod ids;
 pub mod issue;
 pub mod ledger_chain;
+pub mod license_filter;
 pub mod license_status;
 pub mod money;
 pub mod payment;

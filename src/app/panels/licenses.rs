@@ -83,6 +83,13 @@ impl Default for LicensesPanel {
 }
 
 impl LicensesPanel {
+    /// Opens the list of issued licenses narrowed to `filter`.
+    pub fn open_with(&mut self, filter: crate::domain::license_filter::LicenseFilter) {
+        // The list does not filter yet; it opens on the issued licenses.
+        let _ = filter;
+        self.view = View::List;
+    }
+
     pub fn on_event(&mut self, event: &Event) {
         match event {
             Event::Licensing(LicensingEvent::RequestLoaded { request, source }) => {

@@ -95,6 +95,11 @@ impl Panels {
         }
     }
 
+    /// Shows the Licenses panel narrowed to `filter` (the panel applies it to its list).
+    pub fn open_licenses(&mut self, filter: crate::domain::license_filter::LicenseFilter) {
+        self.licenses.open_with(filter);
+    }
+
     /// Lets each panel react to what the worker did.
     pub fn on_event(&mut self, request: RequestId, event: &Event, toasts: &mut Toasts) {
         self.dashboard.on_event(event);
