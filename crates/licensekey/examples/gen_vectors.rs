@@ -214,13 +214,30 @@ fn request_file(body: &[u8]) -> String {
 
 fn request_bytes(r: &LicenseRequest) -> Vec<u8> {
     let mut w = W::default();
-    w.u8(2);
+    w.u8(if r.machine_key.is_some() { 3 } else { 2 });
     w.opt_uuid(r.cluster);
     w.str(&r.label);
     w.bytes(&r.salt);
     w.components(&r.strong);
     w.components(&r.weak);
     w.i64(r.created_at);
+    if let Some(key) = &r.machine_key {
+        w.bytes(key.as_bytes());
+    }
+    w.0
+}
+
+/// A deactivation body per the spec.
+fn deactivation_bytes(id: Uuid, license: &[u8], machine: &SigningKey, at: i64) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let license_id = &license[9..25];
+    let mut w = W::default();
+    w.u8(1);
+    w.bytes(id.as_bytes());
+    w.bytes(license_id);
+    w.bytes(&Sha256::digest(license));
+    w.bytes(machine.verifying_key().as_bytes());
+    w.i64(at);
     w.0
 }
 
@@ -458,8 +475,13 @@ fn main() {
             component(&salt, "hostname", "array-01"),
         ],
         created_at: T0 - 2 * DAY,
+        machine_key: None,
     };
     assert_eq!(request_bytes(&request), request.encode().unwrap());
+    // The same machine's version 3 request, with the machine key it made (seed 0x4d x 32).
+    let machine_signer = SigningKey::from_bytes(&[0x4d; 32]);
+    let request_v3 = request.clone().with_machine_key(machine_signer.verifying_key());
+    assert_eq!(request_bytes(&request_v3), request_v3.encode().unwrap());
     let request_text = request.to_file().unwrap();
     assert_eq!(request_text, request_file(&request_bytes(&request)));
 
@@ -1528,7 +1550,43 @@ fn main() {
             "created_at": request.created_at,
         },
     })];
+    let request_v3_text = request_v3.to_file().unwrap();
+    assert_eq!(request_v3_text, request_file(&request_bytes(&request_v3)));
+    requests.push(json!({
+        "name": "array-01, version 3 with its machine key",
+        "file": request_v3_text,
+        "body_hex": HEXLOWER.encode(&request_v3.encode().unwrap()),
+        "expected": {
+            "result": "valid",
+            "cluster": request_v3.cluster.map(|u| u.to_string()),
+            "label": request_v3.label,
+            "salt_hex": HEXLOWER.encode(&request_v3.salt),
+            "strong": request_v3.strong.iter().map(|c| json!({"name": c.name, "fingerprint": c.fingerprint.to_string()})).collect::<Vec<_>>(),
+            "weak": request_v3.weak.iter().map(|c| json!({"name": c.name, "fingerprint": c.fingerprint.to_string()})).collect::<Vec<_>>(),
+            "created_at": request_v3.created_at,
+            "machine_key_hex": HEXLOWER.encode(machine_signer.verifying_key().as_bytes()),
+        },
+    }));
     requests.extend([
+        request_case(
+            "version 3 without its machine key: malformed",
+            request_file(&{
+                let mut b = request_bytes(&request);
+                b[0] = 3;
+                b
+            }),
+        ),
+        request_case(
+            "version 3 with a small-order machine key: malformed",
+            request_file(&{
+                let mut b = request_bytes(&request);
+                b[0] = 3;
+                let mut identity = [0u8; 32];
+                identity[0] = 1;
+                b.extend(identity);
+                b
+            }),
+        ),
         request_case("one body byte changed: bad checksum", damaged_request),
         request_case(
             "version 1 request from an earlier release: outdated request",
@@ -1567,6 +1625,106 @@ fn main() {
             with_request(&|r| r.cluster = Some(Uuid::nil())),
         ),
     ]);
+
+    // ---- Deactivations: the machine of `request_v3` removes license "pro".
+    let deactivation_id = Uuid::from_bytes([
+        0x6f, 0x1d, 0x2c, 0x3b, 0x4a, 0x59, 0x48, 0x37, 0x86, 0x95, 0xa4, 0xb3, 0xc2, 0xd1, 0xe0,
+        0xf7,
+    ]);
+    let deactivated_at = T0 + 40 * DAY;
+    let deactivation_body = deactivation_bytes(deactivation_id, &pro_v2, &machine_signer, deactivated_at);
+    let deactivation_file = armor(
+        licensekey::DEACTIVATION_LABEL,
+        &sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &machine_signer),
+    );
+    {
+        let license = SignedLicense::from_bytes(&pro_v2).unwrap();
+        let d = licensekey::Deactivation {
+            id: deactivation_id,
+            license_id: license.payload().license_id,
+            license_digest: licensekey::license_digest(&license),
+            machine_key: machine_signer.verifying_key(),
+            deactivated_at,
+        };
+        assert_eq!(d.encode().unwrap(), deactivation_body);
+        let signed = licensekey::SignedDeactivation::sign(d, &machine_signer).unwrap();
+        assert_eq!(signed.to_file(), deactivation_file);
+    }
+    let other_machine = SigningKey::from_bytes(&[0x4e; 32]);
+    let deactivation_case = |name: &str, file: String, license: &str| {
+        let license_bytes = match license {
+            "pro" => &pro_v2,
+            _ => &eval_v2,
+        };
+        let signed = SignedLicense::from_bytes(license_bytes).unwrap();
+        let expected = match licensekey::SignedDeactivation::parse(&file)
+            .and_then(|d| d.verify().cloned())
+            .and_then(|d| d.check_license(&signed).map(|()| d))
+        {
+            Ok(d) => json!({"result": "valid", "id": d.id.to_string(), "license_id": d.license_id.to_string(), "deactivated_at": d.deactivated_at}),
+            Err(e) => json!({"result": "error", "error": json::error_name(&e)}),
+        };
+        json!({"name": name, "file": file, "license": license, "expected": expected})
+    };
+    let deactivations = vec![
+        deactivation_case("machine of the version 3 request removes pro", deactivation_file.clone(), "pro"),
+        deactivation_case(
+            "signed by another machine's key but naming this one: bad signature (forged)",
+            armor(licensekey::DEACTIVATION_LABEL, &{
+                let mut blob = sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &other_machine);
+                blob.truncate(deactivation_body.len());
+                blob.extend(other_machine.sign(&{
+                    let mut m = vec![licensekey::DEACTIVATION_CONTEXT.len() as u8];
+                    m.extend(licensekey::DEACTIVATION_CONTEXT.as_bytes());
+                    m.extend(&deactivation_body);
+                    m
+                }).to_bytes());
+                blob
+            }),
+            "pro",
+        ),
+        deactivation_case(
+            "time changed after signing: bad signature",
+            armor(licensekey::DEACTIVATION_LABEL, &{
+                let mut blob = sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &machine_signer);
+                blob[104] ^= 1;
+                blob
+            }),
+            "pro",
+        ),
+        deactivation_case(
+            "signed with the license context: bad signature",
+            armor(
+                licensekey::DEACTIVATION_LABEL,
+                &sign_raw(licensekey::LICENSE_CONTEXT, &deactivation_body, &machine_signer),
+            ),
+            "pro",
+        ),
+        deactivation_case("applied to another license: other license", deactivation_file.clone(), "eval"),
+        deactivation_case(
+            "version 2 body: malformed",
+            armor(licensekey::DEACTIVATION_LABEL, &{
+                let mut body = deactivation_body.clone();
+                body[0] = 2;
+                sign_raw(licensekey::DEACTIVATION_CONTEXT, &body, &machine_signer)
+            }),
+            "pro",
+        ),
+        deactivation_case(
+            "one trailing byte: malformed",
+            armor(licensekey::DEACTIVATION_LABEL, &{
+                let mut blob = sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &machine_signer);
+                blob.push(0);
+                blob
+            }),
+            "pro",
+        ),
+        deactivation_case(
+            "padded base64 pieces glued together: malformed",
+            glued(licensekey::DEACTIVATION_LABEL, &file_bytes(&deactivation_file), 2),
+            "pro",
+        ),
+    ];
 
     // ---- Public key cases.
     let pk = primary.verifying_key();
@@ -1755,6 +1913,13 @@ fn main() {
             {"version": 2, "salt_hex": HEXLOWER.encode(&salt), "name": "hostname", "value": "array-01", "fingerprint": Fingerprint::salted(&salt, "hostname", "array-01").to_string()},
         ],
         "requests": requests,
+        "deactivations": {
+            "machine_seed_hex": HEXLOWER.encode(&[0x4d; 32]),
+            "machine_key_hex": HEXLOWER.encode(machine_signer.verifying_key().as_bytes()),
+            "body_hex": HEXLOWER.encode(&deactivation_body),
+            "replay": "a desk that applied id 6f1d2c3b-4a59-4837-8695-a4b3c2d1e0f7 refuses the same file again (and any file with that id): it keeps the ids it applied",
+            "cases": deactivations,
+        },
         "cases": cases_json,
         "revocation_cases": rev_cases_json,
         "public_key_cases": key_cases,

@@ -103,6 +103,10 @@ pub enum Error {
         /// The request's version byte.
         version: u8,
     },
+    /// A deactivation file that names another license (or another copy of it) than the one
+    /// it is applied to.
+    #[error("the deactivation file is for another license: {0}")]
+    OtherLicense(String),
     /// Two different public keys with the same key id cannot both be trusted.
     #[error("another key with key id {0} is already trusted")]
     DuplicateKeyId(KeyId),

@@ -10,6 +10,9 @@
 //! - [`LicenseRequest`] is what a customer's machine sends to get a bound
 //!   license; [`MachineInfo::collect`] reads the machine's identifiers, and
 //!   only salted fingerprints of them leave it ([`MachineBinding`] has the rule).
+//! - [`SignedDeactivation`] is what a customer's machine signs (with the key
+//!   its version 3 request carried) when it removes a license, so the desk
+//!   can free the seat.
 //! - [`SignedRevocationList`] / [`verify_revocation_list`] revoke licenses and
 //!   leaked keys offline without being replayable ([`RevocationState`],
 //!   [`SequenceTag`]).
@@ -38,6 +41,7 @@
 mod armor;
 mod base32;
 mod clock_guard;
+mod deactivation;
 mod encoding;
 mod error;
 pub mod keys;
@@ -53,6 +57,10 @@ mod text;
 mod verify;
 
 pub use clock_guard::{CLOCK_CONTEXT, ClockGuard, MAX_CLOCK_TOKEN_LEN};
+pub use deactivation::{
+    DEACTIVATION_CONTEXT, DEACTIVATION_LABEL, DEACTIVATION_VERSION, Deactivation,
+    MAX_DEACTIVATION_TEXT_LEN, SignedDeactivation, license_digest,
+};
 pub use error::{Error, Result};
 pub use keys::{
     KeyId, KeyRing, generate_signing_key, parse_public_key, public_key_base64, public_key_pem,
@@ -67,7 +75,10 @@ pub use machine::{
 pub use payload::{
     Binding, FORMAT_VERSION, LEGACY_FORMAT_VERSION, LicenseKind, LicensePayload, SECONDS_PER_DAY,
 };
-pub use request::{LicenseRequest, MAX_LABEL_LEN, REQUEST_CONTEXT, REQUEST_LABEL, REQUEST_VERSION};
+pub use request::{
+    LicenseRequest, MAX_LABEL_LEN, REQUEST_CONTEXT, REQUEST_LABEL, REQUEST_VERSION,
+    REQUEST_VERSION_NO_KEY,
+};
 pub use revocation::{
     LEGACY_REVOCATION_VERSION, REVOCATION_CONTEXT, REVOCATION_LABEL, REVOCATION_VERSION,
     RevocationCheck, RevocationList, RevocationState, SEQUENCE_TAG_BITS, SequenceTag,

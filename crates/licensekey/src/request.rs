@@ -12,7 +12,15 @@
 //! strong and weak names in their own lists, so a request cannot promote a
 //! host name to a strong identifier. Version 1 requests (unsalted, with the
 //! raw host name) are refused with [`Error::OutdatedRequest`].
+//!
+//! Version 3 adds the machine's own Ed25519 public key. The request tool
+//! makes the key pair and keeps the private key on the machine; when the
+//! license is later removed there, the machine signs a deactivation file
+//! with it ([`crate::SignedDeactivation`]), which the desk checks against
+//! the key it received here. Version 2 requests (no key) are still accepted;
+//! licenses issued from them cannot be deactivated offline.
 
+use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -23,8 +31,11 @@ use crate::machine::{MachineBinding, MachineComponent, MachineInfo, SALT_LEN, St
 use crate::payload::{Binding, read_components, write_components};
 use crate::text::{MAX_REQUEST_TEXT_LEN, check_len};
 
-/// Version byte of the request bodies this crate writes and accepts.
-pub const REQUEST_VERSION: u8 = 2;
+/// Version byte of the requests this crate writes when they carry a machine key.
+pub const REQUEST_VERSION: u8 = 3;
+
+/// Version byte of requests without a machine key (still written and accepted).
+pub const REQUEST_VERSION_NO_KEY: u8 = 2;
 
 /// Domain-separation context of the request digest (every version).
 pub const REQUEST_CONTEXT: &str = "LicenseDesk/request/v1";
@@ -53,6 +64,9 @@ pub struct LicenseRequest {
     pub weak: Vec<MachineComponent>,
     /// When the request was made, unix seconds (UTC).
     pub created_at: i64,
+    /// The machine's own public key (version 3): what its deactivation files are signed
+    /// with. `None` in version 2 requests.
+    pub machine_key: Option<VerifyingKey>,
 }
 
 impl LicenseRequest {
@@ -67,7 +81,23 @@ impl LicenseRequest {
             strong: machine.salted(&salt, Strength::Strong),
             weak: machine.salted(&salt, Strength::Weak),
             created_at,
+            machine_key: None,
         })
+    }
+
+    /// The same request carrying the machine's public key (written as version 3).
+    pub fn with_machine_key(mut self, key: VerifyingKey) -> Self {
+        self.machine_key = Some(key);
+        self
+    }
+
+    /// The version byte this request is written with.
+    pub fn version(&self) -> u8 {
+        if self.machine_key.is_some() {
+            REQUEST_VERSION
+        } else {
+            REQUEST_VERSION_NO_KEY
+        }
     }
 
     /// A request for the machine this runs on ([`MachineInfo::collect`]).
@@ -111,6 +141,9 @@ impl LicenseRequest {
         if self.label.chars().any(char::is_control) {
             return Some("label must not contain control characters".into());
         }
+        if self.machine_key.is_some_and(|k| k.is_weak()) {
+            return Some("machine key must not be a weak (small-order) key".into());
+        }
         for (list, strength, what) in [
             (&self.strong, Strength::Strong, "strong identifiers"),
             (&self.weak, Strength::Weak, "weak parts"),
@@ -130,7 +163,7 @@ impl LicenseRequest {
             return Err(Error::Invalid(problem));
         }
         let mut w = Writer::new();
-        w.u8(REQUEST_VERSION);
+        w.u8(self.version());
         match self.cluster {
             None => w.u8(0),
             Some(c) => {
@@ -143,6 +176,9 @@ impl LicenseRequest {
         write_components(&mut w, "strong identifiers", &self.strong)?;
         write_components(&mut w, "weak parts", &self.weak)?;
         w.i64(self.created_at);
+        if let Some(key) = &self.machine_key {
+            w.fixed(key.as_bytes());
+        }
         Ok(w.into_bytes())
     }
 
@@ -153,7 +189,7 @@ impl LicenseRequest {
         if version == 1 {
             return Err(Error::OutdatedRequest { version });
         }
-        if version != REQUEST_VERSION {
+        if version != REQUEST_VERSION && version != REQUEST_VERSION_NO_KEY {
             return Err(malformed(format!("unsupported request version {version}")));
         }
         let cluster = if r.tag("cluster")? {
@@ -166,6 +202,15 @@ impl LicenseRequest {
         let strong = read_components(&mut r, "strong identifiers")?;
         let weak = read_components(&mut r, "weak parts")?;
         let created_at = r.i64("created at")?;
+        let machine_key = if version == REQUEST_VERSION {
+            let bytes: [u8; 32] = r.array("machine key")?;
+            Some(
+                VerifyingKey::from_bytes(&bytes)
+                    .map_err(|_| malformed("machine key is not a valid Ed25519 public key"))?,
+            )
+        } else {
+            None
+        };
         r.finish()?;
         let request = Self {
             cluster,
@@ -174,6 +219,7 @@ impl LicenseRequest {
             strong,
             weak,
             created_at,
+            machine_key,
         };
         if let Some(problem) = request.problem() {
             return Err(malformed(problem));
@@ -289,6 +335,36 @@ mod tests {
     }
 
     #[test]
+    fn version_3_carries_the_machine_key() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]).verifying_key();
+        let req = LicenseRequest::new(&machine(), None, 1).unwrap();
+        let v2 = req.encode().unwrap();
+        assert_eq!(v2[0], REQUEST_VERSION_NO_KEY);
+        let v3 = req.clone().with_machine_key(key);
+        let body = v3.encode().unwrap();
+        assert_eq!(body[0], REQUEST_VERSION);
+        assert_eq!(body.len(), v2.len() + 32);
+        assert_eq!(&body[body.len() - 32..], key.as_bytes());
+        let parsed = LicenseRequest::parse(&v3.to_file().unwrap()).unwrap();
+        assert_eq!(parsed.machine_key, Some(key));
+        assert_eq!(LicenseRequest::decode(&v2).unwrap().machine_key, None);
+        // A version 3 body without its key, or a version 2 body with one, is malformed.
+        let mut short = body.clone();
+        short.truncate(body.len() - 32);
+        short[0] = REQUEST_VERSION;
+        assert!(matches!(LicenseRequest::decode(&short), Err(Error::Malformed(_))));
+        let mut long = body.clone();
+        long[0] = REQUEST_VERSION_NO_KEY;
+        assert!(matches!(LicenseRequest::decode(&long), Err(Error::Malformed(_))));
+        // A small-order point is refused.
+        let mut weak = body;
+        let n = weak.len();
+        weak[n - 32..].copy_from_slice(&[0; 32]);
+        weak[n - 32] = 1;
+        assert!(LicenseRequest::decode(&weak).is_err());
+    }
+
+    #[test]
     fn rules_and_old_versions() {
         let base = LicenseRequest::new(&machine(), None, 1).unwrap();
         let mut bad_label = base.clone();
@@ -315,7 +391,7 @@ mod tests {
             LicenseRequest::decode(&body),
             Err(Error::OutdatedRequest { version: 1 })
         );
-        body[0] = 3;
+        body[0] = 4;
         assert!(matches!(
             LicenseRequest::decode(&body),
             Err(Error::Malformed(_))

@@ -287,6 +287,11 @@ fn request_and_fingerprint_vectors() {
                     assert_eq!(req.created_at, e["created_at"].as_i64().unwrap());
                     assert_eq!(req.strong.len(), e["strong"].as_array().unwrap().len());
                     assert_eq!(req.to_file().unwrap(), r["file"].as_str().unwrap());
+                    assert_eq!(
+                        req.machine_key.map(|k| HEXLOWER.encode(k.as_bytes())),
+                        e["machine_key_hex"].as_str().map(str::to_owned),
+                        "{name}"
+                    );
                 }
             }
             Err(err) => assert_eq!(e["error"].as_str(), Some(error_name(&err)), "{name}"),
@@ -409,3 +414,49 @@ fn version_1_vectors_are_unchanged() {
 const V1_LIST: &str = "-----BEGIN LICENSE DESK REVOCATION LIST-----\nASH+Md+hVKJhAAAAAAAAAAUAAAAAaWLoAAAAAAIBkvWgfB59OptPAAAAAAACAZL1\noHwefTqbTwAAAAAA/+CRQHFJ0HHeL3Rzuc4fVZiDClw2pCho9WNbgC2h1GzBFRHM\nghEEjU3T2d1y5WMSi2/8UrsjK3qewErFMJcBxQc=\n-----END LICENSE DESK REVOCATION LIST-----\n";
 
 const V1_REQUEST: &str = "-----BEGIN LICENSE DESK LICENSE REQUEST-----\nAQFvHCp+Sz1OipwhDV5/mhssAAhhcnJheS0wMQAFbGludXgABng4Nl82NAADAANj\ncHVvoqPceJdcCgRsoo2l0oVuAAhob3N0bmFtZd1Aa6DRhzx0Tp4SE69pyJoACm1h\nY2hpbmUtaWRlB4dSbxBwHI675IwghfLhpaWlpaWlpaWlpaWlpaWlpQAAAABpUxYA\naQxUQ4y3GxNC2l0LJiFA5a7ugB6rPcgk9xTf+Bn9vy0=\n-----END LICENSE DESK LICENSE REQUEST-----\n";
+
+#[test]
+fn deactivation_vectors() {
+    let v = vectors();
+    let d = &v["deactivations"];
+    let machine = licensekey::SigningKey::from_bytes(&hex(&d["machine_seed_hex"]).try_into().unwrap());
+    assert_eq!(
+        HEXLOWER.encode(machine.verifying_key().as_bytes()),
+        d["machine_key_hex"].as_str().unwrap()
+    );
+    let license = |name: &str| {
+        let l = v["licenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap();
+        licensekey::SignedLicense::parse(l["serial"].as_str().unwrap()).unwrap()
+    };
+    let mut seen_errors = std::collections::BTreeSet::new();
+    for case in d["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let lic = license(case["license"].as_str().unwrap());
+        let outcome = licensekey::SignedDeactivation::parse(case["file"].as_str().unwrap())
+            .and_then(|s| s.verify().cloned())
+            .and_then(|x| x.check_license(&lic).map(|()| x));
+        let e = &case["expected"];
+        match outcome {
+            Ok(x) => {
+                assert_eq!(e["result"], "valid", "{name}");
+                assert_eq!(x.id.to_string(), e["id"].as_str().unwrap());
+                assert_eq!(HEXLOWER.encode(&x.encode().unwrap()), d["body_hex"].as_str().unwrap());
+                // The same deactivation, signed again, is the same file (Ed25519 is deterministic).
+                let again = licensekey::SignedDeactivation::sign(x, &machine).unwrap();
+                assert_eq!(again.to_file(), case["file"].as_str().unwrap());
+            }
+            Err(err) => {
+                assert_eq!(e["error"].as_str(), Some(error_name(&err)), "{name}");
+                seen_errors.insert(error_name(&err));
+            }
+        }
+    }
+    for promised in ["BadSignature", "OtherLicense", "Malformed"] {
+        assert!(seen_errors.contains(promised), "a negative vector for {promised}");
+    }
+}

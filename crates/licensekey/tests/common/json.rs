@@ -150,6 +150,7 @@ pub fn error_name(e: &Error) -> &'static str {
         Error::ClockTampered => "ClockTampered",
         Error::ClockRollback { .. } => "ClockRollback",
         Error::OutdatedRequest { .. } => "OutdatedRequest",
+        Error::OtherLicense(_) => "OtherLicense",
         Error::DuplicateKeyId(_) => "DuplicateKeyId",
         Error::Invalid(_) => "Invalid",
         Error::Rng(_) => "Rng",

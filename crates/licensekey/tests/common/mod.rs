@@ -52,6 +52,7 @@ pub fn request() -> LicenseRequest {
         strong: vec![fp("machine-id", "abc")],
         weak: vec![fp("cpu", "x"), fp("hostname", "h1")],
         created_at: T0 - DAY,
+        machine_key: None,
     }
 }
 
