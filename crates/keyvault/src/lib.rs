@@ -77,6 +77,7 @@
 //! An AEAD failure cannot tell a wrong passphrase from an altered file; both are reported as
 //! [`VaultError::WrongPassphrase`].
 
+mod derived;
 mod sealed;
 mod session;
 
@@ -85,6 +86,7 @@ mod tests;
 
 use std::fmt;
 
+pub use derived::{MAX_SECRET_BYTES, open_secret, seal_secret};
 pub use sealed::{MAX_NAME_BYTES, MIN_PASSPHRASE_CHARS, SealedKey, generate_signing_key, seal};
 pub use session::Session;
 
