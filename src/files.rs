@@ -36,6 +36,17 @@ pub const LICENSE: Limit = Limit {
     what: "license file",
     max_bytes: licensekey::MAX_LICENSE_TEXT_LEN as u64,
 };
+/// A deactivation file from a customer's machine.
+pub const DEACTIVATION: Limit = Limit {
+    what: "deactivation file",
+    max_bytes: licensekey::MAX_DEACTIVATION_TEXT_LEN as u64,
+};
+
+/// A machine key a license request kept (the customer's side).
+pub const MACHINE_KEY: Limit = Limit {
+    what: "machine key",
+    max_bytes: KIB,
+};
 /// An encrypted signing key file (under 1 KiB in practice).
 pub const KEY_FILE: Limit = Limit {
     what: "encrypted key file",

@@ -128,18 +128,31 @@ fn issued_licenses_verify_and_chain_in_the_ledger() {
         desk.verify(),
         ChainReport::Intact { entries: 25, .. }
     ));
-    // Every issued license and ledger entry entered the outbox, typed.
+    // The bulk issue entered the outbox as one change naming its range of ledger entries;
+    // expanded, it is every entry and every license, typed, as a single issue records them.
     let rows = store::outbox::pending(desk.store.conn(), 0, 1_000).unwrap();
-    let licenses: Vec<_> = rows.iter().filter(|r| r.entity == "license").collect();
-    let entries: Vec<_> = rows.iter().filter(|r| r.entity == "ledger_entry").collect();
+    let batches: Vec<_> = rows.iter().filter(|r| r.entity == "ledger_batch").collect();
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].op, "insert");
+    let expanded = store::outbox::expand(desk.store.conn(), batches[0]).unwrap();
+    let bodies: Vec<(String, serde_json::Value)> = expanded
+        .iter()
+        .map(|c| (c.entity().to_string(), serde_json::from_str(&c.body().unwrap()).unwrap()))
+        .collect();
+    let licenses: Vec<_> = bodies.iter().filter(|(e, _)| e == "license").collect();
+    let entries: Vec<_> = bodies.iter().filter(|(e, _)| e == "ledger_entry").collect();
     assert_eq!((licenses.len(), entries.len()), (25, 25));
-    let body: serde_json::Value = serde_json::from_str(&licenses[0].body).unwrap();
+    let body = &licenses[0].1;
     assert_eq!(body["serial"], issued[0].to_serial());
     assert_eq!(body["status"], "active");
-    assert_eq!(entries[0].op, "insert");
-    let entry: serde_json::Value = serde_json::from_str(&entries[24].body).unwrap();
+    let entry = &entries[24].1;
     assert_eq!(entry["seq"], 25);
     assert_eq!(entry["action"], "issue");
+    assert_eq!(entries[1].1["prev_hash"], entries[0].1["entry_hash"]);
+    assert_eq!(
+        entries[0].1["payload_hash"],
+        hex::encode(license_desk::domain::ledger_chain::artifact_hash(&issued[0].to_bytes()))
+    );
     assert!(rows.iter().any(|r| r.entity == "public_key"), "the key too");
 }
 
@@ -201,21 +214,32 @@ fn an_edited_entry_or_a_missing_one_is_named() {
 
 #[test]
 fn every_column_of_an_issued_license_is_covered() {
+    // A license is stored as the columns of its payload and its signature: its bytes (which
+    // its ledger entry hashes) are re-encoded from them, so an edit to any of them changes the
+    // bytes, and the signature no longer holds either.
     let edits = [
-        ("customer = 'Mallory Inc'", "its customer was changed"),
+        (
+            "customer_id = (SELECT id FROM license_names WHERE name = 'A')",
+            "was changed after it was issued",
+        ),
         (
             "expires_at = expires_at + 86400000",
-            "its expires_at was changed",
+            "was changed after it was issued",
         ),
-        ("seats = 500", "its seats was changed"),
-        ("product = 'Other'", "its product was changed"),
-        ("kind = 'Dev'", "its kind was changed"),
-        ("ip = '10.0.0.1'", "its ip was changed"),
-        ("cluster = NULL", "its cluster was changed"),
-        ("capacity_tb = 99", "its capacity_tb was changed"),
-        ("issued_at = 1", "its issued_at was changed"),
+        ("seats = 500", "was changed after it was issued"),
         (
-            "artifact = artifact || x'00'",
+            "product_id = customer_id",
+            "was changed after it was issued",
+        ),
+        ("kind = 'Dev'", "was changed after it was issued"),
+        ("ip = '10.0.0.1'", "was changed after it was issued"),
+        ("cluster = NULL", "was changed after it was issued"),
+        ("capacity_tb = 99", "was changed after it was issued"),
+        ("issued_at = 1", "was changed after it was issued"),
+        ("grace_days = 99", "was changed after it was issued"),
+        ("features = 'snapshots,unlimited'", "was changed after it was issued"),
+        (
+            "signature = zeroblob(64)",
             "was changed after it was issued",
         ),
         (
@@ -240,6 +264,53 @@ fn every_column_of_an_issued_license_is_covered() {
             "{edit}: names the license: {reason}"
         );
     }
+    // A ledger entry edited while the license stays as issued is named as the entry.
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    desk.issue(&signing, "A");
+    desk.tamper("UPDATE ledger SET operator = 'mallory' WHERE seq = 1");
+    let (at, reason) = desk.broken();
+    assert_eq!(at, Some(1));
+    assert!(reason.contains("its contents were changed"), "{reason}");
+}
+
+/// A license stored as its bytes (an earlier release's, or one its columns cannot hold) keeps
+/// every column checked against them, by name.
+#[test]
+fn a_license_kept_as_bytes_has_each_column_checked() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let machine = licensekey::MachineInfo::from_values([("machine-id", "abc"), ("cpu", "x")])
+        .unwrap();
+    let request = licensekey::LicenseRequest::new(&machine, None, NOW).unwrap();
+    let mut draft = IssueDraft::from_request(request);
+    draft.product = "Storage OS".into();
+    draft.customer = "Bound".into();
+    let spec = draft.validate().unwrap();
+    let bound = licensing::issue(&mut desk.store, &signing, &spec, None, "ada", NOW).unwrap();
+    let row = store::licenses::get(desk.store.conn(), LicenseId(bound.payload().license_id))
+        .unwrap()
+        .unwrap();
+    assert!(!row.compact, "a machine binding is kept as bytes");
+    assert_eq!(row.artifact, bound.to_bytes());
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    for (edit, column) in [
+        ("seats = 9", "seats"),
+        ("kind = 'Eval'", "kind"),
+        ("customer_id = product_id", "customer"),
+    ] {
+        desk.tamper(&format!("UPDATE licenses SET {edit}"));
+        let (_, reason) = desk.broken();
+        assert!(
+            reason.contains(&format!("its {column} was changed")),
+            "{edit}: {reason}"
+        );
+        desk.tamper(&format!(
+            "UPDATE licenses SET seats = {}, kind = 'Pro', customer_id = (SELECT id FROM license_names WHERE name = 'Bound')",
+            row.seats
+        ));
+    }
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
 }
 
 #[test]
@@ -301,10 +372,12 @@ fn licenses_and_revocations_outside_the_ledger_are_noticed() {
     desk.issue(&signing, "A");
     // A license row copied in without a ledger entry.
     desk.tamper(
-        "INSERT INTO licenses (license_id, key_id, account_id, product, kind, customer, cluster,
-             ip, capacity_tb, seats, issued_at, expires_at, status, artifact)
-         SELECT randomblob(16), key_id, account_id, product, kind, customer, cluster, ip,
-                capacity_tb, seats, issued_at, expires_at, status, artifact FROM licenses",
+        "INSERT INTO licenses (license_id, key_id, account_id, product_id, kind, customer_id,
+             cluster, ip, capacity_tb, seats, issued_at, expires_at, status, listed, grace_days,
+             features, signature)
+         SELECT randomblob(16), key_id, account_id, product_id, kind, customer_id, cluster, ip,
+                capacity_tb, seats, issued_at, expires_at, status, listed, grace_days, features,
+                signature FROM licenses",
     );
     let (at, reason) = desk.broken();
     assert_eq!(at, None);

@@ -67,6 +67,45 @@ pub fn toast_for(event: &Event) -> Option<String> {
                 format!("Ledger ({entries} entries) saved to {}", path.display())
             }
             LicensingEvent::Cancelled { action } => format!("{action} cancelled"),
+            LicensingEvent::Edited { license_id, changes } => {
+                format!("License {license_id} saved: {changes}")
+            }
+            // The edit form shows the password in place (masked until asked).
+            LicensingEvent::PasswordRevealed { .. } => return None,
+            LicensingEvent::Deactivated(d) => format!(
+                "Deactivation applied: license {} left the customer's machine{}; its seat is free",
+                d.license_id,
+                if d.machine.is_empty() {
+                    String::new()
+                } else {
+                    format!(" '{}'", d.machine)
+                }
+            ),
+            // The transfer dialog shows the secret once, in place.
+            LicensingEvent::TransferStarted { transfer, .. } => format!(
+                "Transfer of license {} to wallet {} waits for the partner's approval",
+                transfer.license_id, transfer.to_wallet
+            ),
+            LicensingEvent::TransferAccepted(t) => format!(
+                "License {} imported into wallet {} ({})",
+                t.license_id, t.to_wallet, t.to_name
+            ),
+            LicensingEvent::TransferSecretRefused { tries_left, .. } => {
+                if *tries_left == 0 {
+                    "Wrong secret: the transfer is now locked; the sender must cancel it".into()
+                } else {
+                    format!("Wrong secret: refused ({tries_left} tries left)")
+                }
+            }
+            LicensingEvent::TransferCancelled(t) => {
+                format!("Transfer of license {} cancelled", t.license_id)
+            }
+            LicensingEvent::ListIndexed { listed } if *listed > 0 => {
+                format!("{listed} licenses added to the list")
+            }
+            LicensingEvent::ListIndexed { .. } | LicensingEvent::ListMapped { .. } => {
+                return None;
+            }
         },
         Event::Commerce(e) => commerce_toast(e)?,
         Event::SettingsSaved(_) => "Settings saved".into(),

@@ -154,6 +154,11 @@ uuid_id!(
     "renewal id"
 );
 uuid_id!(
+    /// A transfer of a license to a partner account.
+    TransferId,
+    "transfer id"
+);
+uuid_id!(
     /// A confirmation message in the mail outbox.
     MailId,
     "mail id"

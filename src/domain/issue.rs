@@ -82,6 +82,11 @@ pub struct IssueSpec {
     pub valid_days: Option<u32>,
     pub support_days: Option<u32>,
     pub grace_days: u16,
+    /// The public key of the machine that made the license request (version 3): the machine
+    /// is registered to the license and can later deactivate it offline.
+    pub machine_key: Option<[u8; 32]>,
+    /// What the customer calls that machine (the request's label).
+    pub machine_label: String,
 }
 
 impl IssueDraft {
@@ -195,6 +200,16 @@ impl IssueDraft {
             valid_days,
             support_days,
             grace_days,
+            machine_key: self
+                .request
+                .as_ref()
+                .and_then(|r| r.machine_key)
+                .map(|k| k.to_bytes()),
+            machine_label: self
+                .request
+                .as_ref()
+                .map(|r| r.label.clone())
+                .unwrap_or_default(),
         })
     }
 }

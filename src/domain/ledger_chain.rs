@@ -36,6 +36,12 @@ pub enum Action {
     Status,
     /// A license moved to another account (or to none).
     Link,
+    /// Staff changed a license's settings (registration key, administrator password).
+    Edit,
+    /// Every machine registered to a license was removed (their seats freed).
+    Unregister,
+    /// A machine's signed deactivation file was applied: its seat is free.
+    Deactivate,
 }
 
 impl Action {
@@ -46,14 +52,26 @@ impl Action {
             Action::Revoke => "revoke",
             Action::Status => "status",
             Action::Link => "link",
+            Action::Edit => "edit",
+            Action::Unregister => "unregister",
+            Action::Deactivate => "deactivate",
         }
     }
 
+    /// Every action, in the order they were introduced.
+    pub const ALL: [Action; 7] = [
+        Action::Issue,
+        Action::Revoke,
+        Action::Status,
+        Action::Link,
+        Action::Edit,
+        Action::Unregister,
+        Action::Deactivate,
+    ];
+
     /// The action for a stored word.
     pub fn parse(text: &str) -> Option<Action> {
-        [Action::Issue, Action::Revoke, Action::Status, Action::Link]
-            .into_iter()
-            .find(|a| a.as_str() == text)
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
     }
 }
 

@@ -287,6 +287,25 @@ impl KeyVault {
         }
     }
 
+    /// A key of the vault by id (active or retired), if this session has it unlocked
+    /// (refreshing its idle timer): what sealed a secret must open it.
+    pub fn signing_key_by_id(
+        &mut self,
+        conn: &Connection,
+        key_id: KeyId,
+    ) -> Result<(KeyRow, &SigningKey), KeysError> {
+        let key = get(conn, key_id)?;
+        let public = public_key(&key)?.to_bytes();
+        let now = self.instant();
+        match self.session.signing_key(&public, now) {
+            Some(signing) => Ok((key, signing)),
+            None => Err(KeysError::Locked {
+                name: key.name,
+                key_id: key.key_id,
+            }),
+        }
+    }
+
     fn unlocked_ids(&self) -> Vec<KeyId> {
         self.session
             .unlocked()

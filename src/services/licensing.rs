@@ -9,12 +9,17 @@ use crate::domain::ids::{AccountId, LicenseId};
 use crate::domain::issue::IssueSpec;
 use crate::domain::license_status::{LicenseStatus, StatusChange, TransitionError};
 use crate::files::{self, FileError, Output};
+use super::license_admin::{self, LicenseEdit, OneTimeSecret};
+use super::transfers::{self, Acceptance, TransferView};
+use crate::domain::FieldErrors;
+use crate::domain::ids::TransferId;
 use crate::store::ledger::{self, ChainReport, ExportEnd, ExportError, Record};
+use crate::store::license_list::{Directory, ListQuery};
 use crate::store::licenses;
 use crate::store::revocations::{self, StoredList};
 use crate::store::{Store, StoreError};
 use licensekey::{KeyId, KeyRing, LicenseRequest, RevocationList, SignedLicense, SigningKey, Uuid};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 /// Licenses are committed in transactions of this many during bulk issue.
@@ -61,6 +66,37 @@ pub enum LicensingCommand {
     ExportLedger {
         path: PathBuf,
     },
+    /// Save the edit form of a license.
+    Edit(Box<LicenseEdit>),
+    /// Decrypt a license's administrator password to show it (the sealing key must be
+    /// unlocked).
+    RevealPassword {
+        license_id: LicenseId,
+    },
+    /// Apply a deactivation file from a customer's machine: its seat is freed.
+    ApplyDeactivation {
+        path: PathBuf,
+    },
+    /// Transfer a license to the account with this wallet ID (the partner ID).
+    StartTransfer {
+        license_id: LicenseId,
+        partner_wallet: String,
+    },
+    /// The partner types the transfer's secret.
+    AcceptTransfer {
+        transfer_id: TransferId,
+        secret: OneTimeSecret,
+    },
+    CancelTransfer {
+        transfer_id: TransferId,
+    },
+    /// Take licenses a bulk issue committed into the list's indexes.
+    IndexList,
+    /// Walk a large list once for its exact count and the keys a far jump starts from.
+    MapList {
+        query: Box<ListQuery>,
+        token: u64,
+    },
 }
 
 impl LicensingCommand {
@@ -80,6 +116,14 @@ impl LicensingCommand {
             LicensingCommand::VerifyLedger { .. } => "Verify ledger",
             LicensingCommand::SaveCheckpoint { .. } => "Save checkpoint",
             LicensingCommand::ExportLedger { .. } => "Export ledger",
+            LicensingCommand::Edit(_) => "Save license",
+            LicensingCommand::RevealPassword { .. } => "Show password",
+            LicensingCommand::ApplyDeactivation { .. } => "Apply deactivation file",
+            LicensingCommand::StartTransfer { .. } => "Transfer license",
+            LicensingCommand::AcceptTransfer { .. } => "Accept transfer",
+            LicensingCommand::CancelTransfer { .. } => "Cancel transfer",
+            LicensingCommand::IndexList => "Index licenses for the list",
+            LicensingCommand::MapList { .. } => "Count licenses",
         }
     }
 
@@ -87,8 +131,23 @@ impl LicensingCommand {
     pub fn is_long(&self) -> bool {
         matches!(
             self,
-            LicensingCommand::VerifyLedger { .. } | LicensingCommand::ExportLedger { .. }
+            LicensingCommand::VerifyLedger { .. }
+                | LicensingCommand::ExportLedger { .. }
+                | LicensingCommand::IndexList
         )
+    }
+
+    /// The license this command works on, if it is about one (the list shows it "In
+    /// progress" meanwhile).
+    pub fn license(&self) -> Option<LicenseId> {
+        match self {
+            LicensingCommand::Revoke { license_id, .. }
+            | LicensingCommand::ChangeStatus { license_id, .. }
+            | LicensingCommand::RevealPassword { license_id }
+            | LicensingCommand::StartTransfer { license_id, .. } => Some(*license_id),
+            LicensingCommand::Edit(edit) => Some(edit.license_id),
+            _ => None,
+        }
     }
 }
 
@@ -148,6 +207,35 @@ pub enum LicensingEvent {
     Cancelled {
         action: &'static str,
     },
+    Edited {
+        license_id: LicenseId,
+        /// What changed, in words.
+        changes: String,
+    },
+    PasswordRevealed {
+        license_id: LicenseId,
+        password: Option<OneTimeSecret>,
+    },
+    Deactivated(license_admin::Deactivated),
+    /// A transfer waits for the partner; the secret is shown once.
+    TransferStarted {
+        transfer: TransferView,
+        secret: OneTimeSecret,
+    },
+    TransferAccepted(TransferView),
+    /// A wrong secret was typed (and counted).
+    TransferSecretRefused {
+        transfer_id: TransferId,
+        tries_left: u32,
+    },
+    TransferCancelled(TransferView),
+    ListIndexed {
+        listed: u64,
+    },
+    ListMapped {
+        token: u64,
+        directory: Box<Directory>,
+    },
 }
 
 /// Why a licensing command was refused or failed.
@@ -180,6 +268,17 @@ pub enum LicensingError {
     Export(#[from] ExportError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// Refused, with the reason in words.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<rusqlite::Error> for LicensingError {
+    fn from(e: rusqlite::Error) -> Self {
+        LicensingError::Store(e.into())
+    }
 }
 
 /// Runs one command; `vault` holds the keys unlocked in this session.
@@ -263,6 +362,66 @@ pub fn run(
                 }),
             }
         }
+        LicensingCommand::Edit(edit) => {
+            let operator = operator(store)?;
+            let changes = license_admin::edit(store, vault, &edit, &operator, now)?;
+            Ok(LicensingEvent::Edited {
+                license_id: edit.license_id,
+                changes,
+            })
+        }
+        LicensingCommand::RevealPassword { license_id } => {
+            let password = license_admin::reveal_password(store, vault, license_id)?;
+            Ok(LicensingEvent::PasswordRevealed {
+                license_id,
+                password,
+            })
+        }
+        LicensingCommand::ApplyDeactivation { path } => {
+            let operator = operator(store)?;
+            let done = license_admin::apply_deactivation_file(store, &path, &operator, now)?;
+            Ok(LicensingEvent::Deactivated(done))
+        }
+        LicensingCommand::StartTransfer {
+            license_id,
+            partner_wallet,
+        } => {
+            let (transfer, secret) = transfers::start(store, license_id, &partner_wallet, now)?;
+            Ok(LicensingEvent::TransferStarted { transfer, secret })
+        }
+        LicensingCommand::AcceptTransfer {
+            transfer_id,
+            secret,
+        } => {
+            let operator = operator(store)?;
+            match transfers::accept(store, transfer_id, secret.expose(), &operator, now)? {
+                Acceptance::Accepted(view) => Ok(LicensingEvent::TransferAccepted(view)),
+                Acceptance::WrongSecret { tries_left } => {
+                    Ok(LicensingEvent::TransferSecretRefused {
+                        transfer_id,
+                        tries_left,
+                    })
+                }
+            }
+        }
+        LicensingCommand::CancelTransfer { transfer_id } => Ok(LicensingEvent::TransferCancelled(
+            transfers::cancel(store, transfer_id, now)?,
+        )),
+        LicensingCommand::IndexList => {
+            let listed = index_list(store, progress)?;
+            Ok(LicensingEvent::ListIndexed { listed })
+        }
+        LicensingCommand::MapList { query, token } => {
+            match query.directory(store.conn(), |_| !progress.cancelled())? {
+                Some(directory) => Ok(LicensingEvent::ListMapped {
+                    token,
+                    directory: Box::new(directory),
+                }),
+                None => Ok(LicensingEvent::Cancelled {
+                    action: "Count licenses",
+                }),
+            }
+        }
     }
 }
 
@@ -295,7 +454,8 @@ pub fn operator_name(configured: &str) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Signs one license and records it (row + ledger entry) in one transaction.
+/// Signs one license and records it (row + ledger entry, and the machine of its request
+/// registered to it) in one transaction.
 pub fn issue(
     store: &mut Store,
     key: &SigningKey,
@@ -304,29 +464,32 @@ pub fn issue(
     operator: &str,
     now: i64,
 ) -> Result<SignedLicense, LicensingError> {
-    let mut issued = Vec::with_capacity(1);
-    issue_many(
-        store,
-        key,
-        std::slice::from_ref(spec),
-        account_id,
-        operator,
-        now,
-        &mut super::NoProgress,
-        |license| {
-            issued.push(license.clone());
-            Ok(())
-        },
-    )?;
-    issued
-        .pop()
-        .ok_or_else(|| StoreError::Corrupt("the license was not stored".into()).into())
+    keys::ensure_active(store.conn(), key)?;
+    let license = SignedLicense::sign(spec.payload(Uuid::now_v7(), now), key)?;
+    store.write(|tx| {
+        let machine = spec
+            .machine_key
+            .as_ref()
+            .map(|k| (k, spec.machine_label.as_str()));
+        record_issued_with(
+            tx,
+            ledger::head(tx)?,
+            &license,
+            account_id,
+            None,
+            machine,
+            operator,
+            now,
+        )
+    })?;
+    Ok(license)
 }
 
-/// Signs and records many licenses, committing every [`BULK_COMMIT_EVERY`]; each committed
-/// license is handed to `committed` (in order) right after its transaction commits. Stops at
-/// the next commit when `progress` says so; what was committed stays, with its ledger entries.
-/// Returns how many were issued.
+/// Signs and records many licenses for one account, on every core, committing every
+/// [`BULK_COMMIT_EVERY`]; each committed license is handed to `committed` (in order) right
+/// after its transaction commits. Stops at the next commit when `progress` says so; what was
+/// committed stays, with its ledger entries. Returns how many were issued. The licenses join
+/// the list when [`index_list`] takes them in.
 #[allow(clippy::too_many_arguments)]
 pub fn issue_many(
     store: &mut Store,
@@ -336,31 +499,34 @@ pub fn issue_many(
     operator: &str,
     now: i64,
     progress: &mut dyn Progress,
-    mut committed: impl FnMut(&SignedLicense) -> Result<(), LicensingError>,
+    committed: impl FnMut(&SignedLicense) -> Result<(), LicensingError>,
 ) -> Result<u64, LicensingError> {
-    keys::ensure_active(store.conn(), key)?;
-    let total = specs.len() as u64;
+    super::bulk::issue(
+        store,
+        key,
+        &super::bulk::ForAccount {
+            specs,
+            account: account_id,
+        },
+        operator,
+        now,
+        progress,
+        committed,
+    )
+}
+
+/// Takes licenses a bulk issue committed into the list's indexes and search, in
+/// transactions of 20,000; stops between them when asked. Returns how many were listed.
+pub fn index_list(store: &mut Store, progress: &mut dyn Progress) -> Result<u64, LicensingError> {
+    let total = licenses::unlisted_count(store.conn())?;
     let mut done = 0u64;
-    for chunk in specs.chunks(BULK_COMMIT_EVERY) {
-        if progress.cancelled() {
+    while !progress.cancelled() {
+        let listed = store.write(|tx| licenses::list_pending(tx, 20_000))?;
+        if listed == 0 {
             break;
         }
-        let signed = chunk
-            .iter()
-            .map(|spec| SignedLicense::sign(spec.payload(Uuid::now_v7(), now), key))
-            .collect::<Result<Vec<_>, _>>()?;
-        store.write(|tx| {
-            let mut head = ledger::head(tx)?;
-            for license in &signed {
-                head = record_issued(tx, head, license, account_id, operator, now)?;
-            }
-            Ok::<_, LicensingError>(())
-        })?;
-        for license in &signed {
-            committed(license)?;
-        }
-        done += signed.len() as u64;
-        progress.report(done, total);
+        done += listed;
+        progress.report(done.min(total), total);
     }
     Ok(done)
 }
@@ -375,14 +541,34 @@ pub fn record_issued(
     operator: &str,
     now: i64,
 ) -> Result<ledger::Head, LicensingError> {
-    let row = licenses::insert(tx, license, account_id, now)?;
+    record_issued_with(tx, head, license, account_id, None, None, operator, now)
+}
+
+/// [`record_issued`] with the purchase term behind the license (months) and the machine
+/// registered to it (its public key and label, from a version 3 request).
+#[allow(clippy::too_many_arguments)]
+pub fn record_issued_with(
+    tx: &rusqlite::Transaction<'_>,
+    head: ledger::Head,
+    license: &SignedLicense,
+    account_id: Option<AccountId>,
+    order_months: Option<u32>,
+    machine: Option<(&[u8; 32], &str)>,
+    operator: &str,
+    now: i64,
+) -> Result<ledger::Head, LicensingError> {
+    let row = licenses::insert(tx, license, account_id, order_months, now)?;
+    if let Some((key, label)) = machine {
+        crate::store::license_settings::register(tx, row.license_id, key, label, now)?;
+    }
     Ok(ledger::append(
         tx,
         head,
         row.license_id,
         Record::Issue {
-            artifact: &row.artifact,
+            artifact_hash: crate::domain::ledger_chain::artifact_hash(&row.artifact),
             account: account_id,
+            machine: machine.map(|(key, _)| key),
         },
         operator,
         now,
@@ -595,6 +781,102 @@ pub fn change_status_in(
     Ok(next)
 }
 
+/// One change of many: the license, the change and its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkChange {
+    pub license_id: LicenseId,
+    pub change: StatusChange,
+    pub reason: String,
+}
+
+/// Applies many state changes (for demo data and imports), as the state machine allows,
+/// committing every [`BULK_COMMIT_EVERY`]: each is a `status` ledger entry (a revocation too,
+/// with its reason in the entry), the transaction's entries enter the outbox as one range,
+/// and each transaction publishes one revocation list, tied to its last entry, when its
+/// changes moved a license on or off the list. Stops between transactions when asked.
+/// Returns how many changes were applied.
+pub fn change_status_many(
+    store: &mut Store,
+    key: &SigningKey,
+    changes: &[BulkChange],
+    operator: &str,
+    now: i64,
+    progress: &mut dyn Progress,
+) -> Result<u64, LicensingError> {
+    let signer = keys::ensure_active(store.conn(), key)?;
+    let total = changes.len() as u64;
+    let mut done = 0u64;
+    for chunk in changes.chunks(BULK_COMMIT_EVERY) {
+        if progress.cancelled() {
+            break;
+        }
+        store.write(|tx| {
+            let head = ledger::head(tx)?;
+            let mut moved_list = false;
+            let mut applied = Vec::with_capacity(chunk.len());
+            for c in chunk {
+                let reason = valid_reason(&c.reason)?;
+                let status: Option<String> = tx
+                    .prepare_cached("SELECT status FROM licenses WHERE license_id = ?1")?
+                    .query_row([c.license_id], |r| r.get(0))
+                    .optional()?;
+                let from = status
+                    .as_deref()
+                    .and_then(LicenseStatus::parse)
+                    .ok_or(LicensingError::UnknownLicense(c.license_id))?;
+                let to = from.apply(c.change)?;
+                tx.prepare_cached("UPDATE licenses SET status = ?2 WHERE license_id = ?1")?
+                    .execute(rusqlite::params![c.license_id, to.as_str()])?;
+                moved_list |= from.is_listed_as_revoked() != to.is_listed_as_revoked();
+                applied.push((c.license_id, to, reason));
+            }
+            let list = if moved_list {
+                Some(next_list(tx, key, now)?)
+            } else {
+                None
+            };
+            let mut last = head;
+            let count = applied.len();
+            for (i, (license_id, to, reason)) in applied.into_iter().enumerate() {
+                let publish = if i + 1 == count {
+                    list.as_ref().map(|(l, _)| l.to_bytes())
+                } else {
+                    None
+                };
+                last = ledger::append_in_batch(
+                    tx,
+                    last,
+                    license_id,
+                    Record::Status {
+                        to,
+                        reason,
+                        list: publish.as_deref(),
+                    },
+                    operator,
+                    now,
+                )?;
+            }
+            if let Some((list, sequence)) = &list {
+                keep_list(tx, list, *sequence, signer.key_id, last.seq, now)?;
+            }
+            crate::store::outbox::record(
+                tx,
+                &crate::store::outbox::Change::LedgerBatch(
+                    crate::store::outbox::LedgerBatchRecord {
+                        from_seq: head.seq + 1,
+                        to_seq: last.seq,
+                    },
+                ),
+                now,
+            )?;
+            Ok::<_, LicensingError>(())
+        })?;
+        done += chunk.len() as u64;
+        progress.report(done, total);
+    }
+    Ok(done)
+}
+
 /// Moves a license to another account (or to none), with its ledger entry.
 pub fn move_to_account(
     store: &mut Store,
@@ -604,8 +886,21 @@ pub fn move_to_account(
     operator: &str,
     now: i64,
 ) -> Result<(), LicensingError> {
+    store.write(|tx| move_to_account_in(tx, license_id, account, reason, operator, now))
+}
+
+/// [`move_to_account`] inside the caller's transaction (an accepted transfer moves the
+/// license in the transaction that marks the transfer accepted).
+pub fn move_to_account_in(
+    tx: &rusqlite::Transaction<'_>,
+    license_id: LicenseId,
+    account: Option<AccountId>,
+    reason: &str,
+    operator: &str,
+    now: i64,
+) -> Result<(), LicensingError> {
     let reason = valid_reason(reason)?;
-    store.write(|tx| {
+    {
         let license = issued_license(tx, license_id)?;
         if license.status == LicenseStatus::Deleted {
             return Err(LicensingError::Transition(TransitionError {
@@ -633,7 +928,7 @@ pub fn move_to_account(
             now,
         )?;
         Ok(())
-    })
+    }
 }
 
 /// Signs the ledger's current head: keep the file (and the public key) off this machine, so

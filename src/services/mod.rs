@@ -4,11 +4,15 @@
 //! them; the CLI calls the same functions directly.
 
 pub mod accounts;
+pub mod bulk;
 pub mod commerce;
+pub mod demo;
 pub mod files;
 pub mod keys;
+pub mod license_admin;
 pub mod licensing;
 pub mod settings;
+pub mod transfers;
 
 /// How a long job reports how far it is and learns that it should stop.
 pub trait Progress {

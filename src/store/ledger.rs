@@ -32,20 +32,40 @@ pub struct LedgerRow {
 
 const COLUMNS: &str = "seq, format, action, license_id, payload_hash, entry_hash, operator, recorded_at, account_id, status, note";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<LedgerRow> {
-    Ok(LedgerRow {
-        seq: row.get("seq")?,
-        format: row.get("format")?,
-        action: row.get("action")?,
-        license_id: row.get("license_id")?,
-        payload_hash: row.get::<_, Hash32>("payload_hash")?.0,
-        entry_hash: row.get::<_, Hash32>("entry_hash")?.0,
+/// The note an issue entry carries when the license was issued from a request with a machine
+/// key: this prefix, then the key in lower-case hex. The machine is registered to the license.
+pub const REGISTERED_MACHINE: &str = "registered machine ";
+
+/// A row as stored: `payload_hash` is all zeros when the entry keeps none (an issue entry
+/// written from schema 6 on: its hash is that of the license's bytes) and `stored_hash`
+/// says so.
+fn from_row_stored(row: &Row<'_>) -> rusqlite::Result<(LedgerRow, bool)> {
+    let payload_hash: Option<Hash32> = row.get("payload_hash")?;
+    Ok((
+        LedgerRow {
+            seq: row.get("seq")?,
+            format: row.get("format")?,
+            action: row.get("action")?,
+            license_id: row.get("license_id")?,
+            payload_hash: payload_hash.map_or([0; 32], |h| h.0),
+            entry_hash: row.get::<_, Hash32>("entry_hash")?.0,
         operator: row.get("operator")?,
         recorded_at: row.get("recorded_at")?,
-        account_id: row.get("account_id")?,
-        status: row.get("status")?,
-        note: row.get("note")?,
-    })
+            account_id: row.get("account_id")?,
+            status: row.get("status")?,
+            note: row.get("note")?,
+        },
+        payload_hash.is_some(),
+    ))
+}
+
+/// The entry with its payload hash filled in: an issue entry that keeps none takes the hash
+/// of the license's bytes (all zeros when the license is gone).
+fn completed(conn: &Connection, (mut row, stored): (LedgerRow, bool)) -> StoreResult<LedgerRow> {
+    if !stored && let Some(license) = super::licenses::get(conn, row.license_id)? {
+        row.payload_hash = artifact_hash(&license.artifact);
+    }
+    Ok(row)
 }
 
 /// The head of the chain: the last sequence number and its hash.
@@ -76,10 +96,13 @@ pub fn head(conn: &Connection) -> StoreResult<Head> {
 /// What a new entry records.
 #[derive(Debug, Clone, Copy)]
 pub enum Record<'a> {
-    /// A license was issued: its signed bytes and the account it belongs to.
+    /// A license was issued: the hash of its signed bytes (not stored: it is derived from
+    /// the license), the account it belongs to, and the machine registered to it (the key
+    /// from its version 3 request), if any.
     Issue {
-        artifact: &'a [u8],
+        artifact_hash: [u8; 32],
         account: Option<AccountId>,
+        machine: Option<&'a [u8; 32]>,
     },
     /// A license was revoked for `reason`; `list` is the revocation list published with it.
     Revoke { reason: &'a str, list: &'a [u8] },
@@ -95,39 +118,86 @@ pub enum Record<'a> {
         account: Option<AccountId>,
         reason: &'a str,
     },
+    /// A license's settings changed; `settings` is the hash of their new state
+    /// (`store::license_settings::state_hash`) and `note` says what changed, in words.
+    Edit { settings: [u8; 32], note: &'a str },
+    /// Every machine registered to the license was removed.
+    Unregister { reason: &'a str },
+    /// A deactivation file (`body || signature`) was applied: its machine is no longer
+    /// registered.
+    Deactivate { file: &'a [u8], note: &'a str },
 }
 
 impl Record<'_> {
+    /// Action, payload hash, whether the hash is stored, account, state and note.
     fn parts(
         &self,
     ) -> (
         Action,
         [u8; 32],
+        bool,
         Option<AccountId>,
         Option<LicenseStatus>,
-        &str,
+        String,
     ) {
         match *self {
-            Record::Issue { artifact, account } => {
-                (Action::Issue, artifact_hash(artifact), account, None, "")
-            }
+            Record::Issue {
+                artifact_hash,
+                account,
+                machine,
+            } => (
+                Action::Issue,
+                artifact_hash,
+                false,
+                account,
+                None,
+                machine
+                    .map(|key| format!("{REGISTERED_MACHINE}{}", hex::encode(key)))
+                    .unwrap_or_default(),
+            ),
             Record::Revoke { reason, list } => (
                 Action::Revoke,
                 artifact_hash(list),
+                true,
                 None,
                 Some(LicenseStatus::Revoked),
-                reason,
+                reason.to_string(),
             ),
             Record::Status { to, reason, list } => (
                 Action::Status,
                 list.map_or(NOTHING_PUBLISHED, artifact_hash),
+                true,
                 None,
                 Some(to),
-                reason,
+                reason.to_string(),
             ),
-            Record::Link { account, reason } => {
-                (Action::Link, NOTHING_PUBLISHED, account, None, reason)
+            Record::Link { account, reason } => (
+                Action::Link,
+                NOTHING_PUBLISHED,
+                true,
+                account,
+                None,
+                reason.to_string(),
+            ),
+            Record::Edit { settings, note } => {
+                (Action::Edit, settings, true, None, None, note.to_string())
             }
+            Record::Unregister { reason } => (
+                Action::Unregister,
+                NOTHING_PUBLISHED,
+                true,
+                None,
+                None,
+                reason.to_string(),
+            ),
+            Record::Deactivate { file, note } => (
+                Action::Deactivate,
+                artifact_hash(file),
+                true,
+                None,
+                None,
+                note.to_string(),
+            ),
         }
     }
 }
@@ -142,11 +212,36 @@ pub fn append(
     operator: &str,
     recorded_at: i64,
 ) -> StoreResult<Head> {
+    append_entry(tx, head, license_id, record, operator, recorded_at, true)
+}
+
+/// [`append`] without the entry's own outbox row: a bulk issue records one change for the
+/// whole committed range instead (`outbox::Change::LedgerBatch`).
+pub fn append_in_batch(
+    tx: &Transaction<'_>,
+    head: Head,
+    license_id: LicenseId,
+    record: Record<'_>,
+    operator: &str,
+    recorded_at: i64,
+) -> StoreResult<Head> {
+    append_entry(tx, head, license_id, record, operator, recorded_at, false)
+}
+
+fn append_entry(
+    tx: &Transaction<'_>,
+    head: Head,
+    license_id: LicenseId,
+    record: Record<'_>,
+    operator: &str,
+    recorded_at: i64,
+    with_outbox: bool,
+) -> StoreResult<Head> {
     let seq = head
         .seq
         .checked_add(1)
         .ok_or_else(|| StoreError::Corrupt("the ledger's sequence is exhausted".into()))?;
-    let (action, payload_hash, account, status, note) = record.parts();
+    let (action, payload_hash, store_hash, account, status, note) = record.parts();
     let entry = ChainEntry {
         format: CURRENT_FORMAT,
         seq,
@@ -158,7 +253,7 @@ pub fn append(
         recorded_at,
         account,
         status,
-        note,
+        note: &note,
     };
     let hash = entry.hash().map_err(chain_error)?;
     let mut stmt = tx.prepare_cached(
@@ -172,7 +267,7 @@ pub fn append(
         CURRENT_FORMAT,
         action.as_str(),
         license_id,
-        Hash32(payload_hash),
+        store_hash.then_some(Hash32(payload_hash)),
         Hash32(hash),
         operator,
         recorded_at,
@@ -180,25 +275,69 @@ pub fn append(
         status,
         note
     ])?;
-    outbox::record(
-        tx,
-        &Change::LedgerEntry(LedgerRecord {
-            seq,
-            format: CURRENT_FORMAT,
-            action: action.as_str().to_string(),
-            license_id,
-            payload_hash: hex::encode(payload_hash),
-            prev_hash: hex::encode(head.hash),
-            entry_hash: hex::encode(hash),
-            operator: operator.to_string(),
+    if with_outbox {
+        outbox::record(
+            tx,
+            &Change::LedgerEntry(LedgerRecord {
+                seq,
+                format: CURRENT_FORMAT,
+                action: action.as_str().to_string(),
+                license_id,
+                payload_hash: hex::encode(payload_hash),
+                prev_hash: hex::encode(head.hash),
+                entry_hash: hex::encode(hash),
+                operator: operator.to_string(),
+                recorded_at,
+                account_id: account,
+                status: status.map(str::to_string),
+                note,
+            }),
             recorded_at,
-            account_id: account,
-            status: status.map(str::to_string),
-            note: note.to_string(),
-        }),
-        recorded_at,
-    )?;
+        )?;
+    }
     Ok(Head { seq, hash })
+}
+
+/// Every entry of `from_seq..=to_seq` as its outbox record (what a `ledger_batch` change
+/// stands for), with the previous entry's hash filled in.
+pub fn records(conn: &Connection, from_seq: i64, to_seq: i64) -> StoreResult<Vec<LedgerRecord>> {
+    let mut prev = if from_seq <= 1 {
+        GENESIS_HASH
+    } else {
+        conn.query_row(
+            "SELECT entry_hash FROM ledger WHERE seq = ?1",
+            [from_seq - 1],
+            |r| r.get::<_, Hash32>(0),
+        )
+        .optional()?
+        .map_or(GENESIS_HASH, |h| h.0)
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM ledger WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map([from_seq, to_seq], from_row_stored)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for stored in rows {
+        let row = completed(conn, stored)?;
+        out.push(LedgerRecord {
+            seq: row.seq,
+            format: row.format,
+            action: row.action.clone(),
+            license_id: row.license_id,
+            payload_hash: hex::encode(row.payload_hash),
+            prev_hash: hex::encode(prev),
+            entry_hash: hex::encode(row.entry_hash),
+            operator: row.operator.clone(),
+            recorded_at: row.recorded_at,
+            account_id: row.account_id,
+            status: row.status.clone(),
+            note: row.note.clone(),
+        });
+        prev = row.entry_hash;
+    }
+    Ok(out)
 }
 
 fn chain_error(e: ledger_chain::ChainError) -> StoreError {
@@ -217,15 +356,17 @@ pub fn page(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM ledger WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
     ))?;
-    let rows = stmt.query_map(
-        params![
-            before_seq.unwrap_or(i64::MAX),
-            super::limit(limit),
-            i64::try_from(offset).unwrap_or(i64::MAX)
-        ],
-        from_row,
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = stmt
+        .query_map(
+            params![
+                before_seq.unwrap_or(i64::MAX),
+                super::limit(limit),
+                i64::try_from(offset).unwrap_or(i64::MAX)
+            ],
+            from_row_stored,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(|r| completed(conn, r)).collect()
 }
 
 /// Number of entries.
@@ -235,15 +376,14 @@ pub fn count(conn: &Connection) -> StoreResult<u64> {
 
 /// The entry that issued `license_id`, if this desk issued it.
 pub fn issue_entry(conn: &Connection, license_id: LicenseId) -> StoreResult<Option<LedgerRow>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM ledger WHERE action = 'issue' AND license_id = ?1 LIMIT 1"
-            ),
-            [license_id],
-            from_row,
-        )
-        .optional()?)
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM ledger WHERE action = 'issue' AND license_id = ?1 LIMIT 1"),
+        [license_id],
+        from_row_stored,
+    )
+    .optional()?
+    .map(|r| completed(conn, r))
+    .transpose()
 }
 
 /// Columns of the CSV export, in order.
@@ -276,7 +416,7 @@ pub fn export_csv(
     let mut prev = GENESIS_HASH;
     let mut done = 0u64;
     while let Some(row) = rows.next()? {
-        let entry = from_row(row)?;
+        let entry = completed(conn, from_row_stored(row)?)?;
         writer.write_record([
             entry.seq.to_string(),
             crate::domain::time::rfc3339(entry.recorded_at),
@@ -360,21 +500,27 @@ struct Replayed {
 }
 
 /// Walks the whole ledger (see `docs/ledger.md`, "Verifying"): sequence numbers without gaps;
-/// each entry's hash recomputed from its fields and the previous entry's hash; each issue
-/// entry's artifact compared with the license row it issued, and every column of that row
-/// with the signed artifact; each revocation against its row and the list published with it;
-/// each state change allowed by the state machine; and afterwards, that no license,
-/// revocation or list exists without its entry and that every license's account and state are
-/// what the entries say. `progress` is called with the number of entries checked.
+/// each entry's hash recomputed from its fields and the previous entry's hash (an issue
+/// entry's payload hash is that of the license's stored bytes); each stored license whose
+/// bytes are kept beside its columns compared column by column; each revocation against its
+/// row and the list published with it; each state change allowed by the state machine; each
+/// applied deactivation file against its row, its signature and the machine registered to
+/// the license; and afterwards, that no license, revocation, list or deactivation exists
+/// without its entry, that every license's account and state are what the entries say, that
+/// the machines registered to each license are those its entries leave, and that each
+/// license's settings hash to its last edit entry. `progress` is called with the number of
+/// entries checked.
 pub fn verify(conn: &Connection, mut progress: impl FnMut(i64)) -> StoreResult<ChainReport> {
     let mut stmt = conn.prepare(&format!(
         "SELECT l.seq, l.format, l.action, l.license_id, l.payload_hash, l.entry_hash,
                 l.operator, l.recorded_at, l.account_id, l.status, l.note, {license},
-                r.reason AS reason, r.revoked_at AS revoked_at, rl.file AS list_file
+                r.reason AS reason, r.revoked_at AS revoked_at, rl.file AS list_file,
+                d.file AS d_file, d.license_id AS d_license, d.machine_key AS d_key
          FROM ledger l
          LEFT JOIN licenses c ON l.action = 'issue' AND c.license_id = l.license_id
          LEFT JOIN revocations r ON l.action = 'revoke' AND r.license_id = l.license_id
          LEFT JOIN revocation_lists rl ON rl.ledger_seq = l.seq
+         LEFT JOIN deactivations d ON d.ledger_seq = l.seq
          ORDER BY l.seq",
         license = super::licenses::aliased_columns("c", "c_")
     ))?;
@@ -386,7 +532,11 @@ pub fn verify(conn: &Connection, mut progress: impl FnMut(i64)) -> StoreResult<C
         issued: 0,
         revocations: 0,
         lists: 0,
+        deactivations: 0,
         replayed: HashMap::new(),
+        registered: HashMap::new(),
+        last_edit: HashMap::new(),
+        ring: None,
     };
     while let Some(row) = rows.next()? {
         if let Some(report) = walk.step(row)? {
@@ -415,7 +565,22 @@ struct Walk<'c> {
     issued: u64,
     revocations: u64,
     lists: u64,
+    deactivations: u64,
     replayed: HashMap<LicenseId, Replayed>,
+    /// The machines the entries leave registered to each license that ever had one.
+    registered: HashMap<LicenseId, std::collections::BTreeSet<[u8; 32]>>,
+    /// The settings hash of each license's last edit entry.
+    last_edit: HashMap<LicenseId, [u8; 32]>,
+    /// The desk's public keys, read when first needed (to tell an edited license from an
+    /// edited entry).
+    ring: Option<licensekey::KeyRing>,
+}
+
+/// The license an issue entry issued, as far as it could be read.
+enum Issued {
+    Missing,
+    Unreadable,
+    Found(Box<super::licenses::LicenseRow>),
 }
 
 impl Walk<'_> {
@@ -429,7 +594,7 @@ impl Walk<'_> {
                 format!("entry {expected} is missing (next entry is {seq})"),
             )));
         }
-        let Ok(entry) = from_row(row) else {
+        let Ok((mut entry, stored_hash)) = from_row_stored(row) else {
             return Ok(Some(ChainReport::at(
                 seq,
                 "the entry's fields are malformed",
@@ -446,11 +611,42 @@ impl Walk<'_> {
             Some(Some(status)) => Some(status),
             Some(None) => return Ok(Some(ChainReport::at(seq, "its state is unknown"))),
         };
+        let id = entry.license_id;
+        let issued = if action == Action::Issue {
+            if row.get::<_, Option<i64>>("c_seq")?.is_none() {
+                Issued::Missing
+            } else {
+                match super::licenses::read_row(row, "c_") {
+                    Ok(license) => Issued::Found(Box::new(license)),
+                    Err(_) => Issued::Unreadable,
+                }
+            }
+        } else {
+            Issued::Missing
+        };
+        if action == Action::Issue && !stored_hash {
+            // The entry keeps no copy of the license's hash: it is the hash of its bytes.
+            match &issued {
+                Issued::Missing => {
+                    return Ok(Some(ChainReport::at(
+                        seq,
+                        format!("license {id} is missing from the database"),
+                    )));
+                }
+                Issued::Unreadable => {
+                    return Ok(Some(ChainReport::at(
+                        seq,
+                        format!("license {id} was changed after it was issued"),
+                    )));
+                }
+                Issued::Found(license) => entry.payload_hash = artifact_hash(&license.artifact),
+            }
+        }
         let chain = ChainEntry {
             format: entry.format,
             seq,
             action,
-            license_id: entry.license_id,
+            license_id: id,
             payload_hash: entry.payload_hash,
             prev_hash: self.prev,
             operator: &entry.operator,
@@ -462,6 +658,14 @@ impl Walk<'_> {
         match chain.hash() {
             Ok(hash) if hash == entry.entry_hash => self.prev = hash,
             Ok(_) => {
+                if let (false, Issued::Found(license)) = (stored_hash, &issued)
+                    && !self.signature_holds(license)?
+                {
+                    return Ok(Some(ChainReport::at(
+                        seq,
+                        format!("license {id} was changed after it was issued"),
+                    )));
+                }
                 return Ok(Some(ChainReport::at(
                     seq,
                     "its contents were changed (hash does not match)",
@@ -470,46 +674,93 @@ impl Walk<'_> {
             Err(e) => return Ok(Some(ChainReport::at(seq, e.to_string()))),
         }
         let problem = match action {
-            Action::Issue => self.check_issue(row, &entry)?,
+            Action::Issue => self.check_issue(issued, &entry)?,
             Action::Revoke => self.check_revoke(row, &entry)?,
             Action::Status => self.check_status(row, &entry, status)?,
             Action::Link => self.change(&entry, |state| {
                 state.account = entry.account_id;
                 Ok(())
             })?,
+            Action::Edit => {
+                self.last_edit.insert(id, entry.payload_hash);
+                self.known(&entry)?
+            }
+            Action::Unregister => {
+                self.registered.insert(id, Default::default());
+                self.known(&entry)?
+            }
+            Action::Deactivate => self.check_deactivate(row, &entry)?,
         };
         self.expected_seq += 1;
         Ok(problem.map(|reason| ChainReport::at(seq, reason)))
     }
 
-    fn check_issue(&mut self, row: &Row<'_>, entry: &LedgerRow) -> StoreResult<Option<String>> {
+    /// True when the license's bytes carry a valid signature by one of this desk's keys.
+    fn signature_holds(&mut self, license: &super::licenses::LicenseRow) -> StoreResult<bool> {
+        if self.ring.is_none() {
+            let mut ring = licensekey::KeyRing::new();
+            for key in super::keys::list(self.conn)? {
+                if let Ok(public) = licensekey::parse_public_key(&key.public_key) {
+                    let _ = ring.insert(public);
+                }
+            }
+            self.ring = Some(ring);
+        }
+        let Some(signed) = license.signed() else {
+            return Ok(false);
+        };
+        let Some(key) = self
+            .ring
+            .as_ref()
+            .and_then(|ring| ring.get(&signed.payload().key_id))
+        else {
+            return Ok(false);
+        };
+        let context = licensekey::LICENSE_CONTEXT.as_bytes();
+        let mut message = Vec::with_capacity(1 + context.len() + signed.payload_bytes().len());
+        message.push(context.len() as u8);
+        message.extend_from_slice(context);
+        message.extend_from_slice(signed.payload_bytes());
+        let signature = ed25519_dalek::Signature::from_bytes(signed.signature());
+        Ok(key.verify_strict(&message, &signature).is_ok())
+    }
+
+    fn check_issue(&mut self, issued: Issued, entry: &LedgerRow) -> StoreResult<Option<String>> {
         self.issued += 1;
         let id = entry.license_id;
-        if row.get::<_, Option<i64>>("c_seq")?.is_none() {
-            return Ok(Some(format!("license {id} is missing from the database")));
+        let stored = match issued {
+            Issued::Missing => {
+                return Ok(Some(format!("license {id} is missing from the database")));
+            }
+            Issued::Unreadable => {
+                return Ok(Some(format!("license {id} was changed after it was issued")));
+            }
+            Issued::Found(license) => license,
+        };
+        if artifact_hash(&stored.artifact) != entry.payload_hash {
+            return Ok(Some(format!("license {id} was changed after it was issued")));
         }
-        let Some(artifact) = raw_bytes(row, "c_artifact")? else {
-            return Ok(Some(format!("license {id} has no artifact")));
-        };
-        let changed = || {
-            Ok(Some(format!(
-                "license {id} was changed after it was issued"
-            )))
-        };
-        if artifact_hash(&artifact) != entry.payload_hash {
-            return changed();
+        if !stored.compact {
+            // The bytes are what was issued; every column beside them must say what they say.
+            let Some(license) = stored.signed() else {
+                return Ok(Some(format!("license {id} was changed after it was issued")));
+            };
+            if let Some(column) = stored.column_differing_from(license.payload()) {
+                return Ok(Some(format!(
+                    "license {id}: its {column} was changed after it was issued"
+                )));
+            }
         }
-        // The artifact is what was issued; every other column must say what it says.
-        let Ok(stored) = super::licenses::read_row(row, "c_") else {
-            return changed();
-        };
-        let Ok(license) = licensekey::SignedLicense::from_bytes(&artifact) else {
-            return changed();
-        };
-        if let Some(column) = stored.column_differing_from(license.payload()) {
-            return Ok(Some(format!(
-                "license {id}: its {column} was changed after it was issued"
-            )));
+        if let Some(key) = entry.note.strip_prefix(REGISTERED_MACHINE) {
+            let Some(key) = hex::decode(key)
+                .ok()
+                .and_then(|k| <[u8; 32]>::try_from(k).ok())
+            else {
+                return Ok(Some(format!(
+                    "the machine registered to license {id} is not a key"
+                )));
+            };
+            self.registered.insert(id, [key].into_iter().collect());
         }
         // Account and state as issued; a license changed later is settled after the walk.
         let issued = Replayed {
@@ -594,6 +845,52 @@ impl Walk<'_> {
         })
     }
 
+    /// A deactivation: its file is stored, hashes to the entry, is for this license, is
+    /// signed by the machine it names, and that machine was registered to the license.
+    fn check_deactivate(
+        &mut self,
+        row: &Row<'_>,
+        entry: &LedgerRow,
+    ) -> StoreResult<Option<String>> {
+        let id = entry.license_id;
+        let Some(file) = raw_bytes(row, "d_file")? else {
+            return Ok(Some(format!(
+                "the deactivation file applied to license {id} is missing"
+            )));
+        };
+        self.deactivations += 1;
+        let license: Option<LicenseId> = row.get("d_license").ok().flatten();
+        if artifact_hash(&file) != entry.payload_hash || license != Some(id) {
+            return Ok(Some(format!(
+                "the deactivation file applied to license {id} was changed"
+            )));
+        }
+        let Ok(signed) = licensekey::SignedDeactivation::from_bytes(&file) else {
+            return Ok(Some(format!(
+                "the deactivation file applied to license {id} does not parse"
+            )));
+        };
+        let Ok(deactivation) = signed.verify() else {
+            return Ok(Some(format!(
+                "the deactivation file applied to license {id} is not signed by its machine"
+            )));
+        };
+        let key = *deactivation.machine_key.as_bytes();
+        let stored_key = raw_bytes(row, "d_key")?;
+        if deactivation.license_id != id.0 || stored_key.as_deref() != Some(&key[..]) {
+            return Ok(Some(format!(
+                "the deactivation file applied to license {id} names another license or machine"
+            )));
+        }
+        let registered = self.registered.entry(id).or_default();
+        if !registered.remove(&key) {
+            return Ok(Some(format!(
+                "a deactivation of license {id} by a machine that was not registered to it"
+            )));
+        }
+        self.known(entry)
+    }
+
     /// Checks the revocation list tied to this entry, if it published one.
     fn check_list(
         &mut self,
@@ -625,6 +922,11 @@ impl Walk<'_> {
                 }
             }
         }
+    }
+
+    /// An entry about a license that must have been issued here.
+    fn known(&mut self, entry: &LedgerRow) -> StoreResult<Option<String>> {
+        self.change(entry, |_| Ok(()))
     }
 
     /// Applies a later entry to a license's replayed account and state.
@@ -715,10 +1017,25 @@ impl Walk<'_> {
                 ),
             })));
         }
+        let deactivations: u64 =
+            self.conn
+                .query_row("SELECT count(*) FROM deactivations", [], |r| r.get(0))?;
+        if deactivations != self.deactivations {
+            return Ok(Some(ChainReport::whole(format!(
+                "{deactivations} deactivations are stored but the ledger records {}",
+                self.deactivations
+            ))));
+        }
+        if let Some(problem) = self.registrations_match()? {
+            return Ok(Some(ChainReport::whole(problem)));
+        }
+        if let Some(problem) = self.settings_match()? {
+            return Ok(Some(ChainReport::whole(problem)));
+        }
         // Licenses no later entry changed must still be as issued.
-        let mut unchanged = self
-            .conn
-            .prepare("SELECT license_id, status FROM licenses WHERE status != 'active'")?;
+        let mut unchanged = self.conn.prepare(
+            "SELECT license_id, status FROM licenses WHERE status <> 'active'",
+        )?;
         let mut rows = unchanged.query([])?;
         while let Some(row) = rows.next()? {
             let id: LicenseId = row.get(0)?;
@@ -746,6 +1063,77 @@ impl Walk<'_> {
                     "license {id} was moved to another account without a ledger entry"
                 ))));
             }
+        }
+        Ok(None)
+    }
+
+    /// The machines registered to each license are exactly those its entries leave.
+    fn registrations_match(&self) -> StoreResult<Option<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT license_id, machine_key FROM license_registrations")?;
+        let mut rows = stmt.query([])?;
+        let mut stored = 0usize;
+        while let Some(row) = rows.next()? {
+            stored += 1;
+            let id: LicenseId = row.get(0)?;
+            let key = raw_bytes(row, "machine_key")?.unwrap_or_default();
+            let known = self
+                .registered
+                .get(&id)
+                .is_some_and(|keys| keys.iter().any(|k| k[..] == key[..]));
+            if !known {
+                return Ok(Some(format!(
+                    "a machine is registered to license {id} without a ledger entry"
+                )));
+            }
+        }
+        let expected: usize = self.registered.values().map(|keys| keys.len()).sum();
+        if stored != expected {
+            let gone = self
+                .registered
+                .iter()
+                .find(|(_, keys)| !keys.is_empty())
+                .map(|(id, _)| *id);
+            return Ok(Some(match gone {
+                Some(id) => format!(
+                    "a machine registered to license {id} was removed without a ledger entry"
+                ),
+                None => "registrations were removed without a ledger entry".into(),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Each license's settings hash to its last edit entry, and none exist without one.
+    fn settings_match(&self) -> StoreResult<Option<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT license_id, registration_key, admin_password, password_key_id
+             FROM license_settings",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut stored = 0usize;
+        while let Some(row) = rows.next()? {
+            stored += 1;
+            let id: LicenseId = row.get(0)?;
+            let registration_key: String = row.get(1)?;
+            let sealed = raw_bytes(row, "admin_password")?;
+            let key_id = raw_bytes(row, "password_key_id")?;
+            let hash = super::license_settings::state_hash(
+                id,
+                &registration_key,
+                sealed.as_deref().zip(key_id.as_deref()),
+            );
+            if self.last_edit.get(&id) != Some(&hash) {
+                return Ok(Some(format!(
+                    "the settings of license {id} were changed without a ledger entry"
+                )));
+            }
+        }
+        if stored != self.last_edit.len() {
+            return Ok(Some(
+                "the settings of a license were removed without a ledger entry".into(),
+            ));
         }
         Ok(None)
     }

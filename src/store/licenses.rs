@@ -1,14 +1,27 @@
-//! Issued licenses repository: one row per signed license with its canonical artifact bytes
-//! (the serial and license file are derived from them). The other columns repeat what the
-//! artifact says, for lists and filters; the ledger check compares them with the artifact.
+//! Issued licenses repository.
+//!
+//! A license is stored as the columns of its signed payload plus its 64-byte signature: its
+//! canonical bytes (what the serial and the license file carry, and what the ledger hashes)
+//! are re-encoded from them, so nothing is kept twice. A license whose payload the columns
+//! cannot hold exactly (version 1 licenses, a machine binding, features with a comma) keeps
+//! its bytes in `artifact` instead, beside columns that repeat what they say; the ledger check
+//! compares the two. Product and customer names are kept once in `license_names`.
+//!
+//! The list's indexes and its trigram search cover only rows marked `listed`. A single
+//! license is listed in the transaction that stores it; a bulk issue stores its licenses
+//! unlisted (so the signing loop pays for the row, its ledger entry and three indexes only),
+//! records each committed range in `licenses_unlisted`, and [`list_pending`] lists them right
+//! after, in transactions of their own.
 
-use super::StoreResult;
 use super::outbox::{self, Change, LicenseRecord};
 use super::sql::SqlKeyId;
+use super::{StoreError, StoreResult};
 use crate::domain::ids::{AccountId, LicenseId};
 use crate::domain::license_status::LicenseStatus;
-use licensekey::{KeyId, LicensePayload, SignedLicense};
+use licensekey::{KeyId, LicenseKind, LicensePayload, SignedLicense};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// An issued license as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,17 +40,26 @@ pub struct LicenseRow {
     pub issued_at: i64,
     pub expires_at: Option<i64>,
     pub status: LicenseStatus,
+    /// Months of the purchase term behind the license (a renewal or an order), if any.
+    pub order_months: Option<u32>,
+    /// True once the license is in the list's indexes.
+    pub listed: bool,
+    /// True when the columns hold the whole payload (the bytes below are re-encoded from
+    /// them); false when the signed bytes are stored as they are.
+    pub compact: bool,
     /// Canonical bytes of the signed license.
     pub artifact: Vec<u8>,
 }
 
 impl LicenseRow {
-    /// The signed license, parsed back from its stored bytes.
+    /// The signed license, parsed back from its bytes.
     pub fn signed(&self) -> Option<SignedLicense> {
         SignedLicense::from_bytes(&self.artifact).ok()
     }
 
-    /// The first column that differs from what the signed payload says, if any.
+    /// The first column that differs from what the signed payload says, if any. (For a
+    /// compact row the bytes are made from the columns, so they always agree; an edited
+    /// column shows as a changed license instead.)
     pub fn column_differing_from(&self, p: &LicensePayload) -> Option<&'static str> {
         let checks = [
             ("license_id", self.license_id.0 == p.license_id),
@@ -55,78 +77,262 @@ impl LicenseRow {
         checks.into_iter().find(|(_, same)| !same).map(|(c, _)| c)
     }
 
-    fn record(&self, serial: String) -> Change {
-        Change::License(LicenseRecord {
+    /// The serial key (the canonical text form of the signed bytes).
+    pub fn serial(&self) -> StoreResult<String> {
+        self.signed().map(|l| l.to_serial()).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "the stored bytes of license {} do not parse",
+                self.license_id
+            ))
+        })
+    }
+
+    fn record(&self) -> StoreResult<Change> {
+        Ok(Change::License(LicenseRecord {
             license_id: self.license_id,
             account_id: self.account_id,
-            serial,
+            serial: self.serial()?,
             status: self.status.as_str().to_string(),
-        })
+        }))
     }
 }
 
-const COLUMNS: &str = "seq, license_id, key_id, account_id, product, kind, customer, cluster, ip, capacity_tb, seats, issued_at, expires_at, status, artifact";
+/// Every column a license row is read with: `(name, expression over alias "l")`.
+const COLUMNS: [(&str, &str); 22] = [
+    ("seq", "l.seq"),
+    ("license_id", "l.license_id"),
+    ("account_id", "l.account_id"),
+    ("status", "l.status"),
+    ("expires_at", "l.expires_at"),
+    ("order_months", "l.order_months"),
+    ("listed", "l.listed"),
+    (
+        "product",
+        "(SELECT ln.name FROM license_names ln WHERE ln.id = l.product_id)",
+    ),
+    (
+        "customer",
+        "(SELECT ln.name FROM license_names ln WHERE ln.id = l.customer_id)",
+    ),
+    ("kind", "l.kind"),
+    ("cluster", "l.cluster"),
+    ("ip", "l.ip"),
+    ("key_id", "l.key_id"),
+    ("capacity_tb", "l.capacity_tb"),
+    ("seats", "l.seats"),
+    ("issued_at", "l.issued_at"),
+    ("not_before", "l.not_before"),
+    ("support_until", "l.support_until"),
+    ("grace_days", "l.grace_days"),
+    ("features", "l.features"),
+    ("signature", "l.signature"),
+    ("artifact", "l.artifact"),
+];
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<LicenseRow> {
-    read_row(row, "")
-}
-
-/// Reads a license whose columns carry `prefix` (as aliased in a join).
-pub(super) fn read_row(row: &Row<'_>, prefix: &str) -> rusqlite::Result<LicenseRow> {
-    let col = |name: &str| format!("{prefix}{name}");
-    let cluster: Option<Vec<u8>> = row.get(col("cluster").as_str())?;
-    let cluster = match cluster {
-        None => None,
-        Some(bytes) => Some(uuid::Uuid::from_slice(&bytes).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Blob, Box::new(e))
-        })?),
-    };
-    Ok(LicenseRow {
-        seq: row.get(col("seq").as_str())?,
-        license_id: row.get(col("license_id").as_str())?,
-        key_id: row.get::<_, SqlKeyId>(col("key_id").as_str())?.0,
-        account_id: row.get(col("account_id").as_str())?,
-        product: row.get(col("product").as_str())?,
-        kind: row.get(col("kind").as_str())?,
-        customer: row.get(col("customer").as_str())?,
-        cluster,
-        ip: row.get(col("ip").as_str())?,
-        capacity_tb: row.get(col("capacity_tb").as_str())?,
-        seats: row.get(col("seats").as_str())?,
-        issued_at: row.get(col("issued_at").as_str())?,
-        expires_at: row.get(col("expires_at").as_str())?,
-        status: {
-            let word: String = row.get(col("status").as_str())?;
-            LicenseStatus::parse(&word).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    13,
-                    rusqlite::types::Type::Text,
-                    format!("unknown license status '{word}'").into(),
-                )
-            })?
-        },
-        artifact: row.get(col("artifact").as_str())?,
-    })
-}
-
-/// The license columns aliased with `prefix`, for a join (`c.seq AS c_seq, ...`).
+/// The license columns of the table aliased `table`, named with `prefix` (`c.seq AS c_seq,
+/// ...`), for a join; read them back with [`read_row`].
 pub(super) fn aliased_columns(table: &str, prefix: &str) -> String {
     COLUMNS
-        .split(", ")
-        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
+        .iter()
+        .map(|(name, expr)| {
+            // Only the license columns are qualified with "l."; the name lookups use "ln".
+            let expr = expr.replace("l.", &format!("{table}."));
+            format!("{expr} AS {prefix}{name}")
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Stores a freshly signed license (and its outbox row); returns the stored row.
-pub fn insert(
-    tx: &Transaction<'_>,
-    license: &SignedLicense,
-    account_id: Option<AccountId>,
-    now: i64,
-) -> StoreResult<LicenseRow> {
+fn select() -> String {
+    format!("SELECT {} FROM licenses l", aliased_columns("l", ""))
+}
+
+fn conversion(column: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Blob,
+        message.into(),
+    )
+}
+
+/// Reads a license whose columns carry `prefix` (as named by [`aliased_columns`]).
+pub(super) fn read_row(row: &Row<'_>, prefix: &str) -> rusqlite::Result<LicenseRow> {
+    let get = |name: &str| format!("{prefix}{name}");
+    let cluster: Option<Vec<u8>> = row.get(get("cluster").as_str())?;
+    let cluster = match cluster {
+        None => None,
+        Some(bytes) => Some(
+            uuid::Uuid::from_slice(&bytes).map_err(|e| conversion(10, e.to_string()))?,
+        ),
+    };
+    let status: String = row.get(get("status").as_str())?;
+    let status = LicenseStatus::parse(&status)
+        .ok_or_else(|| conversion(3, format!("unknown license status '{status}'")))?;
+    let order_months: Option<i64> = row.get(get("order_months").as_str())?;
+    let mut license = LicenseRow {
+        seq: row.get(get("seq").as_str())?,
+        license_id: row.get(get("license_id").as_str())?,
+        key_id: row.get::<_, SqlKeyId>(get("key_id").as_str())?.0,
+        account_id: row.get(get("account_id").as_str())?,
+        product: row
+            .get::<_, Option<String>>(get("product").as_str())?
+            .ok_or_else(|| conversion(7, "the product name is missing".into()))?,
+        kind: row.get(get("kind").as_str())?,
+        customer: row
+            .get::<_, Option<String>>(get("customer").as_str())?
+            .ok_or_else(|| conversion(8, "the customer name is missing".into()))?,
+        cluster,
+        ip: row.get(get("ip").as_str())?,
+        capacity_tb: row.get(get("capacity_tb").as_str())?,
+        seats: row.get(get("seats").as_str())?,
+        issued_at: row.get(get("issued_at").as_str())?,
+        expires_at: row.get(get("expires_at").as_str())?,
+        status,
+        order_months: order_months.and_then(|m| u32::try_from(m).ok()),
+        listed: row.get::<_, Option<i64>>(get("listed").as_str())?.is_some(),
+        compact: false,
+        artifact: Vec::new(),
+    };
+    let artifact: Option<Vec<u8>> = row.get(get("artifact").as_str())?;
+    match artifact {
+        Some(bytes) => license.artifact = bytes,
+        None => {
+            let signature: Vec<u8> = row.get(get("signature").as_str())?;
+            let signature: [u8; 64] = signature
+                .try_into()
+                .map_err(|_| conversion(20, "the signature is not 64 bytes".into()))?;
+            let rest = Rest {
+                not_before: row.get(get("not_before").as_str())?,
+                support_until: row.get(get("support_until").as_str())?,
+                grace_days: row.get(get("grace_days").as_str())?,
+                features: row.get(get("features").as_str())?,
+            };
+            license.artifact = reconstruct(&license, &rest, &signature)
+                .map_err(|e| conversion(20, format!("the license cannot be re-encoded: {e}")))?;
+            license.compact = true;
+        }
+    }
+    Ok(license)
+}
+
+/// The payload columns a compact row holds beyond those of [`LicenseRow`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rest {
+    /// `None`: the same as `issued_at`.
+    not_before: Option<i64>,
+    support_until: Option<i64>,
+    grace_days: Option<i64>,
+    /// Comma-separated, as signed (sorted); `None` when there are none.
+    features: Option<String>,
+}
+
+/// The canonical bytes of a compact license: its payload encoded from the columns, then the
+/// signature.
+fn reconstruct(
+    row: &LicenseRow,
+    rest: &Rest,
+    signature: &[u8; 64],
+) -> Result<Vec<u8>, String> {
+    let kind = match row.kind.as_str() {
+        "Eval" => LicenseKind::Eval,
+        "Dev" => LicenseKind::Dev,
+        "Pro" => LicenseKind::Pro,
+        other => return Err(format!("unknown kind '{other}'")),
+    };
+    let mut p = LicensePayload::new(
+        row.license_id.0,
+        row.product.clone(),
+        kind,
+        row.customer.clone(),
+        row.issued_at,
+    );
+    p.key_id = row.key_id;
+    p.binding.cluster = row.cluster;
+    p.binding.ip = match &row.ip {
+        None => None,
+        Some(text) => Some(
+            text.parse::<IpAddr>()
+                .map_err(|_| format!("'{text}' is not an IP address"))?,
+        ),
+    };
+    p.capacity_tb = u32::try_from(row.capacity_tb).map_err(|_| "capacity out of range")?;
+    p.seats = u32::try_from(row.seats).map_err(|_| "seats out of range")?;
+    p.features = rest
+        .features
+        .as_deref()
+        .map(|f| f.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    p.not_before = rest.not_before.unwrap_or(row.issued_at);
+    p.expires_at = row.expires_at;
+    p.support_until = rest.support_until;
+    p.grace_days = u16::try_from(rest.grace_days.unwrap_or(0)).map_err(|_| "grace out of range")?;
+    let mut bytes = p.encode().map_err(|e| e.to_string())?;
+    bytes.extend_from_slice(signature);
+    Ok(bytes)
+}
+
+/// Product and customer names, each stored once; remembers the ids it has seen.
+#[derive(Debug, Default)]
+pub struct Names(HashMap<String, i64>);
+
+impl Names {
+    /// The id of `name`, adding it when new.
+    pub fn id(&mut self, tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
+        if let Some(id) = self.0.get(name) {
+            return Ok(*id);
+        }
+        let found: Option<i64> = tx
+            .prepare_cached("SELECT id FROM license_names WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                tx.prepare_cached("INSERT INTO license_names (name) VALUES (?1)")?
+                    .execute([name])?;
+                tx.last_insert_rowid()
+            }
+        };
+        if self.0.len() > 200_000 {
+            self.0.clear();
+        }
+        self.0.insert(name.to_string(), id);
+        Ok(id)
+    }
+}
+
+/// A signed license made ready to store: its bytes, their hash and whether its columns can
+/// hold it. Made where it was signed (bulk issue prepares on the signing threads, so the
+/// writer only binds values).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub license: SignedLicense,
+    /// `payload || signature`.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes` (what the ledger's issue entry covers).
+    pub hash: [u8; 32],
+    rest: Option<Rest>,
+}
+
+impl Prepared {
+    /// Prepares `license`: hashes its bytes and checks that re-encoding its columns gives
+    /// them back byte for byte (else it will be stored as bytes).
+    pub fn new(license: SignedLicense) -> Self {
+        let bytes = license.to_bytes();
+        let hash = crate::domain::ledger_chain::artifact_hash(&bytes);
+        let rest = compact_rest(&license, &bytes);
+        Prepared {
+            license,
+            bytes,
+            hash,
+            rest,
+        }
+    }
+}
+
+fn row_of(license: &SignedLicense, account_id: Option<AccountId>) -> LicenseRow {
     let p = license.payload();
-    let row = LicenseRow {
+    LicenseRow {
         seq: 0,
         license_id: LicenseId(p.license_id),
         key_id: p.key_id,
@@ -141,35 +347,198 @@ pub fn insert(
         issued_at: p.issued_at,
         expires_at: p.expires_at,
         status: LicenseStatus::Active,
-        artifact: license.to_bytes(),
+        order_months: None,
+        listed: false,
+        compact: false,
+        artifact: Vec::new(),
+    }
+}
+
+/// The compact columns of `license`, if they re-encode to exactly `bytes`.
+fn compact_rest(license: &SignedLicense, bytes: &[u8]) -> Option<Rest> {
+    let p = license.payload();
+    if p.format_version != licensekey::FORMAT_VERSION
+        || p.binding.machine.is_some()
+        || !p.binding.legacy_fingerprints.is_empty()
+        || p.features.iter().any(|f| f.is_empty() || f.contains(','))
+    {
+        return None;
+    }
+    let rest = Rest {
+        not_before: (p.not_before != p.issued_at).then_some(p.not_before),
+        support_until: p.support_until,
+        grace_days: (p.grace_days != 0).then_some(i64::from(p.grace_days)),
+        features: (!p.features.is_empty()).then(|| p.features.join(",")),
+    };
+    let row = row_of(license, None);
+    let signature = license.signature();
+    (reconstruct(&row, &rest, signature).ok()? == bytes).then_some(rest)
+}
+
+/// Stores a prepared license (no outbox row: the caller records one for the batch, or
+/// [`insert`] for a single license). `listed` puts it in the list's indexes at once.
+pub fn insert_prepared(
+    tx: &Transaction<'_>,
+    names: &mut Names,
+    prepared: &Prepared,
+    account_id: Option<AccountId>,
+    order_months: Option<u32>,
+    listed: bool,
+) -> StoreResult<i64> {
+    let p = prepared.license.payload();
+    let product = names.id(tx, &p.product)?;
+    let customer = names.id(tx, &p.customer)?;
+    let (rest, signature, artifact) = match &prepared.rest {
+        Some(rest) => (
+            rest.clone(),
+            Some(&prepared.license.signature()[..]),
+            None,
+        ),
+        None => (
+            Rest {
+                not_before: None,
+                support_until: None,
+                grace_days: None,
+                features: None,
+            },
+            None,
+            Some(&prepared.bytes[..]),
+        ),
     };
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO licenses (license_id, key_id, account_id, product, kind, customer,
-             cluster, ip, capacity_tb, seats, issued_at, expires_at, status, artifact)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO licenses (license_id, account_id, status, expires_at, order_months, listed,
+             product_id, customer_id, kind, cluster, ip, key_id, capacity_tb, seats, issued_at,
+             not_before, support_until, grace_days, features, signature, artifact)
+         VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+             ?17, ?18, ?19, ?20)",
     )?;
     stmt.execute(params![
-        row.license_id,
-        SqlKeyId(row.key_id),
-        row.account_id,
-        row.product,
-        row.kind,
-        row.customer,
-        row.cluster.map(|c| c.as_bytes().to_vec()),
-        row.ip,
-        row.capacity_tb,
-        row.seats,
-        row.issued_at,
-        row.expires_at,
-        row.status.as_str(),
-        row.artifact,
+        LicenseId(p.license_id),
+        account_id,
+        p.expires_at,
+        order_months,
+        listed.then_some(1),
+        product,
+        customer,
+        p.kind.name(),
+        p.binding.cluster.map(|c| c.as_bytes().to_vec()),
+        p.binding.ip.map(|ip| ip.to_string()),
+        SqlKeyId(p.key_id),
+        i64::from(p.capacity_tb),
+        i64::from(p.seats),
+        p.issued_at,
+        rest.not_before,
+        rest.support_until,
+        rest.grace_days,
+        rest.features,
+        signature,
+        artifact,
     ])?;
+    let seq = tx.last_insert_rowid();
+    if listed {
+        index_search(tx, seq, LicenseId(p.license_id), p.binding.ip)?;
+    }
+    Ok(seq)
+}
+
+/// Adds one listed license to the trigram search of ids and IP addresses.
+fn index_search(
+    tx: &Transaction<'_>,
+    seq: i64,
+    license_id: LicenseId,
+    ip: Option<IpAddr>,
+) -> StoreResult<()> {
+    tx.prepare_cached("INSERT INTO licenses_id_search (rowid, id_hex) VALUES (?1, ?2)")?
+        .execute(params![seq, license_id.0.simple().to_string()])?;
+    if let Some(ip) = ip {
+        tx.prepare_cached("INSERT INTO licenses_ip_search (rowid, ip) VALUES (?1, ?2)")?
+            .execute(params![seq, ip.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Stores a freshly signed license, listed, with its outbox row; returns the stored row.
+pub fn insert(
+    tx: &Transaction<'_>,
+    license: &SignedLicense,
+    account_id: Option<AccountId>,
+    order_months: Option<u32>,
+    now: i64,
+) -> StoreResult<LicenseRow> {
+    let prepared = Prepared::new(license.clone());
+    let seq = insert_prepared(
+        tx,
+        &mut Names::default(),
+        &prepared,
+        account_id,
+        order_months,
+        true,
+    )?;
     let row = LicenseRow {
-        seq: tx.last_insert_rowid(),
-        ..row
+        seq,
+        order_months,
+        listed: true,
+        compact: prepared.rest.is_some(),
+        artifact: prepared.bytes,
+        ..row_of(license, account_id)
     };
-    outbox::record(tx, &row.record(license.to_serial()), now)?;
+    outbox::record(tx, &row.record()?, now)?;
     Ok(row)
+}
+
+/// Records that the rows `from_seq..=to_seq` (one bulk transaction's) wait to be listed.
+pub fn mark_unlisted(tx: &Transaction<'_>, from_seq: i64, to_seq: i64) -> StoreResult<()> {
+    tx.prepare_cached("INSERT INTO licenses_unlisted (from_seq, to_seq) VALUES (?1, ?2)")?
+        .execute(params![from_seq, to_seq])?;
+    Ok(())
+}
+
+/// How many committed licenses the list has not taken in yet.
+pub fn unlisted_count(conn: &Connection) -> StoreResult<u64> {
+    Ok(conn.query_row(
+        "SELECT coalesce(sum(to_seq - from_seq + 1), 0) FROM licenses_unlisted",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Lists up to `max` waiting licenses (oldest first) in the caller's transaction: marks
+/// them listed (which puts them in the list's indexes) and adds them to the trigram search.
+/// Returns how many were listed.
+pub fn list_pending(tx: &Transaction<'_>, max: u64) -> StoreResult<u64> {
+    let mut done = 0u64;
+    while done < max {
+        let range: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT from_seq, to_seq FROM licenses_unlisted ORDER BY from_seq LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((from, to)) = range else { break };
+        let room = i64::try_from(max - done).unwrap_or(i64::MAX);
+        let last = to.min(from.saturating_add(room - 1));
+        tx.execute(
+            "UPDATE licenses SET listed = 1 WHERE seq BETWEEN ?1 AND ?2 AND listed IS NULL",
+            params![from, last],
+        )?;
+        tx.execute(
+            "INSERT INTO licenses_id_search (rowid, id_hex)
+             SELECT seq, lower(hex(license_id)) FROM licenses WHERE seq BETWEEN ?1 AND ?2",
+            params![from, last],
+        )?;
+        tx.execute(
+            "INSERT INTO licenses_ip_search (rowid, ip)
+             SELECT seq, ip FROM licenses WHERE seq BETWEEN ?1 AND ?2 AND ip IS NOT NULL",
+            params![from, last],
+        )?;
+        tx.execute("DELETE FROM licenses_unlisted WHERE from_seq = ?1", [from])?;
+        if last < to {
+            mark_unlisted(tx, last + 1, to)?;
+        }
+        done += u64::try_from(last - from + 1).unwrap_or(0);
+    }
+    Ok(done)
 }
 
 /// Changes a license's status (the caller checked the state machine and appends the ledger
@@ -184,30 +553,44 @@ pub fn set_status(
         "UPDATE licenses SET status = ?2 WHERE license_id = ?1",
         params![license_id, status.as_str()],
     )?;
-    let row = get(tx, license_id)?.ok_or_else(|| super::StoreError::NotFound {
+    let row = get(tx, license_id)?.ok_or_else(|| not_found(license_id))?;
+    outbox::record(tx, &row.record()?, now)?;
+    Ok(())
+}
+
+/// Sets the months of the purchase term behind a license (a renewal or an order).
+pub fn set_order_months(
+    tx: &Transaction<'_>,
+    license_id: LicenseId,
+    months: Option<u32>,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE licenses SET order_months = ?2 WHERE license_id = ?1",
+        params![license_id, months],
+    )?;
+    Ok(())
+}
+
+fn not_found(license_id: LicenseId) -> StoreError {
+    StoreError::NotFound {
         what: "license",
         id: license_id.to_string(),
-    })?;
-    let serial = row
-        .signed()
-        .ok_or_else(|| {
-            super::StoreError::Corrupt(format!(
-                "the stored bytes of license {license_id} do not parse"
-            ))
-        })?
-        .to_serial();
-    outbox::record(tx, &row.record(serial), now)?;
-    Ok(())
+    }
 }
 
 /// One license by id.
 pub fn get(conn: &Connection, license_id: LicenseId) -> StoreResult<Option<LicenseRow>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM licenses WHERE license_id = ?1"),
-            [license_id],
-            from_row,
-        )
+        .prepare_cached(&format!("{} WHERE l.license_id = ?1", select()))?
+        .query_row([license_id], |r| read_row(r, ""))
+        .optional()?)
+}
+
+/// One license by its row number.
+pub fn by_seq(conn: &Connection, seq: i64) -> StoreResult<Option<LicenseRow>> {
+    Ok(conn
+        .prepare_cached(&format!("{} WHERE l.seq = ?1", select()))?
+        .query_row([seq], |r| read_row(r, ""))
         .optional()?)
 }
 
@@ -221,7 +604,8 @@ pub fn recent(
 ) -> StoreResult<Vec<LicenseRow>> {
     let offset = if before_seq.is_some() { 0 } else { offset };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM licenses WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
+        "{} WHERE l.seq < ?1 ORDER BY l.seq DESC LIMIT ?2 OFFSET ?3",
+        select()
     ))?;
     let rows = stmt.query_map(
         params![
@@ -229,7 +613,7 @@ pub fn recent(
             super::limit(limit),
             i64::try_from(offset).unwrap_or(i64::MAX)
         ],
-        from_row,
+        |r| read_row(r, ""),
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -245,19 +629,8 @@ pub fn set_account(
         "UPDATE licenses SET account_id = ?2 WHERE license_id = ?1",
         params![license_id, account_id],
     )?;
-    let row = get(tx, license_id)?.ok_or_else(|| super::StoreError::NotFound {
-        what: "license",
-        id: license_id.to_string(),
-    })?;
-    let serial = row
-        .signed()
-        .ok_or_else(|| {
-            super::StoreError::Corrupt(format!(
-                "the stored bytes of license {license_id} do not parse"
-            ))
-        })?
-        .to_serial();
-    outbox::record(tx, &row.record(serial), now)?;
+    let row = get(tx, license_id)?.ok_or_else(|| not_found(license_id))?;
+    outbox::record(tx, &row.record()?, now)?;
     Ok(())
 }
 
@@ -265,7 +638,8 @@ pub fn set_account(
 /// deleted), ascending.
 pub fn listed_as_revoked(conn: &Connection) -> StoreResult<Vec<LicenseId>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT license_id FROM licenses WHERE status IN ('suspended', 'revoked', 'deleted')
+        "SELECT license_id FROM licenses
+         WHERE status <> 'active' AND status IN ('suspended', 'revoked', 'deleted')
          ORDER BY license_id",
     )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
@@ -275,4 +649,12 @@ pub fn listed_as_revoked(conn: &Connection) -> StoreResult<Vec<LicenseId>> {
 /// Number of issued licenses.
 pub fn count(conn: &Connection) -> StoreResult<u64> {
     Ok(conn.query_row("SELECT count(*) FROM licenses", [], |r| r.get(0))?)
+}
+
+/// The row number a license id has, if it was issued here.
+pub fn seq_of(conn: &Connection, license_id: LicenseId) -> StoreResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM licenses WHERE license_id = ?1")?
+        .query_row([license_id], |r| r.get(0))
+        .optional()?)
 }

@@ -551,6 +551,174 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     "#,
+    // 6: licenses at a million rows (issue #14). The licenses table is rebuilt: a license
+    // issued from now on is stored as the columns of its signed payload plus its signature
+    // (its canonical bytes are re-encoded from them), not as a copy of the bytes beside
+    // copies of the columns; licenses stored before keep their bytes in `artifact`, their
+    // columns filled from what the old columns said. Product and customer names are kept
+    // once in `license_names`. The list's indexes (and its trigram search) cover only rows
+    // marked `listed`: a bulk issue commits licenses unlisted and lists them right after, so
+    // the signing loop writes only the row, its ledger entry and three indexes. A ledger
+    // issue entry written from now on keeps no copy of the license's hash (payload_hash is
+    // NULL: it is the SHA-256 of the license's bytes). New tables: staff settings of a
+    // license (registration key, the administrator password encrypted under the signing
+    // key), the machines registered to it, applied deactivation files, and transfers to a
+    // partner account.
+    r#"
+    CREATE TABLE license_names (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX license_names_by_name ON license_names(name COLLATE NOCASE);
+    INSERT INTO license_names (name)
+        SELECT product FROM licenses UNION SELECT customer FROM licenses;
+
+    CREATE TABLE licenses_v6 (
+        seq            INTEGER PRIMARY KEY,
+        license_id     BLOB NOT NULL UNIQUE CHECK (length(license_id) = 16),
+        account_id     BLOB REFERENCES accounts(id),
+        status         TEXT NOT NULL
+                       CHECK (status IN ('active', 'suspended', 'revoked', 'superseded', 'deleted')),
+        expires_at     INTEGER,
+        order_months   INTEGER CHECK (order_months IS NULL OR order_months BETWEEN 1 AND 120),
+        listed         INTEGER CHECK (listed IS NULL OR listed = 1),
+        product_id     INTEGER NOT NULL,
+        customer_id    INTEGER NOT NULL,
+        kind           TEXT NOT NULL CHECK (kind IN ('Eval', 'Dev', 'Pro')),
+        cluster        BLOB CHECK (cluster IS NULL OR length(cluster) = 16),
+        ip             TEXT,
+        key_id         BLOB NOT NULL CHECK (length(key_id) = 8),
+        capacity_tb    INTEGER NOT NULL,
+        seats          INTEGER NOT NULL,
+        issued_at      INTEGER NOT NULL,
+        not_before     INTEGER,
+        support_until  INTEGER,
+        grace_days     INTEGER,
+        features       TEXT,
+        signature      BLOB CHECK (signature IS NULL OR length(signature) = 64),
+        artifact       BLOB,
+        CHECK ((artifact IS NULL) <> (signature IS NULL))
+    );
+    INSERT INTO licenses_v6 (seq, license_id, account_id, status, expires_at, order_months,
+                             listed, product_id, customer_id, kind, cluster, ip, key_id,
+                             capacity_tb, seats, issued_at, artifact)
+        SELECT l.seq, l.license_id, l.account_id, l.status, l.expires_at,
+               (SELECT CASE r.term WHEN '"monthly"' THEN 1 WHEN '"quarterly"' THEN 3
+                                   WHEN '"annual"' THEN 12 WHEN '"triennial"' THEN 36 END
+                FROM renewals r WHERE r.new_license_id = l.license_id),
+               1,
+               (SELECT id FROM license_names WHERE name = l.product),
+               (SELECT id FROM license_names WHERE name = l.customer),
+               l.kind, l.cluster, l.ip, l.key_id, l.capacity_tb, l.seats, l.issued_at,
+               l.artifact
+        FROM licenses l;
+
+    CREATE TABLE ledger_v6 (
+        seq           INTEGER PRIMARY KEY,
+        format        INTEGER NOT NULL CHECK (format IN (1, 2)),
+        action        TEXT NOT NULL,
+        license_id    BLOB NOT NULL CHECK (length(license_id) = 16),
+        payload_hash  BLOB CHECK (payload_hash IS NULL OR length(payload_hash) = 32),
+        entry_hash    BLOB NOT NULL CHECK (length(entry_hash) = 32),
+        operator      TEXT NOT NULL,
+        recorded_at   INTEGER NOT NULL,
+        account_id    BLOB CHECK (account_id IS NULL OR length(account_id) = 16),
+        status        TEXT,
+        note          TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO ledger_v6
+        SELECT seq, format, action, license_id, payload_hash, entry_hash, operator, recorded_at,
+               account_id, status, note
+        FROM ledger;
+
+    DROP TABLE ledger;
+    DROP TABLE licenses;
+    ALTER TABLE licenses_v6 RENAME TO licenses;
+    ALTER TABLE ledger_v6 RENAME TO ledger;
+
+    CREATE INDEX licenses_by_account ON licenses(account_id, seq);
+    CREATE INDEX licenses_by_expiry ON licenses(expires_at, seq);
+    CREATE INDEX licenses_not_active ON licenses(status) WHERE status <> 'active';
+    CREATE INDEX licenses_list_customer ON licenses(customer_id) WHERE listed = 1;
+    CREATE INDEX licenses_list_product ON licenses(product_id) WHERE listed = 1;
+    CREATE INDEX licenses_list_ip ON licenses(ip) WHERE listed = 1;
+    CREATE INDEX licenses_list_order ON licenses(order_months) WHERE listed = 1;
+    -- Rows a bulk issue committed and the list has not taken in yet (one row per batch).
+    CREATE TABLE licenses_unlisted (
+        from_seq  INTEGER PRIMARY KEY,
+        to_seq    INTEGER NOT NULL CHECK (to_seq >= from_seq)
+    );
+
+    CREATE VIEW licenses_id_text AS SELECT seq, lower(hex(license_id)) AS id_hex FROM licenses;
+    CREATE VIRTUAL TABLE licenses_id_search USING fts5(
+        id_hex, content = 'licenses_id_text', content_rowid = 'seq', tokenize = 'trigram',
+        detail = 'none', columnsize = 0
+    );
+    CREATE VIRTUAL TABLE licenses_ip_search USING fts5(
+        ip, content = 'licenses', content_rowid = 'seq', tokenize = 'trigram', detail = 'none',
+        columnsize = 0
+    );
+    INSERT INTO licenses_id_search (rowid, id_hex)
+        SELECT v.seq, v.id_hex FROM licenses_id_text v JOIN licenses l ON l.seq = v.seq
+        WHERE l.listed = 1;
+    INSERT INTO licenses_ip_search (rowid, ip)
+        SELECT seq, ip FROM licenses WHERE listed = 1 AND ip IS NOT NULL;
+
+    CREATE VIRTUAL TABLE license_names_search USING fts5(
+        name, content = 'license_names', content_rowid = 'id', tokenize = 'trigram',
+        detail = 'none'
+    );
+    INSERT INTO license_names_search (license_names_search) VALUES ('rebuild');
+    CREATE TRIGGER license_names_search_insert AFTER INSERT ON license_names BEGIN
+        INSERT INTO license_names_search (rowid, name) VALUES (new.id, new.name);
+    END;
+
+    CREATE TABLE license_settings (
+        license_id        BLOB PRIMARY KEY REFERENCES licenses(license_id),
+        registration_key  TEXT NOT NULL DEFAULT '',
+        admin_password    BLOB,
+        password_key_id   BLOB CHECK (password_key_id IS NULL OR length(password_key_id) = 8),
+        updated_at        INTEGER NOT NULL,
+        CHECK ((admin_password IS NULL) = (password_key_id IS NULL))
+    );
+
+    CREATE TABLE license_registrations (
+        license_id     BLOB NOT NULL REFERENCES licenses(license_id),
+        machine_key    BLOB NOT NULL CHECK (length(machine_key) = 32),
+        label          TEXT NOT NULL DEFAULT '',
+        registered_at  INTEGER NOT NULL,
+        PRIMARY KEY (license_id, machine_key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE deactivations (
+        id              BLOB PRIMARY KEY CHECK (length(id) = 16),
+        license_id      BLOB NOT NULL REFERENCES licenses(license_id),
+        machine_key     BLOB NOT NULL CHECK (length(machine_key) = 32),
+        file            BLOB NOT NULL,
+        deactivated_at  INTEGER NOT NULL,
+        applied_at      INTEGER NOT NULL,
+        ledger_seq      INTEGER NOT NULL UNIQUE REFERENCES ledger(seq)
+    );
+    CREATE TRIGGER deactivations_never_change BEFORE UPDATE ON deactivations BEGIN
+        SELECT RAISE(ABORT, 'an applied deactivation never changes');
+    END;
+
+    CREATE TABLE license_transfers (
+        id            BLOB PRIMARY KEY CHECK (length(id) = 16),
+        license_id    BLOB NOT NULL REFERENCES licenses(license_id),
+        from_account  BLOB REFERENCES accounts(id),
+        to_account    BLOB NOT NULL REFERENCES accounts(id),
+        salt          BLOB NOT NULL CHECK (length(salt) = 16),
+        secret_hash   BLOB NOT NULL CHECK (length(secret_hash) = 32),
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'cancelled', 'locked')),
+        failed_tries  INTEGER NOT NULL DEFAULT 0 CHECK (failed_tries >= 0),
+        created_at    INTEGER NOT NULL,
+        decided_at    INTEGER
+    );
+    CREATE UNIQUE INDEX license_transfers_one_pending ON license_transfers(license_id)
+        WHERE status = 'pending';
+    CREATE INDEX license_transfers_to ON license_transfers(to_account, status, created_at);
+    "#,
 ];
 
 /// The schema version this build writes.

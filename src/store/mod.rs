@@ -10,10 +10,13 @@
 pub mod accounts;
 pub mod billing;
 pub mod commerce;
+pub mod deactivations;
 pub mod desk;
 pub mod invoices;
 pub mod keys;
 pub mod ledger;
+pub mod license_list;
+pub mod license_settings;
 pub mod licenses;
 pub mod mail_outbox;
 mod migrations;
@@ -27,6 +30,7 @@ pub mod revocations;
 pub mod seats;
 pub mod settings;
 mod sql;
+pub mod transfers;
 pub mod wallet;
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -221,7 +225,10 @@ fn protect_companions(path: &Path) {
 }
 
 /// Columns a read-only (panel) connection may never read: private keys stay on the writer.
-const SECRET_COLUMNS: &[(&str, &str)] = &[("signing_keys", "sealed")];
+const SECRET_COLUMNS: &[(&str, &str)] = &[
+    ("signing_keys", "sealed"),
+    ("license_settings", "admin_password"),
+];
 
 /// Opens a read-only connection for a panel's reads (WAL lets it run beside the writer). It
 /// cannot read secret columns: SQLite's authorizer refuses the statement.
@@ -249,6 +256,8 @@ pub fn open_read_only(path: &Path) -> StoreResult<Connection> {
 
 fn configure(conn: &Connection) -> StoreResult<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // `rarray(?)`: the license list binds sets of ids as one parameter.
+    rusqlite::vtab::array::load_module(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(())

@@ -87,6 +87,54 @@ pub struct LedgerRecord {
     pub note: String,
 }
 
+/// A range of ledger entries a bulk issue appended in one transaction. The entries and the
+/// licenses they issued are not copied into the outbox (a million-license issue would double
+/// the database): [`expand`] reads them from their tables when the change is pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerBatchRecord {
+    pub from_seq: i64,
+    pub to_seq: i64,
+}
+
+/// A license's staff settings and the machines registered to it. The administrator password
+/// travels only sealed (hex of nonce || ciphertext, under a key derived from the signing
+/// key `password_key_id`), never in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseAdminRecord {
+    pub license_id: LicenseId,
+    pub registration_key: String,
+    pub admin_password_sealed: Option<String>,
+    pub password_key_id: Option<String>,
+    /// Public keys (hex) of the machines registered to the license.
+    pub registered_machines: Vec<String>,
+}
+
+/// An applied deactivation file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeactivationRecord {
+    pub id: String,
+    pub license_id: LicenseId,
+    /// The armored deactivation file.
+    pub file: String,
+    pub applied_at: i64,
+}
+
+/// A transfer of a license to a partner account. The secret is never here: only its salted
+/// SHA-256, which the receiving desk checks the typed secret against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseTransferRecord {
+    pub id: crate::domain::ids::TransferId,
+    pub license_id: LicenseId,
+    pub from_account: Option<AccountId>,
+    pub to_account: AccountId,
+    pub salt: String,
+    pub secret_hash: String,
+    pub status: String,
+    pub failed_tries: u32,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+}
+
 /// Everything that can enter the outbox, one variant per entity and operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Change {
@@ -128,6 +176,11 @@ pub enum Change {
     SeatAssignment(super::seats::SeatAssignmentRecord),
     RenewalSetting(super::renewals::RenewalSettingRecord),
     Renewal(super::renewals::RenewalRecord),
+    /// Ledger entries `from_seq..=to_seq` and the licenses they issued (bulk issue).
+    LedgerBatch(LedgerBatchRecord),
+    LicenseAdmin(LicenseAdminRecord),
+    Deactivation(DeactivationRecord),
+    LicenseTransfer(LicenseTransferRecord),
 }
 
 impl Change {
@@ -155,6 +208,10 @@ impl Change {
             Change::SeatAssignment(_) => "seat_assignment",
             Change::RenewalSetting(_) => "renewal_setting",
             Change::Renewal(_) => "renewal",
+            Change::LedgerBatch(_) => "ledger_batch",
+            Change::LicenseAdmin(_) => "license_admin",
+            Change::Deactivation(_) => "deactivation",
+            Change::LicenseTransfer(_) => "license_transfer",
         }
     }
 
@@ -184,6 +241,10 @@ impl Change {
             Change::SeatAssignment(a) => a.id.to_string(),
             Change::RenewalSetting(r) => r.license_id.to_string(),
             Change::Renewal(r) => r.id.to_string(),
+            Change::LedgerBatch(b) => format!("{}-{}", b.from_seq, b.to_seq),
+            Change::LicenseAdmin(a) => a.license_id.to_string(),
+            Change::Deactivation(d) => d.id.clone(),
+            Change::LicenseTransfer(t) => t.id.to_string(),
         }
     }
 
@@ -201,7 +262,9 @@ impl Change {
             | Change::InvoiceStatus(_)
             | Change::SeatContract(_)
             | Change::SeatAssignment(_)
-            | Change::RenewalSetting(_) => Op::Upsert,
+            | Change::RenewalSetting(_)
+            | Change::LicenseAdmin(_)
+            | Change::LicenseTransfer(_) => Op::Upsert,
             Change::AccountDeleted { .. }
             | Change::PaymentMethodDeleted { .. }
             | Change::InvoiceDraftDeleted { .. } => Op::Delete,
@@ -213,7 +276,9 @@ impl Change {
             | Change::CreditNote(_)
             | Change::WalletEntry(_)
             | Change::SeatChange(_)
-            | Change::Renewal(_) => Op::Insert,
+            | Change::Renewal(_)
+            | Change::LedgerBatch(_)
+            | Change::Deactivation(_) => Op::Insert,
         }
     }
 
@@ -260,6 +325,10 @@ impl Change {
             Change::SeatAssignment(a) => serde_json::to_string(a),
             Change::RenewalSetting(r) => serde_json::to_string(r),
             Change::Renewal(r) => serde_json::to_string(r),
+            Change::LedgerBatch(b) => serde_json::to_string(b),
+            Change::LicenseAdmin(a) => serde_json::to_string(a),
+            Change::Deactivation(d) => serde_json::to_string(d),
+            Change::LicenseTransfer(t) => serde_json::to_string(t),
         }
     }
 }
@@ -322,4 +391,30 @@ pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> StoreResult<V
 /// How many changes wait to be pushed.
 pub fn pending_count(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+}
+
+/// The changes an outbox row stands for: itself, or for a `ledger_batch` row every ledger
+/// entry of its range followed by each license those entries issued (in its current state).
+pub fn expand(conn: &Connection, row: &OutboxRow) -> StoreResult<Vec<Change>> {
+    if row.entity != "ledger_batch" {
+        return Ok(Vec::new());
+    }
+    let batch: LedgerBatchRecord = serde_json::from_str(&row.body)?;
+    let entries = super::ledger::records(conn, batch.from_seq, batch.to_seq)?;
+    let mut changes = Vec::with_capacity(entries.len() * 2);
+    for entry in &entries {
+        if entry.action == "issue"
+            && let Some(license) = super::licenses::get(conn, entry.license_id)?
+        {
+            changes.push(Change::License(LicenseRecord {
+                license_id: license.license_id,
+                account_id: license.account_id,
+                serial: license.serial()?,
+                status: license.status.as_str().to_string(),
+            }));
+        }
+    }
+    let mut all: Vec<Change> = entries.into_iter().map(Change::LedgerEntry).collect();
+    all.extend(changes);
+    Ok(all)
 }

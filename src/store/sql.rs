@@ -5,7 +5,7 @@
 use crate::domain::ids::{
     AccountId, ChangeId, CreditNoteId, DeskId, IdempotencyKey, InvoiceId, LicenseId, MailId,
     OrderId, PaymentMethodId, PriceListId, QuoteId, RenewalId, SeatAssignmentId, SeatChangeId,
-    SeatContractId, WalletEntryId,
+    SeatContractId, TransferId, WalletEntryId,
 };
 use licensekey::KeyId;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -53,6 +53,7 @@ uuid_sql!(
     SeatChangeId,
     SeatAssignmentId,
     RenewalId,
+    TransferId,
     MailId,
     IdempotencyKey
 );

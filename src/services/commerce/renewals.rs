@@ -189,7 +189,16 @@ pub(super) fn renew(
             payload.support_until = payload.support_until.map(|s| s.max(now) + shift.max(0));
             let renewed = SignedLicense::sign(payload, &signing).map_err(licensing::LicensingError::from)?;
             let head = store::ledger::head(tx)?;
-            licensing::record_issued(tx, head, &renewed, Some(account_id), &operator, now)?;
+            licensing::record_issued_with(
+                tx,
+                head,
+                &renewed,
+                Some(account_id),
+                Some(request.term.months()),
+                None,
+                &operator,
+                now,
+            )?;
             let new_id = LicenseId(renewed.payload().license_id);
             licensing::change_status_in(
                 tx,
