@@ -293,6 +293,10 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
             Ok(())
         },
     )?;
+    // The licenses are issued (with their ledger entries); the list takes them in now.
+    bar.set_message("Indexing for the license list");
+    bar.set_position(0);
+    licensing::index_list(&mut store, &mut Bar(&bar))?;
     bar.finish_and_clear();
     write_output(out, database, &issued).with_context(|| {
         format!(

@@ -8,6 +8,7 @@
 mod issue;
 mod keys;
 mod ledger;
+mod licenses;
 pub mod output;
 mod passphrase;
 mod verify;
@@ -22,6 +23,9 @@ pub use verify::exit_code_for;
 
 /// Exit code of `ledger verify` when the chain is broken.
 pub const EXIT_LEDGER_BROKEN: u8 = 3;
+/// Exit code of `apply-deactivation` when the file is refused (forged, replayed, another
+/// license, a license that cannot be deactivated offline).
+pub const EXIT_REFUSED: u8 = 4;
 
 /// License Desk: customers, billing and offline-signed licenses.
 ///
@@ -64,6 +68,49 @@ pub enum CliCommand {
     /// The hash-chained issuance ledger: verify it or export it.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Fill the database with realistic demo accounts and licenses (through the same
+    /// services as real work: ledger, outbox, revocation lists).
+    DemoData(DemoDataArgs),
+    /// On the customer's machine: sign a deactivation file for a license issued from this
+    /// machine's request, and remove the license here.
+    Deactivate(DeactivateArgs),
+    /// On the desk: apply a deactivation file from a customer's machine (frees the seat).
+    ApplyDeactivation {
+        /// The deactivation file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// `demo-data ...`
+#[derive(Debug, Args)]
+pub struct DemoDataArgs {
+    /// How many licenses to issue.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub licenses: u64,
+    /// How many customer accounts to create.
+    #[arg(long, value_name = "M", default_value_t = 1_000)]
+    pub accounts: u64,
+    /// Seed of the generator (the same seed gives the same customers and mix).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The signing key's passphrase (a key named "Demo key" is created when there is none).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `deactivate ...`
+#[derive(Debug, Args)]
+pub struct DeactivateArgs {
+    /// The license file to remove from this machine.
+    #[arg(long, value_name = "FILE")]
+    pub license: PathBuf,
+    /// Where to write the deactivation file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace the --out file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Where a passphrase comes from, for commands that seal or unlock a key.
@@ -445,6 +492,9 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
             passphrase,
         }) => ledger::publish_list(OutArg::new(out.as_deref(), force), &passphrase, database),
         CliCommand::Ledger(cmd) => ledger::run(cmd, database),
+        CliCommand::DemoData(args) => licenses::demo_data(&args, database),
+        CliCommand::Deactivate(args) => licenses::deactivate(&args, database),
+        CliCommand::ApplyDeactivation { file } => licenses::apply_deactivation(&file, database),
     }
 }
 

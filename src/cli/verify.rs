@@ -312,6 +312,10 @@ pub fn request(args: &RequestArgs, database: &Path) -> anyhow::Result<ExitCode> 
     let mut request = licensekey::LicenseRequest::for_this_machine(args.cluster, now())
         .context("collecting this machine's identifiers")?;
     request.label.clone_from(&args.label);
+    // The machine's own key: its public half travels in the request (version 3), the private
+    // half stays here to sign a deactivation file when the license is removed.
+    let machine_key = super::licenses::new_machine_key(database, &request.salt)?;
+    let request = request.with_machine_key(machine_key);
     let file = request.to_file().context("encoding the request")?;
     emit(out, database, &file, false)?;
     if request.strong.is_empty() {
