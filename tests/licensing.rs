@@ -137,7 +137,12 @@ fn issued_licenses_verify_and_chain_in_the_ledger() {
     let expanded = store::outbox::expand(desk.store.conn(), batches[0]).unwrap();
     let bodies: Vec<(String, serde_json::Value)> = expanded
         .iter()
-        .map(|c| (c.entity().to_string(), serde_json::from_str(&c.body().unwrap()).unwrap()))
+        .map(|c| {
+            (
+                c.entity().to_string(),
+                serde_json::from_str(&c.body().unwrap()).unwrap(),
+            )
+        })
         .collect();
     let licenses: Vec<_> = bodies.iter().filter(|(e, _)| e == "license").collect();
     let entries: Vec<_> = bodies.iter().filter(|(e, _)| e == "ledger_entry").collect();
@@ -151,7 +156,9 @@ fn issued_licenses_verify_and_chain_in_the_ledger() {
     assert_eq!(entries[1].1["prev_hash"], entries[0].1["entry_hash"]);
     assert_eq!(
         entries[0].1["payload_hash"],
-        hex::encode(license_desk::domain::ledger_chain::artifact_hash(&issued[0].to_bytes()))
+        hex::encode(license_desk::domain::ledger_chain::artifact_hash(
+            &issued[0].to_bytes()
+        ))
     );
     assert!(rows.iter().any(|r| r.entity == "public_key"), "the key too");
 }
@@ -237,7 +244,10 @@ fn every_column_of_an_issued_license_is_covered() {
         ("capacity_tb = 99", "was changed after it was issued"),
         ("issued_at = 1", "was changed after it was issued"),
         ("grace_days = 99", "was changed after it was issued"),
-        ("features = 'snapshots,unlimited'", "was changed after it was issued"),
+        (
+            "features = 'snapshots,unlimited'",
+            "was changed after it was issued",
+        ),
         (
             "signature = zeroblob(64)",
             "was changed after it was issued",
@@ -280,8 +290,8 @@ fn every_column_of_an_issued_license_is_covered() {
 fn a_license_kept_as_bytes_has_each_column_checked() {
     let mut desk = Desk::new();
     let signing = desk.key("main");
-    let machine = licensekey::MachineInfo::from_values([("machine-id", "abc"), ("cpu", "x")])
-        .unwrap();
+    let machine =
+        licensekey::MachineInfo::from_values([("machine-id", "abc"), ("cpu", "x")]).unwrap();
     let request = licensekey::LicenseRequest::new(&machine, None, NOW).unwrap();
     let mut draft = IssueDraft::from_request(request);
     draft.product = "Storage OS".into();

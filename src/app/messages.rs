@@ -67,7 +67,10 @@ pub fn toast_for(event: &Event) -> Option<String> {
                 format!("Ledger ({entries} entries) saved to {}", path.display())
             }
             LicensingEvent::Cancelled { action } => format!("{action} cancelled"),
-            LicensingEvent::Edited { license_id, changes } => {
+            LicensingEvent::Edited {
+                license_id,
+                changes,
+            } => {
                 format!("License {license_id} saved: {changes}")
             }
             // The edit form shows the password in place (masked until asked).

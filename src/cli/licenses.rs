@@ -26,7 +26,10 @@ pub fn machine_key_path(database: &Path, salt: &[u8; 16]) -> PathBuf {
 
 /// Makes this machine's key pair for a request with `salt` and keeps the private key in the
 /// data folder, readable by the owner only. Returns the public key.
-pub fn new_machine_key(database: &Path, salt: &[u8; 16]) -> anyhow::Result<licensekey::VerifyingKey> {
+pub fn new_machine_key(
+    database: &Path,
+    salt: &[u8; 16],
+) -> anyhow::Result<licensekey::VerifyingKey> {
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::fill(&mut seed[..]).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
@@ -34,8 +37,7 @@ pub fn new_machine_key(database: &Path, salt: &[u8; 16]) -> anyhow::Result<licen
     if let Some(dir) = path.parent()
         && !dir.exists()
     {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         crate::platform::restrict_to_owner(dir)
             .with_context(|| format!("protecting {}", dir.display()))?;
     }
@@ -100,8 +102,12 @@ pub fn deactivate(args: &DeactivateArgs, database: &Path) -> anyhow::Result<Exit
     let key = read_machine_key(&key_path)?;
     let deactivation = Deactivation::new(&license, key.verifying_key(), now())?;
     let signed = SignedDeactivation::sign(deactivation, &key)?;
-    files::write(&args.out, signed.to_file().as_bytes(), out.output(database, false))
-        .map_err(|e| anyhow::anyhow!("--out {e}"))?;
+    files::write(
+        &args.out,
+        signed.to_file().as_bytes(),
+        out.output(database, false),
+    )
+    .map_err(|e| anyhow::anyhow!("--out {e}"))?;
     drop(key);
     std::fs::remove_file(&key_path)
         .with_context(|| format!("removing the machine key {}", key_path.display()))?;
@@ -145,8 +151,11 @@ pub fn demo_data(args: &DemoDataArgs, database: &Path) -> anyhow::Result<ExitCod
     let mut store = open_store(database)?;
     let key = match keys::active(store.conn()) {
         Ok(row) => {
-            let pass =
-                passphrase::read(&args.passphrase, Purpose::Unlock, &format!("the signing key '{}'", row.name))?;
+            let pass = passphrase::read(
+                &args.passphrase,
+                Purpose::Unlock,
+                &format!("the signing key '{}'", row.name),
+            )?;
             keys::unlock(store.conn(), &row, &pass)
                 .with_context(|| format!("unlocking the signing key '{}'", row.name))?
         }

@@ -122,9 +122,8 @@ pub fn issue<I: Items + ?Sized>(
     let threads = signing_threads().min(batches);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let (send, receive) = mpsc::sync_channel::<(usize, Result<Vec<Prepared>, licensekey::Error>)>(
-        threads * 2,
-    );
+    let (send, receive) =
+        mpsc::sync_channel::<(usize, Result<Vec<Prepared>, licensekey::Error>)>(threads * 2);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let send = send.clone();

@@ -176,12 +176,7 @@ pub fn fill(
 
 /// The licenses to issue: products, kinds, customers, bindings and terms as described in the
 /// module docs.
-fn items(
-    rng: &mut Rng,
-    accounts: &[(AccountId, String)],
-    count: u64,
-    now: i64,
-) -> Vec<BulkItem> {
+fn items(rng: &mut Rng, accounts: &[(AccountId, String)], count: u64, now: i64) -> Vec<BulkItem> {
     let mut out = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let kind = match rng.below(100) {
@@ -308,7 +303,9 @@ mod tests {
         let spread: std::collections::HashSet<_> = a.iter().map(|i| i.spec.kind).collect();
         assert!(spread.len() >= 2, "kinds vary");
         for item in &a {
-            let payload = item.spec.payload(Uuid::now_v7(), item.issued_at.unwrap_or(0));
+            let payload = item
+                .spec
+                .payload(Uuid::now_v7(), item.issued_at.unwrap_or(0));
             assert!(payload.encode().is_ok(), "{item:?}");
         }
     }

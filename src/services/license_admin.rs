@@ -285,8 +285,7 @@ pub fn apply_deactivation(
         .verify()
         .map_err(|_| {
             refuse(
-                "forged: the file's signature does not verify with the machine key it names"
-                    .into(),
+                "forged: the file's signature does not verify with the machine key it names".into(),
             )
         })?
         .clone();

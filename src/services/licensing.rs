@@ -4,15 +4,15 @@
 
 use super::Progress;
 use super::keys::{self, KeysError};
+use super::license_admin::{self, LicenseEdit, OneTimeSecret};
+use super::transfers::{self, Acceptance, TransferView};
+use crate::domain::FieldErrors;
 use crate::domain::checkpoint::{Checkpoint, CheckpointError};
+use crate::domain::ids::TransferId;
 use crate::domain::ids::{AccountId, LicenseId};
 use crate::domain::issue::IssueSpec;
 use crate::domain::license_status::{LicenseStatus, StatusChange, TransitionError};
 use crate::files::{self, FileError, Output};
-use super::license_admin::{self, LicenseEdit, OneTimeSecret};
-use super::transfers::{self, Acceptance, TransferView};
-use crate::domain::FieldErrors;
-use crate::domain::ids::TransferId;
 use crate::store::ledger::{self, ChainReport, ExportEnd, ExportError, Record};
 use crate::store::license_list::{Directory, ListQuery};
 use crate::store::licenses;

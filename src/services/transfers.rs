@@ -8,8 +8,8 @@
 //! The secret is 160 random bits; only SHA-256 of a per-transfer salt and the secret is kept,
 //! and a typed secret is compared with it in constant time.
 
-use super::licensing::{self, LicensingError};
 use super::license_admin::OneTimeSecret;
+use super::licensing::{self, LicensingError};
 use crate::domain::ids::{AccountId, LicenseId, TransferId};
 use crate::domain::license_status::LicenseStatus;
 use crate::store::transfers::{self, TransferRow, TransferStatus};
@@ -161,7 +161,9 @@ pub fn start(
 pub enum Acceptance {
     Accepted(TransferView),
     /// Refused; this many tries are left (0: the transfer is locked now).
-    WrongSecret { tries_left: u32 },
+    WrongSecret {
+        tries_left: u32,
+    },
 }
 
 /// The partner types the secret: the right one moves the license (with its `link` ledger

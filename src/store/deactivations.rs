@@ -1,8 +1,8 @@
 //! Deactivation files applied on this desk, each tied to its ledger entry. Their ids are kept
 //! for good, so a file (or a copy of it) is applied once only; rows never change.
 
-use super::outbox::{self, Change, DeactivationRecord};
 use super::StoreResult;
+use super::outbox::{self, Change, DeactivationRecord};
 use crate::domain::ids::LicenseId;
 use rusqlite::{Connection, Transaction, params};
 
@@ -62,7 +62,10 @@ pub fn insert(
 }
 
 /// The deactivations applied to a license, newest first.
-pub fn for_license(conn: &Connection, license_id: LicenseId) -> StoreResult<Vec<AppliedDeactivation>> {
+pub fn for_license(
+    conn: &Connection,
+    license_id: LicenseId,
+) -> StoreResult<Vec<AppliedDeactivation>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, machine_key, deactivated_at, applied_at, ledger_seq FROM deactivations
          WHERE license_id = ?1 ORDER BY applied_at DESC, ledger_seq DESC",

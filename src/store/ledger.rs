@@ -49,8 +49,8 @@ fn from_row_stored(row: &Row<'_>) -> rusqlite::Result<(LedgerRow, bool)> {
             license_id: row.get("license_id")?,
             payload_hash: payload_hash.map_or([0; 32], |h| h.0),
             entry_hash: row.get::<_, Hash32>("entry_hash")?.0,
-        operator: row.get("operator")?,
-        recorded_at: row.get("recorded_at")?,
+            operator: row.get("operator")?,
+            recorded_at: row.get("recorded_at")?,
             account_id: row.get("account_id")?,
             status: row.get("status")?,
             note: row.get("note")?,
@@ -733,17 +733,23 @@ impl Walk<'_> {
                 return Ok(Some(format!("license {id} is missing from the database")));
             }
             Issued::Unreadable => {
-                return Ok(Some(format!("license {id} was changed after it was issued")));
+                return Ok(Some(format!(
+                    "license {id} was changed after it was issued"
+                )));
             }
             Issued::Found(license) => license,
         };
         if artifact_hash(&stored.artifact) != entry.payload_hash {
-            return Ok(Some(format!("license {id} was changed after it was issued")));
+            return Ok(Some(format!(
+                "license {id} was changed after it was issued"
+            )));
         }
         if !stored.compact {
             // The bytes are what was issued; every column beside them must say what they say.
             let Some(license) = stored.signed() else {
-                return Ok(Some(format!("license {id} was changed after it was issued")));
+                return Ok(Some(format!(
+                    "license {id} was changed after it was issued"
+                )));
             };
             if let Some(column) = stored.column_differing_from(license.payload()) {
                 return Ok(Some(format!(
@@ -1033,9 +1039,9 @@ impl Walk<'_> {
             return Ok(Some(ChainReport::whole(problem)));
         }
         // Licenses no later entry changed must still be as issued.
-        let mut unchanged = self.conn.prepare(
-            "SELECT license_id, status FROM licenses WHERE status <> 'active'",
-        )?;
+        let mut unchanged = self
+            .conn
+            .prepare("SELECT license_id, status FROM licenses WHERE status <> 'active'")?;
         let mut rows = unchanged.query([])?;
         while let Some(row) = rows.next()? {
             let id: LicenseId = row.get(0)?;

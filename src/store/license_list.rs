@@ -172,7 +172,11 @@ fn segments(sort: SortColumn) -> Vec<Segment> {
             seg("", "l.ip IS NULL", &["l.seq"]),
         ],
         SortColumn::OrderPeriod => vec![
-            seg("", "l.order_months IS NOT NULL", &["l.order_months", "l.seq"]),
+            seg(
+                "",
+                "l.order_months IS NOT NULL",
+                &["l.order_months", "l.seq"],
+            ),
             seg("", "l.order_months IS NULL", &["l.seq"]),
         ],
         SortColumn::Expiry => vec![
@@ -238,9 +242,9 @@ fn bind(args: &[Arg]) -> Vec<Bound> {
     args.iter()
         .map(|a| match a {
             Arg::Value(v) => Bound::Value(v.clone()),
-            Arg::Ids(ids) => Bound::Array(Rc::new(
-                ids.iter().copied().map(Value::Integer).collect(),
-            )),
+            Arg::Ids(ids) => {
+                Bound::Array(Rc::new(ids.iter().copied().map(Value::Integer).collect()))
+            }
         })
         .collect()
 }
@@ -288,7 +292,10 @@ impl Directory {
     /// Where to start reading for the row at `position`: after this key, skipping this many.
     pub fn start(&self, position: u64) -> (Option<&Key>, u64) {
         let k = position / STRIDE;
-        match k.checked_sub(1).and_then(|i| self.keys.get(usize::try_from(i).ok()?)) {
+        match k
+            .checked_sub(1)
+            .and_then(|i| self.keys.get(usize::try_from(i).ok()?))
+        {
             Some(key) => (Some(key), position - k * STRIDE),
             None => (None, position),
         }
@@ -419,12 +426,11 @@ impl ListQuery {
         }
 
         // The license id: hex digits, with or without dashes.
-        let id: String = f
-            .id
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let id: String =
+            f.id.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .collect::<String>()
+                .to_ascii_lowercase();
         if !id.is_empty() {
             if !id.chars().all(|c| c.is_ascii_hexdigit()) || id.len() > 32 {
                 empty = true;

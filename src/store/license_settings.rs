@@ -6,9 +6,9 @@
 //! Every change goes with a ledger entry (`edit`, `unregister`, `deactivate`); the ledger
 //! check compares these rows with what the entries leave ([`state_hash`]).
 
+use super::StoreResult;
 use super::outbox::{self, Change, LicenseAdminRecord};
 use super::sql::SqlKeyId;
-use super::StoreResult;
 use crate::domain::ids::LicenseId;
 use licensekey::KeyId;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -70,7 +70,11 @@ pub fn state_hash(
         Some((sealed, key_id)) => {
             h.update([1]);
             h.update(key_id);
-            h.update(u16::try_from(sealed.len()).unwrap_or(u16::MAX).to_be_bytes());
+            h.update(
+                u16::try_from(sealed.len())
+                    .unwrap_or(u16::MAX)
+                    .to_be_bytes(),
+            );
             h.update(sealed);
         }
     }
@@ -150,7 +154,13 @@ pub fn save(tx: &Transaction<'_>, settings: &SettingsRow, now: i64) -> StoreResu
          ON CONFLICT (license_id) DO UPDATE SET registration_key = excluded.registration_key,
              admin_password = excluded.admin_password,
              password_key_id = excluded.password_key_id, updated_at = excluded.updated_at",
-        params![settings.license_id, settings.registration_key, sealed, key, now],
+        params![
+            settings.license_id,
+            settings.registration_key,
+            sealed,
+            key,
+            now
+        ],
     )?;
     record(tx, settings.license_id, now)
 }
@@ -163,10 +173,7 @@ pub fn record(tx: &Transaction<'_>, license_id: LicenseId, now: i64) -> StoreRes
         .map(|r| hex::encode(r.machine_key))
         .collect();
     let (sealed, key) = match settings.password {
-        Some((sealed, key)) => (
-            Some(hex::encode(&sealed)),
-            Some(key.to_string()),
-        ),
+        Some((sealed, key)) => (Some(hex::encode(&sealed)), Some(key.to_string())),
         None => (None, None),
     };
     outbox::record(

@@ -148,11 +148,7 @@ fn select() -> String {
 }
 
 fn conversion(column: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Blob,
-        message.into(),
-    )
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Blob, message.into())
 }
 
 /// Reads a license whose columns carry `prefix` (as named by [`aliased_columns`]).
@@ -161,9 +157,9 @@ pub(super) fn read_row(row: &Row<'_>, prefix: &str) -> rusqlite::Result<LicenseR
     let cluster: Option<Vec<u8>> = row.get(get("cluster").as_str())?;
     let cluster = match cluster {
         None => None,
-        Some(bytes) => Some(
-            uuid::Uuid::from_slice(&bytes).map_err(|e| conversion(10, e.to_string()))?,
-        ),
+        Some(bytes) => {
+            Some(uuid::Uuid::from_slice(&bytes).map_err(|e| conversion(10, e.to_string()))?)
+        }
     };
     let status: String = row.get(get("status").as_str())?;
     let status = LicenseStatus::parse(&status)
@@ -228,11 +224,7 @@ struct Rest {
 
 /// The canonical bytes of a compact license: its payload encoded from the columns, then the
 /// signature.
-fn reconstruct(
-    row: &LicenseRow,
-    rest: &Rest,
-    signature: &[u8; 64],
-) -> Result<Vec<u8>, String> {
+fn reconstruct(row: &LicenseRow, rest: &Rest, signature: &[u8; 64]) -> Result<Vec<u8>, String> {
     let kind = match row.kind.as_str() {
         "Eval" => LicenseKind::Eval,
         "Dev" => LicenseKind::Dev,
@@ -389,11 +381,7 @@ pub fn insert_prepared(
     let product = names.id(tx, &p.product)?;
     let customer = names.id(tx, &p.customer)?;
     let (rest, signature, artifact) = match &prepared.rest {
-        Some(rest) => (
-            rest.clone(),
-            Some(&prepared.license.signature()[..]),
-            None,
-        ),
+        Some(rest) => (rest.clone(), Some(&prepared.license.signature()[..]), None),
         None => (
             Rest {
                 not_before: None,

@@ -160,7 +160,10 @@ pub fn get(conn: &Connection, id: TransferId) -> StoreResult<Option<TransferRow>
 }
 
 /// The pending (or locked) transfer of a license, if any.
-pub fn open_for_license(conn: &Connection, license_id: LicenseId) -> StoreResult<Option<TransferRow>> {
+pub fn open_for_license(
+    conn: &Connection,
+    license_id: LicenseId,
+) -> StoreResult<Option<TransferRow>> {
     Ok(conn
         .query_row(
             &format!(

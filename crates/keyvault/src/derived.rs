@@ -80,9 +80,10 @@ pub fn open_secret(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-    if sealed.len() < NONCE_LEN + TAG_LEN || sealed.len() > NONCE_LEN + MAX_SECRET_BYTES + TAG_LEN
-    {
-        return Err(VaultError::Malformed("sealed secret of a wrong length".to_owned()));
+    if sealed.len() < NONCE_LEN + TAG_LEN || sealed.len() > NONCE_LEN + MAX_SECRET_BYTES + TAG_LEN {
+        return Err(VaultError::Malformed(
+            "sealed secret of a wrong length".to_owned(),
+        ));
     }
     let (nonce, rest) = sealed.split_at(NONCE_LEN);
     let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
@@ -124,7 +125,10 @@ mod tests {
         expand.update(&[1]);
         let okm = expand.finalize().into_bytes();
         assert_eq!(
-            okm[..].iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            okm[..]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
         );
     }

@@ -480,7 +480,9 @@ fn main() {
     assert_eq!(request_bytes(&request), request.encode().unwrap());
     // The same machine's version 3 request, with the machine key it made (seed 0x4d x 32).
     let machine_signer = SigningKey::from_bytes(&[0x4d; 32]);
-    let request_v3 = request.clone().with_machine_key(machine_signer.verifying_key());
+    let request_v3 = request
+        .clone()
+        .with_machine_key(machine_signer.verifying_key());
     assert_eq!(request_bytes(&request_v3), request_v3.encode().unwrap());
     let request_text = request.to_file().unwrap();
     assert_eq!(request_text, request_file(&request_bytes(&request)));
@@ -1632,10 +1634,15 @@ fn main() {
         0xf7,
     ]);
     let deactivated_at = T0 + 40 * DAY;
-    let deactivation_body = deactivation_bytes(deactivation_id, &pro_v2, &machine_signer, deactivated_at);
+    let deactivation_body =
+        deactivation_bytes(deactivation_id, &pro_v2, &machine_signer, deactivated_at);
     let deactivation_file = armor(
         licensekey::DEACTIVATION_LABEL,
-        &sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &machine_signer),
+        &sign_raw(
+            licensekey::DEACTIVATION_CONTEXT,
+            &deactivation_body,
+            &machine_signer,
+        ),
     );
     {
         let license = SignedLicense::from_bytes(&pro_v2).unwrap();
@@ -1661,24 +1668,38 @@ fn main() {
             .and_then(|d| d.verify().cloned())
             .and_then(|d| d.check_license(&signed).map(|()| d))
         {
-            Ok(d) => json!({"result": "valid", "id": d.id.to_string(), "license_id": d.license_id.to_string(), "deactivated_at": d.deactivated_at}),
+            Ok(d) => {
+                json!({"result": "valid", "id": d.id.to_string(), "license_id": d.license_id.to_string(), "deactivated_at": d.deactivated_at})
+            }
             Err(e) => json!({"result": "error", "error": json::error_name(&e)}),
         };
         json!({"name": name, "file": file, "license": license, "expected": expected})
     };
     let deactivations = vec![
-        deactivation_case("machine of the version 3 request removes pro", deactivation_file.clone(), "pro"),
+        deactivation_case(
+            "machine of the version 3 request removes pro",
+            deactivation_file.clone(),
+            "pro",
+        ),
         deactivation_case(
             "signed by another machine's key but naming this one: bad signature (forged)",
             armor(licensekey::DEACTIVATION_LABEL, &{
-                let mut blob = sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &other_machine);
+                let mut blob = sign_raw(
+                    licensekey::DEACTIVATION_CONTEXT,
+                    &deactivation_body,
+                    &other_machine,
+                );
                 blob.truncate(deactivation_body.len());
-                blob.extend(other_machine.sign(&{
-                    let mut m = vec![licensekey::DEACTIVATION_CONTEXT.len() as u8];
-                    m.extend(licensekey::DEACTIVATION_CONTEXT.as_bytes());
-                    m.extend(&deactivation_body);
-                    m
-                }).to_bytes());
+                blob.extend(
+                    other_machine
+                        .sign(&{
+                            let mut m = vec![licensekey::DEACTIVATION_CONTEXT.len() as u8];
+                            m.extend(licensekey::DEACTIVATION_CONTEXT.as_bytes());
+                            m.extend(&deactivation_body);
+                            m
+                        })
+                        .to_bytes(),
+                );
                 blob
             }),
             "pro",
@@ -1686,7 +1707,11 @@ fn main() {
         deactivation_case(
             "time changed after signing: bad signature",
             armor(licensekey::DEACTIVATION_LABEL, &{
-                let mut blob = sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &machine_signer);
+                let mut blob = sign_raw(
+                    licensekey::DEACTIVATION_CONTEXT,
+                    &deactivation_body,
+                    &machine_signer,
+                );
                 blob[104] ^= 1;
                 blob
             }),
@@ -1696,11 +1721,19 @@ fn main() {
             "signed with the license context: bad signature",
             armor(
                 licensekey::DEACTIVATION_LABEL,
-                &sign_raw(licensekey::LICENSE_CONTEXT, &deactivation_body, &machine_signer),
+                &sign_raw(
+                    licensekey::LICENSE_CONTEXT,
+                    &deactivation_body,
+                    &machine_signer,
+                ),
             ),
             "pro",
         ),
-        deactivation_case("applied to another license: other license", deactivation_file.clone(), "eval"),
+        deactivation_case(
+            "applied to another license: other license",
+            deactivation_file.clone(),
+            "eval",
+        ),
         deactivation_case(
             "version 2 body: malformed",
             armor(licensekey::DEACTIVATION_LABEL, &{
@@ -1713,7 +1746,11 @@ fn main() {
         deactivation_case(
             "one trailing byte: malformed",
             armor(licensekey::DEACTIVATION_LABEL, &{
-                let mut blob = sign_raw(licensekey::DEACTIVATION_CONTEXT, &deactivation_body, &machine_signer);
+                let mut blob = sign_raw(
+                    licensekey::DEACTIVATION_CONTEXT,
+                    &deactivation_body,
+                    &machine_signer,
+                );
                 blob.push(0);
                 blob
             }),
@@ -1721,7 +1758,11 @@ fn main() {
         ),
         deactivation_case(
             "padded base64 pieces glued together: malformed",
-            glued(licensekey::DEACTIVATION_LABEL, &file_bytes(&deactivation_file), 2),
+            glued(
+                licensekey::DEACTIVATION_LABEL,
+                &file_bytes(&deactivation_file),
+                2,
+            ),
             "pro",
         ),
     ];

@@ -288,7 +288,8 @@ mod tests {
         for i in [0, 1, 20, 40, 80, 100, bytes.len() - 1] {
             let mut changed = bytes.clone();
             changed[i] ^= 1;
-            let outcome = SignedDeactivation::from_bytes(&changed).and_then(|s| s.verify().cloned());
+            let outcome =
+                SignedDeactivation::from_bytes(&changed).and_then(|s| s.verify().cloned());
             assert!(outcome.is_err(), "byte {i}");
         }
         // Signed by another key than the one it names: forged.
@@ -324,6 +325,9 @@ mod tests {
         nil.id = Uuid::nil();
         assert!(nil.encode().is_err());
         assert!(SignedDeactivation::parse(&"A".repeat(MAX_DEACTIVATION_TEXT_LEN + 1)).is_err());
-        assert!(SignedDeactivation::parse(&armor::encode("LICENSE DESK LICENSE REQUEST", &bytes)).is_err());
+        assert!(
+            SignedDeactivation::parse(&armor::encode("LICENSE DESK LICENSE REQUEST", &bytes))
+                .is_err()
+        );
     }
 }

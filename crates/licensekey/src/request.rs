@@ -352,10 +352,16 @@ mod tests {
         let mut short = body.clone();
         short.truncate(body.len() - 32);
         short[0] = REQUEST_VERSION;
-        assert!(matches!(LicenseRequest::decode(&short), Err(Error::Malformed(_))));
+        assert!(matches!(
+            LicenseRequest::decode(&short),
+            Err(Error::Malformed(_))
+        ));
         let mut long = body.clone();
         long[0] = REQUEST_VERSION_NO_KEY;
-        assert!(matches!(LicenseRequest::decode(&long), Err(Error::Malformed(_))));
+        assert!(matches!(
+            LicenseRequest::decode(&long),
+            Err(Error::Malformed(_))
+        ));
         // A small-order point is refused.
         let mut weak = body;
         let n = weak.len();

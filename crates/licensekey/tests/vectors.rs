@@ -419,7 +419,8 @@ const V1_REQUEST: &str = "-----BEGIN LICENSE DESK LICENSE REQUEST-----\nAQFvHCp+
 fn deactivation_vectors() {
     let v = vectors();
     let d = &v["deactivations"];
-    let machine = licensekey::SigningKey::from_bytes(&hex(&d["machine_seed_hex"]).try_into().unwrap());
+    let machine =
+        licensekey::SigningKey::from_bytes(&hex(&d["machine_seed_hex"]).try_into().unwrap());
     assert_eq!(
         HEXLOWER.encode(machine.verifying_key().as_bytes()),
         d["machine_key_hex"].as_str().unwrap()
@@ -445,7 +446,10 @@ fn deactivation_vectors() {
             Ok(x) => {
                 assert_eq!(e["result"], "valid", "{name}");
                 assert_eq!(x.id.to_string(), e["id"].as_str().unwrap());
-                assert_eq!(HEXLOWER.encode(&x.encode().unwrap()), d["body_hex"].as_str().unwrap());
+                assert_eq!(
+                    HEXLOWER.encode(&x.encode().unwrap()),
+                    d["body_hex"].as_str().unwrap()
+                );
                 // The same deactivation, signed again, is the same file (Ed25519 is deterministic).
                 let again = licensekey::SignedDeactivation::sign(x, &machine).unwrap();
                 assert_eq!(again.to_file(), case["file"].as_str().unwrap());
@@ -457,6 +461,9 @@ fn deactivation_vectors() {
         }
     }
     for promised in ["BadSignature", "OtherLicense", "Malformed"] {
-        assert!(seen_errors.contains(promised), "a negative vector for {promised}");
+        assert!(
+            seen_errors.contains(promised),
+            "a negative vector for {promised}"
+        );
     }
 }
