@@ -41,6 +41,9 @@ pub struct BulkItem {
 /// What the input of a bulk issue is: plain specs for one account, or items of their own.
 pub trait Items: Sync {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn spec(&self, i: usize) -> &IssueSpec;
     fn account(&self, i: usize) -> Option<AccountId>;
     fn order_months(&self, i: usize) -> Option<u32>;
