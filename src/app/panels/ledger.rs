@@ -236,7 +236,7 @@ impl LedgerPanel {
             .striped(true)
             .column(Column::exact(70.0))
             .column(Column::exact(130.0))
-            .column(Column::exact(70.0))
+            .column(Column::exact(130.0))
             .column(Column::exact(300.0))
             .column(Column::initial(120.0).clip(true))
             .column(Column::remainder().clip(true))
@@ -263,7 +263,7 @@ impl LedgerPanel {
                         ui.label(time::date_time(entry.recorded_at));
                     });
                     row.col(|ui| {
-                        ui.label(&entry.action);
+                        ui.label(action_text(&entry));
                     });
                     row.col(|ui| {
                         ui.monospace(entry.license_id.to_string());
@@ -276,6 +276,15 @@ impl LedgerPanel {
                     });
                 });
             });
+    }
+}
+
+/// What an entry records, as read in the list: a status entry names the state it moved to
+/// ("status: suspended"), so a suspension and the enabling after it are told apart.
+fn action_text(entry: &crate::store::ledger::LedgerRow) -> String {
+    match (entry.action.as_str(), &entry.status) {
+        ("status", Some(status)) => format!("status: {status}"),
+        (action, _) => action.to_string(),
     }
 }
 
