@@ -86,6 +86,7 @@ fn issue_offline_from_a_request_file_save_the_license_and_verify_the_ledger() {
     dialogs.push_open(request_path);
 
     open_page(&mut harness, "Licenses");
+    click(&mut harness, "Issue a license");
     click(&mut harness, "Open request file…");
     settle(&mut harness);
     assert!(shows(&harness, "Request from"));
@@ -225,6 +226,7 @@ fn a_broken_request_file_is_refused_with_a_message() {
     .unwrap();
     dialogs.push_open(path);
     open_page(&mut harness, "Licenses");
+    click(&mut harness, "Issue a license");
     click(&mut harness, "Open request file…");
     settle(&mut harness);
     let toasts: Vec<String> = harness.state().toasts().texts().map(String::from).collect();

@@ -121,6 +121,7 @@ fn unlocked_keys_lock_themselves_after_the_idle_time() {
             .any(|t| t == "1 signing key(s) locked")
     );
     open_page(&mut harness, "Licenses");
+    click(&mut harness, "Issue a license");
     assert!(shows(&harness, "Signing key: 'Main' is locked"));
 }
 

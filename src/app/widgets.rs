@@ -249,6 +249,7 @@ pub fn status_chip(ui: &mut Ui, shown: crate::domain::license_status::Shown) -> 
         Shown::Status(LicenseStatus::Suspended) => Tone::Warning,
         Shown::Status(LicenseStatus::Revoked) | Shown::Expired => Tone::Bad,
         Shown::Status(LicenseStatus::Superseded | LicenseStatus::Deleted) => Tone::Neutral,
+        Shown::InProgress | Shown::Ordered => Tone::Warning,
     };
     chip(ui, shown.label(), tone)
 }

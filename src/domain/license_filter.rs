@@ -29,6 +29,8 @@ pub struct LicenseFilter {
     pub account: Option<AccountId>,
     /// Only licenses linked to no account.
     pub unlinked: bool,
+    /// Only these licenses (empty: any), e.g. those a running job works on ("In progress").
+    pub only: Vec<crate::domain::ids::LicenseId>,
 }
 
 impl LicenseFilter {

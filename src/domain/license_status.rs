@@ -139,11 +139,15 @@ impl StatusChange {
     }
 }
 
-/// What a list shows for a license: its state, or Expired for an active one past its expiry.
+/// What a list shows for a license: its state, or Expired for an active one past its expiry,
+/// In progress while a job works on it, Ordered for one bought and not generated yet (the
+/// arrays' ordered Pro licenses: no license row exists for it until it is generated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shown {
     Status(LicenseStatus),
     Expired,
+    InProgress,
+    Ordered,
 }
 
 impl Shown {
@@ -160,6 +164,8 @@ impl Shown {
         match self {
             Shown::Status(s) => s.label(),
             Shown::Expired => "Expired",
+            Shown::InProgress => "In progress",
+            Shown::Ordered => "Ordered",
         }
     }
 }

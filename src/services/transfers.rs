@@ -79,7 +79,8 @@ pub struct TransferView {
     pub tries_left: u32,
 }
 
-fn view(conn: &rusqlite::Connection, t: &TransferRow) -> Result<TransferView, LicensingError> {
+/// A stored transfer as the app shows it.
+pub fn view(conn: &rusqlite::Connection, t: &TransferRow) -> Result<TransferView, LicensingError> {
     let to = store::accounts::get(conn, t.to_account)?;
     let from = match t.from_account {
         Some(id) => store::accounts::get(conn, id)?.map(|a| a.wallet_id),

@@ -424,6 +424,16 @@ impl ListQuery {
         if f.unlinked {
             terms.push("+l.account_id IS NULL".into());
         }
+        if !f.only.is_empty() {
+            let ids: Vec<i64> = f
+                .only
+                .iter()
+                .filter_map(|id| super::licenses::seq_of(conn, *id).transpose())
+                .collect::<Result<_, _>>()?;
+            let p = arg(&mut args, Arg::Ids(ids.clone()));
+            terms.push(format!("+l.seq IN rarray({p})"));
+            offer(Some(ids));
+        }
 
         // The license id: hex digits, with or without dashes.
         let id: String =
@@ -615,7 +625,7 @@ impl ListQuery {
             let mut rows = stmt.query(rusqlite::params_from_iter(bound.iter()))?;
             while let Some(row) = rows.next()? {
                 directory.total += 1;
-                if directory.total % STRIDE == 0 {
+                if directory.total.is_multiple_of(STRIDE) {
                     let values = (0..segment.order.len())
                         .map(|i| row.get::<_, Value>(i))
                         .collect::<Result<Vec<_>, _>>()?;
@@ -624,7 +634,7 @@ impl ListQuery {
                         values,
                     });
                 }
-                if directory.total % 16_384 == 0 && !progress(directory.total) {
+                if directory.total.is_multiple_of(16_384) && !progress(directory.total) {
                     return Ok(None);
                 }
             }

@@ -1,45 +1,22 @@
-//! Licenses: issue a license (also offline, from a customer's license request file), then
-//! copy its serial, save its license file, or show the serial as a QR code; and every license
-//! issued, newest first (a list of any length).
+//! Licenses: the list of every license issued (filter, sort, edit, renew, enable, disable,
+//! delete, transfer, offline deactivation: `license_table`), issuing a license (also offline,
+//! from a customer's license request file: copy its serial, save its license file, or show
+//! the serial as a QR code), and the transfers waiting for the chosen account's approval.
 
+use super::license_table::LicenseTable;
+use super::license_transfer::PendingImports;
 use crate::app::AppCtx;
-use crate::app::paged::{Paged, RowSource};
 use crate::app::widgets::{self, Tone};
-use crate::domain::ids::AccountId;
+use crate::domain::ids::{AccountId, LicenseId};
 use crate::domain::issue::IssueDraft;
-use crate::domain::license_status::Shown;
 use crate::domain::time;
-use crate::jobs::{Command, Event};
+use crate::jobs::{Command, Event, RequestId};
 use crate::services::files::Saved;
 use crate::services::keys::KeysEvent;
 use crate::services::licensing::{IssuedView, LicensingCommand, LicensingEvent};
-use crate::store::StoreResult;
+use crate::store;
 use crate::store::keys::KeyRow;
-use crate::store::{self, licenses::LicenseRow};
-use egui_extras::{Column, TableBuilder};
 use licensekey::LicenseKind;
-use rusqlite::Connection;
-
-/// Issued licenses, newest first.
-struct Issued;
-
-impl RowSource for Issued {
-    type Row = LicenseRow;
-
-    fn fetch(
-        &self,
-        db: &Connection,
-        after: Option<&LicenseRow>,
-        offset: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<LicenseRow>> {
-        store::licenses::recent(db, after.map(|r| r.seq), offset, limit)
-    }
-
-    fn count(&self, db: &Connection, _cap: u64) -> StoreResult<u64> {
-        store::licenses::count(db)
-    }
-}
 
 /// View state of the Licenses panel.
 pub struct LicensesPanel {
@@ -50,19 +27,21 @@ pub struct LicensesPanel {
     request_path: String,
     issued: Option<IssuedView>,
     qr: Option<(String, egui::TextureHandle)>,
-    list: Paged<Issued>,
+    table: LicenseTable,
+    pending: PendingImports,
     /// The vault's active key, read once and again when keys change.
     active_key: Option<Option<KeyRow>>,
     submit_attempted: bool,
     view: View,
 }
 
-/// What the panel shows: the issue form or the list of issued licenses.
+/// What the panel shows: the list, the issue form, or the transfers waiting for approval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum View {
     #[default]
-    Issue,
     List,
+    Issue,
+    Pending,
 }
 
 impl Default for LicensesPanel {
@@ -74,10 +53,11 @@ impl Default for LicensesPanel {
             request_path: String::new(),
             issued: None,
             qr: None,
-            list: Paged::new(Issued),
+            table: LicenseTable::default(),
+            pending: PendingImports::default(),
             active_key: None,
             submit_attempted: false,
-            view: View::Issue,
+            view: View::List,
         }
     }
 }
@@ -85,12 +65,22 @@ impl Default for LicensesPanel {
 impl LicensesPanel {
     /// Opens the list of issued licenses narrowed to `filter`.
     pub fn open_with(&mut self, filter: crate::domain::license_filter::LicenseFilter) {
-        // The list does not filter yet; it opens on the issued licenses.
-        let _ = filter;
+        self.table.open_with(&filter);
         self.view = View::List;
     }
 
-    pub fn on_event(&mut self, event: &Event) {
+    /// A license whose renewal form was asked for (Purchase → Renewals), taken once.
+    pub fn take_renew(&mut self) -> Option<LicenseId> {
+        self.table.renew.take()
+    }
+
+    pub fn on_failed(&mut self, request: RequestId, message: &str) {
+        self.table.on_failed(request, message);
+    }
+
+    pub fn on_event(&mut self, request: RequestId, event: &Event) {
+        self.table.on_event(request, event);
+        self.pending.on_event(event);
         match event {
             Event::Licensing(LicensingEvent::RequestLoaded { request, source }) => {
                 let keep = std::mem::take(&mut self.draft);
@@ -100,6 +90,7 @@ impl LicensesPanel {
                     customer: keep.customer,
                     ..IssueDraft::from_request(request.clone())
                 };
+                self.view = View::Issue;
                 let created = time::date_time(request.created_at);
                 self.request_summary = Some(format!(
                     "Request from '{}', cluster {}, {} strong and {} weak machine identifiers, made {created} — {}",
@@ -119,12 +110,8 @@ impl LicensesPanel {
             ) => self.active_key = None,
             Event::Licensing(LicensingEvent::Issued(view)) => {
                 self.issued = Some(view.clone());
-                self.list.invalidate();
                 self.submit_attempted = false;
             }
-            Event::Licensing(
-                LicensingEvent::Revoked { .. } | LicensingEvent::StatusChanged { .. },
-            ) => self.list.invalidate(),
             _ => {}
         }
     }
@@ -137,9 +124,16 @@ impl LicensesPanel {
             self.draft.customer = account.name.clone();
         }
         ui.heading("Licenses");
+        let waiting = self.pending.waiting(cx);
         ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.view, View::List, "License list");
             ui.selectable_value(&mut self.view, View::Issue, "Issue a license");
-            ui.selectable_value(&mut self.view, View::List, "Issued licenses");
+            let pending = if waiting > 0 {
+                format!("Pending import approval ({waiting})")
+            } else {
+                "Pending import approval".to_string()
+            };
+            ui.selectable_value(&mut self.view, View::Pending, pending);
         });
         ui.separator();
         match self.view {
@@ -156,7 +150,12 @@ impl LicensesPanel {
                         self.form_ui(ui, cx);
                     });
             }
-            View::List => self.recent_ui(ui, cx),
+            View::List => self.table.ui(ui, cx),
+            View::Pending => {
+                egui::ScrollArea::vertical()
+                    .id_salt("pending_imports")
+                    .show(ui, |ui| self.pending.ui(ui, cx));
+            }
         }
     }
 
@@ -345,75 +344,6 @@ impl LicensesPanel {
                 ui.label("The serial is too long for a QR code; send the license file instead.");
             }
         }
-    }
-
-    fn recent_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
-        let total = self.list.total(cx.db);
-        if let Some(error) = self.list.error() {
-            widgets::error_text(ui, &format!("Could not read licenses: {error}"));
-        }
-        if total == 0 {
-            ui.label("No licenses issued yet.");
-            return;
-        }
-        ui.label(format!("{total} licenses, newest first"));
-        let now = cx.clock.now().timestamp();
-        let row_height = ui.spacing().interact_size.y;
-        TableBuilder::new(ui)
-            .id_salt("issued_licenses")
-            .striped(true)
-            .column(Column::exact(300.0))
-            .column(Column::exact(50.0))
-            .column(Column::initial(140.0).clip(true))
-            .column(Column::initial(180.0).clip(true))
-            .column(Column::exact(90.0))
-            .column(Column::remainder())
-            .max_scroll_height(f32::INFINITY)
-            .header(row_height, |mut header| {
-                for title in [
-                    "License ID",
-                    "Kind",
-                    "Product",
-                    "Customer",
-                    "Expires",
-                    "Status",
-                ] {
-                    header.col(|ui| {
-                        ui.strong(title);
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(row_height, total as usize, |mut row| {
-                    let Some(license) = self.list.get(cx.db, row.index() as u64).cloned() else {
-                        row.col(|ui| {
-                            ui.label("…");
-                        });
-                        return;
-                    };
-                    row.col(|ui| {
-                        ui.monospace(license.license_id.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.label(&license.kind);
-                    });
-                    row.col(|ui| {
-                        ui.label(&license.product);
-                    });
-                    row.col(|ui| {
-                        ui.label(&license.customer);
-                    });
-                    row.col(|ui| {
-                        ui.label(license.expires_at.map_or("never".into(), time::date));
-                    });
-                    row.col(|ui| {
-                        widgets::status_chip(
-                            ui,
-                            Shown::at(license.status, license.expires_at, now),
-                        );
-                    });
-                });
-            });
     }
 }
 

@@ -7,6 +7,9 @@ mod dashboard;
 mod doc_view;
 mod invoices;
 mod ledger;
+mod license_edit;
+mod license_table;
+mod license_transfer;
 mod licenses;
 mod pay_by;
 mod payment_form;
@@ -64,7 +67,14 @@ impl Panels {
         match page {
             Page::Accounts => self.accounts.ui(ui, cx),
             Page::Ledger => self.ledger.ui(ui, cx),
-            Page::Licenses => self.licenses.ui(ui, cx),
+            Page::Licenses => {
+                self.licenses.ui(ui, cx);
+                // "Renew" on a license opens the commerce renewal form for it.
+                if let Some(license_id) = self.licenses.take_renew() {
+                    self.purchase.renew(license_id);
+                    *cx.navigate = Some(Page::Purchase);
+                }
+            }
             other => {
                 egui::ScrollArea::vertical()
                     .id_salt(other.name())
@@ -107,7 +117,7 @@ impl Panels {
         self.settings.on_event(event);
         self.signing_keys.on_event(event);
         self.ledger.on_event(event);
-        self.licenses.on_event(event);
+        self.licenses.on_event(request, event);
         self.prices.on_event(event);
         self.purchase.on_event(request, event);
         self.quotes_orders.on_event(event);
@@ -118,6 +128,7 @@ impl Panels {
     /// Lets panels that wait for a request see that it failed.
     pub fn on_failed(&mut self, request: RequestId, message: &str) {
         self.signing_keys.on_failed(request, message);
+        self.licenses.on_failed(request, message);
         self.ledger.on_failed(request);
         self.purchase.on_failed(request, message);
         self.seats.on_failed(request, message);

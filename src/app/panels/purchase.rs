@@ -100,6 +100,12 @@ fn units(errors: &mut FieldErrors, field: &'static str, text: &str) -> u32 {
 }
 
 impl PurchasePanel {
+    /// Opens the Renewals tab on the renewal form of `license_id` (from the license list).
+    pub fn renew(&mut self, license_id: crate::domain::ids::LicenseId) {
+        self.tab = Tab::Renewals;
+        self.renewals.open(license_id);
+    }
+
     /// Loads a quote's lines into the cart to revise it (from Quotes & Orders).
     pub fn revise(&mut self, id: QuoteId, number: String, lines: &[LineSpec]) {
         self.tab = Tab::BuyMore;

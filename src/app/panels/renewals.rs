@@ -74,6 +74,21 @@ impl Default for RenewalsView {
 }
 
 impl RenewalsView {
+    /// Opens the renewal form of `license_id`, as if it had been chosen in the due list.
+    pub fn open(&mut self, license_id: LicenseId) {
+        self.form = Some(RenewForm {
+            license_id,
+            term: Term::Annual,
+            periods: "1".into(),
+            preview: None,
+            pay_by: PayByState::default(),
+            key: IdempotencyKey::new(),
+            auto_renew: false,
+            auto_term: Term::Annual,
+        });
+        self.notice = None;
+    }
+
     pub fn on_event(&mut self, event: &Event) {
         let Event::Commerce(event) = event else {
             return;
