@@ -1070,7 +1070,8 @@ fn the_app_and_command_line_write_at_the_same_time_without_locking_errors() {
         .poll()
         .into_iter()
         .filter_map(|m| match m {
-            Message::Failed { message, .. } | Message::OpenFailed(message) => Some(message),
+            Message::Failed { message, .. } => Some(message),
+            Message::OpenFailed(failure) => Some(failure.to_string()),
             _ => None,
         })
         .collect();

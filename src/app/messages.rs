@@ -2,6 +2,7 @@
 
 use crate::jobs::Event;
 use crate::services::accounts::AccountsEvent;
+use crate::services::backup::{self, BackupEvent};
 use crate::services::commerce::CommerceEvent;
 use crate::services::keys::KeysEvent;
 use crate::services::licensing::LicensingEvent;
@@ -69,10 +70,41 @@ pub fn toast_for(event: &Event) -> Option<String> {
             LicensingEvent::Cancelled { action } => format!("{action} cancelled"),
         },
         Event::Commerce(e) => commerce_toast(e)?,
+        Event::Backup(e) => backup_toast(e)?,
         Event::SettingsSaved(_) => "Settings saved".into(),
         Event::TextSaved { what, path } => {
             format!("{} saved to {}", what.label(), path.display())
         }
+    })
+}
+
+fn backup_toast(event: &BackupEvent) -> Option<String> {
+    Some(match event {
+        BackupEvent::BackedUp(w) => format!(
+            "Backup written to {} ({}, {} licenses{})",
+            w.path.display(),
+            backup::size_text(w.bytes),
+            w.contents.licenses,
+            if w.encrypted { ", encrypted" } else { "" }
+        ),
+        // The Backups list shows it; a routine copy needs no toast.
+        BackupEvent::Daily(_) | BackupEvent::Previewed(_) => return None,
+        BackupEvent::Restored(r) => format!(
+            "Backup restored. The database it replaced is kept at {}",
+            r.set_aside.display()
+        ),
+        BackupEvent::Exported { path, totals } => format!(
+            "Exported {} rows of {} tables to {}",
+            totals.rows,
+            totals.tables,
+            path.display()
+        ),
+        BackupEvent::Imported { totals, set_aside } => format!(
+            "Imported {} rows of {} tables (the database it replaced is kept at {})",
+            totals.rows,
+            totals.tables,
+            set_aside.display()
+        ),
     })
 }
 

@@ -5,6 +5,7 @@
 //! come from `domain` and `services`, shared with the GUI. Output goes through [`output`], so a
 //! closed pipe (`license-desk issue … | head -0`) ends the command with a message, not a panic.
 
+mod backup;
 mod issue;
 mod keys;
 mod ledger;
@@ -64,6 +65,94 @@ pub enum CliCommand {
     /// The hash-chained issuance ledger: verify it or export it.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Write a checked copy of the database to FILE (while the app and other writers run),
+    /// or take the daily copy into the data folder's backups/ (--daily).
+    Backup(BackupArgs),
+    /// List the backups in the data folder's backups/: date, size, licenses, last ledger
+    /// entry, and whether each was verified.
+    Backups,
+    /// Check a backup, show what it holds and what the current database has that it lacks,
+    /// then put it in place (the current database is kept in backups/, never deleted).
+    Restore(RestoreArgs),
+    /// Write every table as a versioned JSON Lines bundle (docs/export-format.md).
+    Export(ExportArgs),
+    /// Load an export into this desk, which must hold no data yet (a new --data-dir).
+    Import(ImportArgs),
+}
+
+/// Encrypting a backup or export with a passphrase (age format).
+#[derive(Debug, Clone, Args)]
+pub struct EncryptArgs {
+    /// Encrypt with a passphrase in the age format (`age -d` opens it too).
+    #[arg(long)]
+    pub encrypt: bool,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `backup ...`
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the backup.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "daily",
+        conflicts_with = "daily"
+    )]
+    pub file: Option<PathBuf>,
+    /// Take the daily copy into the data folder's backups/ when one is due (for a scheduler).
+    #[arg(long)]
+    pub daily: bool,
+    /// Replace FILE if it exists (never the database itself).
+    #[arg(long, requires = "file")]
+    pub force: bool,
+    #[command(flatten)]
+    pub encryption: EncryptArgs,
+}
+
+/// `restore ...`
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup: a database copy, or one encrypted with a passphrase (.age).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Restore without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Only check the backup and show what restoring it would change.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Also check the backup's ledger against this signed checkpoint. Needs --pubkey.
+    #[arg(long, value_name = "FILE", requires = "pubkey")]
+    pub checkpoint: Option<PathBuf>,
+    /// The public key the checkpoint was signed with, kept off this machine.
+    #[arg(long, value_name = "FILE|BASE64", requires = "checkpoint")]
+    pub pubkey: Option<String>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `export ...`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the bundle.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub encryption: EncryptArgs,
+}
+
+/// `import ...`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle written by `export` (encrypted or not).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 /// Where a passphrase comes from, for commands that seal or unlock a key.
@@ -445,6 +534,11 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
             passphrase,
         }) => ledger::publish_list(OutArg::new(out.as_deref(), force), &passphrase, database),
         CliCommand::Ledger(cmd) => ledger::run(cmd, database),
+        CliCommand::Backup(args) => backup::back_up(&args, database),
+        CliCommand::Backups => backup::list(database),
+        CliCommand::Restore(args) => backup::restore(&args, database),
+        CliCommand::Export(args) => backup::export(&args, database),
+        CliCommand::Import(args) => backup::import(&args, database),
     }
 }
 

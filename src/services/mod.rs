@@ -1,9 +1,10 @@
-//! One module per area (accounts, keys, licensing, settings, files): each owns its commands,
+//! One module per area (accounts, backup, commerce, keys, licensing, settings, files): each owns its commands,
 //! its events and a typed error, and runs each write in one `BEGIN IMMEDIATE` transaction that
 //! also records the outbox change. The GUI's worker ([`crate::jobs`]) dispatches commands to
 //! them; the CLI calls the same functions directly.
 
 pub mod accounts;
+pub mod backup;
 pub mod commerce;
 pub mod files;
 pub mod keys;

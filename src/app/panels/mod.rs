@@ -2,6 +2,7 @@
 
 mod about;
 mod accounts;
+mod backups;
 mod billing_form;
 mod dashboard;
 mod doc_view;
@@ -29,6 +30,7 @@ use crate::jobs::{Event, RequestId};
 pub struct Panels {
     dashboard: dashboard::DashboardPanel,
     accounts: accounts::AccountsPanel,
+    backups: backups::BackupsPanel,
     settings: settings::SettingsPanel,
     signing_keys: signing_keys::SigningKeysPanel,
     ledger: ledger::LedgerPanel,
@@ -46,6 +48,7 @@ impl Panels {
         Self {
             dashboard: dashboard::DashboardPanel::default(),
             accounts: accounts::AccountsPanel::default(),
+            backups: backups::BackupsPanel::default(),
             settings: settings::SettingsPanel::new(saved),
             signing_keys: signing_keys::SigningKeysPanel::default(),
             ledger: ledger::LedgerPanel::default(),
@@ -76,6 +79,7 @@ impl Panels {
                                 prices::SettingsTab::General => self.settings.ui(ui, cx),
                                 prices::SettingsTab::Prices => self.prices.prices_ui(ui, cx),
                                 prices::SettingsTab::Seller => self.prices.seller_ui(ui, cx),
+                                prices::SettingsTab::Backups => self.backups.ui(ui, cx),
                             }
                         }
                         Page::Purchase => self.purchase.ui(ui, cx),
@@ -104,6 +108,7 @@ impl Panels {
     pub fn on_event(&mut self, request: RequestId, event: &Event, toasts: &mut Toasts) {
         self.dashboard.on_event(event);
         self.accounts.on_event(request, event, toasts);
+        self.backups.on_event(request, event);
         self.settings.on_event(event);
         self.signing_keys.on_event(event);
         self.ledger.on_event(event);
@@ -118,6 +123,7 @@ impl Panels {
     /// Lets panels that wait for a request see that it failed.
     pub fn on_failed(&mut self, request: RequestId, message: &str) {
         self.signing_keys.on_failed(request, message);
+        self.backups.on_failed(request, message);
         self.ledger.on_failed(request);
         self.purchase.on_failed(request, message);
         self.seats.on_failed(request, message);
