@@ -169,6 +169,30 @@ impl OpenFailure {
     }
 }
 
+impl OpenProblem {
+    /// The way forward on the command line.
+    pub fn cli_hint(self) -> &'static str {
+        match self {
+            OpenProblem::Damaged => {
+                "nothing was written to it: put a backup in its place with `license-desk restore BACKUP` (the damaged file is moved to damaged/, not deleted), or choose another folder with --data-dir"
+            }
+            OpenProblem::TooNew => {
+                "this version will not write to it or convert it back: use the newer License Desk"
+            }
+            OpenProblem::Locked => {
+                "try again when the other program has finished (LICENSE_DESK_LOCK_WAIT sets how many seconds to wait)"
+            }
+            OpenProblem::ReadOnly => {
+                "make the file and its folder writable, or choose another folder with --data-dir"
+            }
+            OpenProblem::Unavailable => {
+                "is its drive connected? Choose another folder with --data-dir"
+            }
+            OpenProblem::InUse | OpenProblem::Other => "choose another folder with --data-dir",
+        }
+    }
+}
+
 impl std::fmt::Display for OpenFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.database.display(), self.message)
@@ -430,7 +454,7 @@ impl WorkerState {
         }
         let opened = match mode {
             OpenMode::ReadOnly => Store::open_read_only_store(&database),
-            _ => Store::open_with_progress(&database, |step| {
+            _ => Store::open_checked(&database, |step| {
                 shared.send(Message::Opening(step));
             }),
         }

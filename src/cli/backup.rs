@@ -65,7 +65,11 @@ fn encryption(args: &super::EncryptArgs, what: &str) -> anyhow::Result<Option<Se
 
 /// `backup FILE` and `backup --daily`.
 pub fn back_up(args: &BackupArgs, database: &Path) -> anyhow::Result<ExitCode> {
-    let store = open_store(database)?;
+    let store = if args.daily {
+        open_store(database)?
+    } else {
+        super::open_for_reading(database)?
+    };
     if args.daily {
         let taken = service::daily(&store, now(), false, &mut Bar::new("Backing up"))?;
         match taken {
@@ -168,7 +172,13 @@ pub fn restore(args: &RestoreArgs, database: &Path) -> anyhow::Result<ExitCode> 
         })?),
         _ => None,
     };
-    let mut store = open_store(database)?;
+    let mut store = match crate::store::Store::open(database) {
+        Ok(store) => store,
+        Err(e @ crate::store::StoreError::Damaged { .. }) => {
+            return restore_in_place(args, database, &e);
+        }
+        Err(e) => return Err(super::open_error(database, &e)),
+    };
     let preview = with_passphrase(&args.passphrase, "the backup", |secret| {
         service::preview(
             &store,
@@ -210,6 +220,47 @@ pub fn restore(args: &RestoreArgs, database: &Path) -> anyhow::Result<ExitCode> 
     })?;
     outln!(
         "Restored. The database it replaced is kept at {}; restore that file to undo this.",
+        restored.set_aside.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `restore` over a database file that cannot be opened: the backup takes its place and the
+/// damaged file is moved into `damaged/`.
+fn restore_in_place(
+    args: &RestoreArgs,
+    database: &Path,
+    damage: &crate::store::StoreError,
+) -> anyhow::Result<ExitCode> {
+    outln!(
+        "The current database cannot be opened ({damage}); the backup will take its place and the damaged file will be moved into {}",
+        database
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("damaged")
+            .display()
+    );
+    if args.dry_run {
+        outln!("Dry run: nothing was changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes {
+        anyhow::bail!(
+            "add --yes to put the backup in place of the damaged file (nothing was changed)"
+        );
+    }
+    let restored = with_passphrase(&args.passphrase, "the backup", |secret| {
+        service::restore_in_place_of(
+            database,
+            &args.file,
+            secret,
+            now(),
+            &mut Bar::new("Restoring"),
+        )
+    })?;
+    show(&restored.preview)?;
+    outln!(
+        "Restored. The damaged file was moved to {}",
         restored.set_aside.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -257,7 +308,7 @@ pub fn export(args: &ExportArgs, database: &Path) -> anyhow::Result<ExitCode> {
             database: Some(database),
         },
     )?;
-    let store = open_store(database)?;
+    let store = super::open_for_reading(database)?;
     let passphrase = encryption(&args.encryption, "the export")?;
     let totals = service::export(
         &store,

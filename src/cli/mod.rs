@@ -500,9 +500,57 @@ fn emit(out: OutArg<'_>, database: &Path, text: &str, secret: bool) -> anyhow::R
     Ok(())
 }
 
+/// Opens the database, saying on stderr what a slow open is waiting for.
 fn open_store(database: &Path) -> anyhow::Result<crate::store::Store> {
-    crate::store::Store::open(database)
-        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", database.display()))
+    use crate::store::OpenStep;
+    crate::store::Store::open_with_progress(database, |step| match step {
+        OpenStep::WaitingForLock { attempt, of } => output::note(&format!(
+            "Another program is writing to the database; waiting (try {attempt} of {of})…"
+        )),
+        OpenStep::BackingUp { from } => output::note(&format!(
+            "Copying the database (schema {from}) into backups/ before upgrading it…"
+        )),
+        OpenStep::Migrating { applying, to, .. } => {
+            output::note(&format!("Upgrading the database: step {applying} of {to}…"))
+        }
+        OpenStep::Checking | OpenStep::Restoring => {}
+    })
+    .map_err(|e| open_error(database, &e))
+}
+
+/// Opens the database for a command that only reads: read-write when it can be written, else
+/// read-only (a read-only file, folder or drive), saying so.
+fn open_for_reading(database: &Path) -> anyhow::Result<crate::store::Store> {
+    match open_store(database) {
+        Ok(store) => Ok(store),
+        Err(e) if e.downcast_ref::<ReadOnlyOpen>().is_some() => {
+            let store = crate::store::Store::open_read_only_store(database)
+                .map_err(|e| open_error(database, &e))?;
+            output::note("The database cannot be written: opened read-only");
+            Ok(store)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Marks an open that failed only because the database cannot be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ReadOnlyOpen(String);
+
+/// A store error met while opening, with the way forward.
+fn open_error(database: &Path, error: &crate::store::StoreError) -> anyhow::Error {
+    let failure = crate::jobs::OpenFailure::from_store(database, error);
+    let text = format!(
+        "cannot open the database {}: {error}; {}",
+        database.display(),
+        failure.problem.cli_hint()
+    );
+    if failure.problem == crate::jobs::OpenProblem::ReadOnly {
+        anyhow::Error::new(ReadOnlyOpen(text))
+    } else {
+        anyhow::anyhow!(text)
+    }
 }
 
 /// Runs a sub-command against the database at `database`; the exit code is the command's.

@@ -379,7 +379,7 @@ pub fn daily(
         }
     }
     let dir = copies::ensure_folder(store.path())?;
-    let dest = dir.join(copies::file_name(Kind::Daily, now, false));
+    let dest = copies::new_path(&dir, Kind::Daily, now, false);
     let scratch = copies::scratch_file(&dir)?;
     let (contents, verdict) = copy_and_check(store.path(), scratch.path(), progress)?;
     let bytes = std::fs::metadata(scratch.path())
@@ -435,6 +435,9 @@ fn copy_and_check(
     progress: &mut dyn Progress,
 ) -> Result<(Contents, Verdict), BackupError> {
     copies::copy_live(database, scratch, &mut ticker(progress))?;
+    if progress.cancelled() {
+        return Err(StoreError::Cancelled.into());
+    }
     let copy = copies::open_copy(scratch)?;
     let contents = copies::describe(&copy)?;
     let total = u64::try_from(contents.ledger_entries).unwrap_or(0);
@@ -629,8 +632,9 @@ fn prepare(
         path: file.to_path_buf(),
         why,
     };
-    let mut conn = copies::open_scratch(scratch.path())?;
-    let contents = copies::describe(&conn).map_err(|e| refuse(e.to_string()))?;
+    let refuse_damaged = |e: StoreError| refuse(e.to_string());
+    let mut conn = copies::open_scratch(scratch.path()).map_err(refuse_damaged)?;
+    let contents = copies::describe(&conn).map_err(refuse_damaged)?;
     if contents.schema > SCHEMA_VERSION {
         return Err(refuse(copies::newer_schema(contents.schema)));
     }
@@ -640,12 +644,13 @@ fn prepare(
             contents.schema
         )));
     }
-    if let Verdict::Failed(why) = copies::check(&conn, |_| {})? {
+    if let Verdict::Failed(why) = copies::check(&conn, |_| {}).map_err(refuse_damaged)? {
         return Err(refuse(why));
     }
-    copies::upgrade_copy(&mut conn).map_err(|e| refuse(e.to_string()))?;
+    copies::upgrade_copy(&mut conn).map_err(refuse_damaged)?;
     let total = u64::try_from(contents.ledger_entries).unwrap_or(0);
-    let verdict = copies::check(&conn, |done| progress.report(done.unsigned_abs(), total))?;
+    let verdict = copies::check(&conn, |done| progress.report(done.unsigned_abs(), total))
+        .map_err(refuse_damaged)?;
     let checkpoint = match checkpoint {
         Some(checkpoint) => Some(against_checkpoint(&conn, checkpoint)?),
         None => None,
@@ -804,7 +809,7 @@ fn set_aside(
     progress: &mut dyn Progress,
 ) -> Result<PathBuf, BackupError> {
     let dir = copies::ensure_folder(store.path())?;
-    let dest = dir.join(copies::file_name(Kind::SetAside, now, false));
+    let dest = copies::new_path(&dir, Kind::SetAside, now, false);
     let scratch = copies::scratch_file(&dir)?;
     copies::copy_live(store.path(), scratch.path(), &mut ticker(progress))?;
     let copy = copies::open_copy(scratch.path())?;

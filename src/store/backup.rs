@@ -14,7 +14,7 @@
 
 use super::{SCHEMA_VERSION, StoreError, StoreResult, ledger};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -144,10 +144,18 @@ pub fn ensure_folder(database: &Path) -> StoreResult<PathBuf> {
     Ok(dir)
 }
 
-/// A new file name in the backups folder for a copy of `kind` taken at `at`.
-pub fn file_name(kind: Kind, at: DateTime<Utc>, encrypted: bool) -> String {
+/// A path in `dir` for a new copy of `kind` taken at `at`, not taken by another file (a second
+/// copy within the same second gets `-2`, `-3`, …).
+pub fn new_path(dir: &Path, kind: Kind, at: DateTime<Utc>, encrypted: bool) -> PathBuf {
     let ext = if encrypted { "sqlite3.age" } else { "sqlite3" };
-    format!("{}-{}.{ext}", kind.prefix(), at.format("%Y%m%d-%H%M%S"))
+    let stem = format!("{}-{}", kind.prefix(), at.format("%Y%m%d-%H%M%S"));
+    let mut path = dir.join(format!("{stem}.{ext}"));
+    let mut n = 2;
+    while std::fs::symlink_metadata(&path).is_ok() {
+        path = dir.join(format!("{stem}-{n}.{ext}"));
+        n += 1;
+    }
+    path
 }
 
 /// The description file beside a backup.
@@ -169,8 +177,8 @@ pub fn write_description(backup: &Path, description: &Description) -> StoreResul
             database: None,
         },
     )
-    .map_err(|e| StoreError::DataDir {
-        path: backup.to_path_buf(),
+    .map_err(|e| StoreError::File {
+        path: description_path(backup),
         source: std::io::Error::other(e.to_string()),
     })
 }
@@ -243,13 +251,7 @@ pub fn prune(database: &Path, kind: Kind, keep: usize) -> StoreResult<usize> {
 /// Opens a database copy for reading: no authorizer (a copy is taken whole, sealed keys
 /// included) and no writes.
 pub fn open_copy(path: &Path) -> StoreResult<Connection> {
-    #[allow(clippy::disallowed_methods)] // The store is the owner of connections.
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(super::BUSY_TIMEOUT)?;
-    Ok(conn)
+    super::open_reader(path)
 }
 
 /// Copies the database at `source` (live: others may write meanwhile) into `dest`, which must
@@ -441,7 +443,7 @@ pub(super) fn before_migration(database: &Path, found: i64) -> StoreResult<()> {
     }
     let dir = ensure_folder(database)?;
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-    let dest = dir.join(file_name(Kind::BeforeMigration, now, false));
+    let dest = new_path(&dir, Kind::BeforeMigration, now, false);
     let scratch = scratch_file(&dir)?;
     copy_live(database, scratch.path(), &mut |_, _| true)?;
     let copy = open_copy(scratch.path())?;
@@ -492,17 +494,15 @@ pub fn scratch_file(dir: &Path) -> StoreResult<tempfile::NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o600));
     }
-    builder
-        .tempfile_in(dir)
-        .map_err(|source| StoreError::DataDir {
-            path: dir.to_path_buf(),
-            source,
-        })
+    builder.tempfile_in(dir).map_err(|source| StoreError::File {
+        path: dir.join(".partial-*"),
+        source,
+    })
 }
 
 /// Syncs a finished scratch file and renames it to `dest` (never replacing a file there).
 pub fn persist(scratch: tempfile::NamedTempFile, dest: &Path) -> StoreResult<()> {
-    let io = |source| StoreError::DataDir {
+    let io = |source| StoreError::File {
         path: dest.to_path_buf(),
         source,
     };

@@ -97,6 +97,20 @@ pub fn has_write_ahead_log(path: &Path) -> bool {
     std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
 }
 
+/// True when the disk holding `folder` has no room left: a small file cannot be written there.
+/// SQLite reports a full disk as a plain I/O error when it cannot even make the shared-memory
+/// file a WAL database needs; this tells the two apart.
+pub fn disk_is_full(folder: &Path) -> bool {
+    use std::io::Write as _;
+    let Ok(mut probe) = tempfile::tempfile_in(folder) else {
+        return false;
+    };
+    let written = probe
+        .write_all(&[0u8; 64 * 1024])
+        .and_then(|()| probe.sync_all());
+    matches!(written, Err(e) if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

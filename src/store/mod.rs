@@ -63,9 +63,7 @@ pub enum StoreError {
     #[error("the database file is damaged: {problem}")]
     Damaged { problem: String },
     /// The drive holding the database failed or went away.
-    #[error(
-        "the disk holding the database could not be read or written ({0}); is the drive still connected?"
-    )]
+    #[error("the disk holding the database could not be read or written ({0})")]
     Unavailable(rusqlite::Error),
     /// The schema could not be brought up to date.
     #[error("could not upgrade the database schema: {0}")]
@@ -95,6 +93,12 @@ pub enum StoreError {
     /// An outbox body could not be serialised; the whole change is refused.
     #[error("could not record the change for sync: {0}")]
     Outbox(#[from] serde_json::Error),
+    /// A file beside the database (a backup, a scratch copy) could not be written.
+    #[error("cannot write {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The data directory could not be created or protected.
     #[error("cannot prepare the data directory {path}: {source}")]
     DataDir {
@@ -139,8 +143,23 @@ pub enum OpenStep {
     Restoring,
 }
 
-/// How many times opening retries a database another program holds locked (one second each).
+/// How many times opening retries a database another program holds locked (one second each),
+/// unless `LICENSE_DESK_LOCK_WAIT` says how many seconds to wait.
 const OPEN_LOCK_ATTEMPTS: u32 = 30;
+
+/// The environment variable that sets how many seconds opening waits for a lock.
+pub const LOCK_WAIT_ENV: &str = "LICENSE_DESK_LOCK_WAIT";
+
+/// Databases smaller than this are checked (`PRAGMA quick_check`) every time they are opened;
+/// larger ones when the last session did not close them, and by the window at every start.
+pub const CHECK_BELOW_BYTES: u64 = 256 * 1024 * 1024;
+
+fn lock_attempts() -> u32 {
+    std::env::var(LOCK_WAIT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .map_or(OPEN_LOCK_ATTEMPTS, |n| n.clamp(1, 3600))
+}
 
 /// The read-write database. One owner at a time: the background worker or a CLI command.
 pub struct Store {
@@ -157,9 +176,22 @@ impl Store {
     /// Opens the database at `path`, making a new one when there is no file: folder readable
     /// by the owner only, WAL, foreign keys, every pending migration (after a backup of the
     /// older file), and this desk's identity. A file that is not a healthy database is never
-    /// written to and never replaced ([`health`]); `progress` hears each slow step.
-    pub fn open_with_progress(
+    /// written to and never replaced ([`health`]); `progress` hears each slow step. A file
+    /// left by a process that did not close it, or smaller than [`CHECK_BELOW_BYTES`], is
+    /// checked with `PRAGMA quick_check` first.
+    pub fn open_with_progress(path: &Path, progress: impl FnMut(OpenStep)) -> StoreResult<Store> {
+        Self::open_inner(path, false, progress).map_err(|e| on_disk(e, path))
+    }
+
+    /// Like [`Store::open_with_progress`], always checking the whole file first (the window
+    /// does, once per start, with progress on screen).
+    pub fn open_checked(path: &Path, progress: impl FnMut(OpenStep)) -> StoreResult<Store> {
+        Self::open_inner(path, true, progress).map_err(|e| on_disk(e, path))
+    }
+
+    fn open_inner(
         path: &Path,
+        always_check: bool,
         mut progress: impl FnMut(OpenStep),
     ) -> StoreResult<Store> {
         prepare_folder(path)?;
@@ -176,15 +208,17 @@ impl Store {
                 });
             }
         }
-        let unclean = health::has_write_ahead_log(path);
+        ensure_writable(path)?;
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let check = always_check || size < CHECK_BELOW_BYTES || health::has_write_ahead_log(path);
         #[allow(clippy::disallowed_methods)] // The store is the owner of connections.
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
-        if unclean {
-            progress(OpenStep::Checking);
-            quick_check(&conn)?;
-        }
         conn.busy_timeout(Duration::from_secs(1))?;
+        if check {
+            progress(OpenStep::Checking);
+            with_lock_retries(&mut progress, || quick_check(&conn))?;
+        }
         let found = with_lock_retries(&mut progress, || {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?)
@@ -200,12 +234,14 @@ impl Store {
             backup::before_migration(path, found)?;
             migrate(&mut conn, found, &mut progress)?;
         }
-        conn.busy_timeout(BUSY_TIMEOUT)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
         };
-        store.write(|tx| desk::ensure(tx).map(|_| ()))?;
+        with_lock_retries(&mut progress, || {
+            store.write(|tx| desk::ensure(tx).map(|_| ()))
+        })?;
+        store.conn.busy_timeout(BUSY_TIMEOUT)?;
         protect_companions(path);
         Ok(store)
     }
@@ -222,7 +258,7 @@ impl Store {
         {
             return Err(StoreError::Damaged { problem });
         }
-        let conn = open_read_only(path)?;
+        let conn = open_reader(path)?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found != SCHEMA_VERSION {
             return Err(StoreError::VersionMismatch {
@@ -253,12 +289,13 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        let path = &self.path;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(e.into()))?;
+            .map_err(|e| E::from(on_disk(e.into(), path)))?;
         let value = f(&tx)?;
-        tx.commit().map_err(|e| E::from(e.into()))?;
+        tx.commit().map_err(|e| E::from(on_disk(e.into(), path)))?;
         Ok(value)
     }
 
@@ -271,6 +308,20 @@ impl Store {
     ) -> StoreResult<()> {
         backup::replace_contents(from, &mut self.conn, tick)?;
         self.write(|tx| desk::ensure(tx).map(|_| ()))
+    }
+}
+
+/// An I/O error on a disk with no room left is a full disk, said as such.
+fn on_disk(error: StoreError, path: &Path) -> StoreError {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match error {
+        StoreError::Unavailable(_) | StoreError::Sqlite(_) if health::disk_is_full(folder) => {
+            StoreError::DiskFull
+        }
+        other => other,
     }
 }
 
@@ -351,13 +402,11 @@ fn with_lock_retries<T>(
     progress: &mut impl FnMut(OpenStep),
     mut attempt: impl FnMut() -> StoreResult<T>,
 ) -> StoreResult<T> {
-    for n in 1..=OPEN_LOCK_ATTEMPTS {
+    let of = lock_attempts();
+    for n in 1..=of {
         match attempt() {
-            Err(StoreError::Locked) if n < OPEN_LOCK_ATTEMPTS => {
-                progress(OpenStep::WaitingForLock {
-                    attempt: n,
-                    of: OPEN_LOCK_ATTEMPTS,
-                })
+            Err(StoreError::Locked) if n < of => {
+                progress(OpenStep::WaitingForLock { attempt: n, of })
             }
             other => return other,
         }
@@ -412,12 +461,7 @@ const SECRET_COLUMNS: &[(&str, &str)] = &[("signing_keys", "sealed")];
 /// Opens a read-only connection for a panel's reads (WAL lets it run beside the writer). It
 /// cannot read secret columns: SQLite's authorizer refuses the statement.
 pub fn open_read_only(path: &Path) -> StoreResult<Connection> {
-    #[allow(clippy::disallowed_methods)] // The store is the owner of connections.
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    configure(&conn)?;
+    let conn = open_reader(path)?;
     conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
         AuthAction::Read {
             table_name,
@@ -431,6 +475,80 @@ pub fn open_read_only(path: &Path) -> StoreResult<Connection> {
         _ => Authorization::Allow,
     }))?;
     Ok(conn)
+}
+
+/// A read-only connection. On a read-only folder or drive, where SQLite cannot make the
+/// shared-memory file a WAL database needs, the file is opened as immutable instead (nothing
+/// else can be writing to it there).
+pub(crate) fn open_reader(path: &Path) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    #[allow(clippy::disallowed_methods)] // The store is the owner of connections.
+    let conn = Connection::open_with_flags(path, flags)?;
+    let probe: Result<i64, _> = conn.query_row("PRAGMA user_version", [], |r| r.get(0));
+    match probe {
+        Ok(_) => {
+            configure(&conn)?;
+            Ok(conn)
+        }
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+            ) && !folder_writable(path) =>
+        {
+            drop(conn);
+            #[allow(clippy::disallowed_methods)] // The store is the owner of connections.
+            let conn = Connection::open_with_flags(
+                immutable_uri(path),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&conn)?;
+            Ok(conn)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `file:` URI of `path` with `immutable=1` (reserved characters escaped).
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'%' | b'?' | b'#' => uri.push_str(&format!("%{byte:02X}")),
+            _ => uri.push(byte as char),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+/// True when a file can be made in the folder holding `path`.
+fn folder_writable(path: &Path) -> bool {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::tempfile_in(folder).is_ok()
+}
+
+/// Refuses before opening when the database file or its folder cannot be written: SQLite would
+/// otherwise open it read-only in silence and fail later, or fail to make its WAL files.
+fn ensure_writable(path: &Path) -> StoreResult<()> {
+    let denied = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    };
+    if let Err(e) = std::fs::OpenOptions::new().write(true).open(path)
+        && denied(&e)
+    {
+        return Err(StoreError::ReadOnly);
+    }
+    if !folder_writable(path) {
+        return Err(StoreError::ReadOnly);
+    }
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> StoreResult<()> {
