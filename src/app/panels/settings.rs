@@ -85,7 +85,7 @@ impl SettingsPanel {
             problems.get("Operator name"),
         );
         ui.separator();
-        ui.label(egui::RichText::new("Backups").strong());
+        ui.label(egui::RichText::new("Automatic backups").strong());
         ui.checkbox(
             &mut self.draft.daily_backups,
             "Take a daily backup into the data folder's backups/",
