@@ -75,9 +75,18 @@ fn commands_answer_with_events_and_failures_with_messages() {
     }));
     assert!(first < second && second < third, "request ids grow");
     let messages = drain(&worker);
-    // A new database is made at the latest schema beside its place and renamed into it: there
-    // is nothing to upgrade, so the first message is that it is ready.
-    assert!(matches!(messages[0], Message::Ready), "{messages:?}");
+    // A new database is made at the latest schema beside its place and renamed into it: it is
+    // checked (the window checks at every start), there is nothing to upgrade, and it is ready.
+    assert!(
+        matches!(
+            &messages[..2],
+            [
+                Message::Opening(license_desk::store::OpenStep::Checking),
+                Message::Ready
+            ]
+        ),
+        "{messages:?}"
+    );
     assert!(matches!(
         outcome(&messages, first),
         Ok(Event::Accounts(AccountsEvent::Created(a))) if a.wallet_id == 100

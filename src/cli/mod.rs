@@ -6,6 +6,7 @@
 //! closed pipe (`license-desk issue … | head -0`) ends the command with a message, not a panic.
 
 mod backup;
+mod commerce;
 mod issue;
 mod keys;
 mod ledger;
@@ -78,6 +79,97 @@ pub enum CliCommand {
     Export(ExportArgs),
     /// Load an export into this desk, which must hold no data yet (a new --data-dir).
     Import(ImportArgs),
+    /// Place an order for an account, priced with the current price list (as Buy more does).
+    Order(OrderArgs),
+    /// Named seat contracts: change the number of seats (prorated by the day).
+    #[command(subcommand)]
+    Seats(SeatsCommand),
+}
+
+/// What an order line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProductArg {
+    /// Pro licenses, per license.
+    Pro,
+    /// Storage capacity, per TB.
+    Capacity,
+    /// The support add-on, per Pro license.
+    Support,
+    /// Named seats, per person.
+    Seat,
+}
+
+/// A billing term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TermArg {
+    Monthly,
+    Quarterly,
+    Annual,
+    Triennial,
+}
+
+/// How an order is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PayByArg {
+    /// From the account's wallet, at once.
+    Wallet,
+    /// A new invoice, paid later.
+    Invoice,
+    /// A new invoice charged to the default payment method now.
+    Card,
+}
+
+/// `order ...`
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    /// The account's wallet id.
+    #[arg(long, value_name = "WALLET_ID")]
+    pub account: String,
+    #[arg(long, value_enum)]
+    pub product: ProductArg,
+    #[arg(long, value_enum)]
+    pub term: TermArg,
+    /// How many licenses, TB or seats.
+    #[arg(long, default_value_t = 1)]
+    pub quantity: u32,
+    /// How many consecutive terms.
+    #[arg(long, default_value_t = 1)]
+    pub terms: u32,
+    #[arg(long, value_enum, default_value_t = PayByArg::Invoice)]
+    pub pay_by: PayByArg,
+    /// The price list by name (default: the first one).
+    #[arg(long, value_name = "NAME")]
+    pub price_list: Option<String>,
+    /// Idempotency key: the same key places the order at most once (printed by every run).
+    #[arg(long, value_name = "UUID")]
+    pub key: Option<String>,
+}
+
+/// `seats ...`
+#[derive(Debug, Subcommand)]
+pub enum SeatsCommand {
+    /// Change a contract's number of seats from a date; the prorated charge or credit is
+    /// booked, confirmed with the active key's passphrase.
+    Change(SeatsChangeArgs),
+}
+
+/// `seats change ...`
+#[derive(Debug, Args)]
+pub struct SeatsChangeArgs {
+    /// The seat contract's id.
+    #[arg(value_name = "CONTRACT")]
+    pub contract: String,
+    /// The new number of seats.
+    #[arg(long)]
+    pub seats: u32,
+    /// When the change takes effect (YYYY-MM-DD; default today).
+    #[arg(long, value_name = "DATE")]
+    pub effective: Option<chrono::NaiveDate>,
+    /// Idempotency key: the same key makes the change at most once (printed by every run).
+    #[arg(long, value_name = "UUID")]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 /// Encrypting a backup or export with a passphrase (age format).
@@ -587,6 +679,8 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
         CliCommand::Restore(args) => backup::restore(&args, database),
         CliCommand::Export(args) => backup::export(&args, database),
         CliCommand::Import(args) => backup::import(&args, database),
+        CliCommand::Order(args) => commerce::place(&args, database),
+        CliCommand::Seats(SeatsCommand::Change(args)) => commerce::change(&args, database),
     }
 }
 
