@@ -106,6 +106,13 @@ pub fn change(args: &SeatsChangeArgs, database: &Path) -> anyhow::Result<ExitCod
         .parse()
         .map_err(|e| anyhow::anyhow!("CONTRACT: {e}"))?;
     let mut store = open_store(database)?;
+    if let Some(done) = crate::store::seats::change_by_key(store.conn(), key)? {
+        outln!(
+            "Seats: {} (this change, key {key}, was already made)",
+            done.to_seats
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let today = crate::domain::time::utc_date(now())
         .ok_or_else(|| anyhow::anyhow!("the clock does not read a date"))?;
     let effective = args.effective.unwrap_or(today);

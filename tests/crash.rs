@@ -1,0 +1,577 @@
+//! Crash safety, proven by killing real processes: each scenario runs the real `license-desk`
+//! binary and kills it with SIGKILL at random moments of its run, then checks that the database
+//! opens, `integrity_check` is ok, no foreign key dangles, the ledger verifies, nothing the
+//! killed process printed is missing, nothing is half-written, and the next run of the same
+//! command completes without repair.
+//!
+//! `cargo test` kills each command 5 times. The full count is a flag:
+//! `LICENSE_DESK_CRASH_KILLS=20 cargo test --release --test crash -- --nocapture`; the seed is
+//! printed and `LICENSE_DESK_CRASH_SEED` replays it. Every kill is printed: what, and after
+//! how many milliseconds.
+#![cfg(unix)]
+// Helpers panic on a broken test setup, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::desk::{Desk, text};
+use license_desk::store::{SCHEMA_VERSION, Store};
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How many times each command is killed.
+fn kills() -> usize {
+    std::env::var("LICENSE_DESK_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
+
+/// A small deterministic generator (xorshift), seeded at random unless a seed is given.
+struct Rng(u64);
+
+impl Rng {
+    fn new(what: &str) -> Self {
+        let seed = std::env::var("LICENSE_DESK_CRASH_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write(what.as_bytes());
+                h.finish() | 1
+            });
+        println!("[{what}] seed {seed} (LICENSE_DESK_CRASH_SEED={seed} replays it)");
+        Self(seed)
+    }
+
+    /// A number in `0..n` (n > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// What a run printed before it ended or was killed.
+struct Run {
+    killed: bool,
+    stdout: String,
+    elapsed: Duration,
+}
+
+/// Runs `cmd`, killing it with SIGKILL after `after` unless it ends first.
+fn run_killed(mut cmd: Command, after: Option<Duration>, out_dir: &Path) -> Run {
+    let out_path = out_dir.join(format!("stdout-{}.txt", std::process::id()));
+    let out_file = std::fs::File::create(&out_path).unwrap();
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::from(out_file))
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut killed = false;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if after.is_some_and(|a| started.elapsed() >= a) {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let elapsed = started.elapsed();
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    Run {
+        killed,
+        stdout,
+        elapsed,
+    }
+}
+
+/// Kills the command `make()` builds `kills()` times at random moments within `span`, checking
+/// the desk after each kill with `check`; then runs it to the end. Returns the last run.
+fn kill_repeatedly(
+    what: &str,
+    desk: &Desk,
+    span: Duration,
+    make: impl Fn() -> Command,
+    check: impl Fn(&Desk, &Run),
+) -> Run {
+    let mut rng = Rng::new(what);
+    let span_ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX).max(1);
+    let mut landed = 0;
+    for n in 1..=kills() {
+        let at = Duration::from_millis(rng.below(span_ms));
+        let run = run_killed(make(), Some(at), desk.dir.path());
+        println!(
+            "[{what}] kill {n}: after {} ms ({})",
+            at.as_millis(),
+            if run.killed {
+                "killed"
+            } else {
+                "it had finished"
+            }
+        );
+        landed += usize::from(run.killed);
+        check_database(desk);
+        check(desk, &run);
+    }
+    println!("[{what}] {landed} of {} kills landed mid-run", kills());
+    let last = run_killed(make(), None, desk.dir.path());
+    check_database(desk);
+    check(desk, &last);
+    last
+}
+
+/// What must hold after any kill: the database opens and verifies.
+fn check_database(desk: &Desk) {
+    let verified = desk.run(&["ledger", "verify"]);
+    assert!(
+        verified.status.success(),
+        "the database does not open or verify after a kill: {}",
+        text(&verified)
+    );
+    let conn = common::raw_connection(&desk.database());
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let dangling: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0, "rows refer to rows that do not exist");
+    // Every license has its ledger entry and its outbox row.
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM licenses c
+             WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.action = 'issue' AND l.license_id = c.license_id)
+                OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'license' AND o.entity_id =
+                    lower(substr(hex(c.license_id), 1, 8) || '-' || substr(hex(c.license_id), 9, 4) || '-' ||
+                          substr(hex(c.license_id), 13, 4) || '-' || substr(hex(c.license_id), 17, 4) || '-' ||
+                          substr(hex(c.license_id), 21)))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        orphans, 0,
+        "a license without its ledger entry or outbox row"
+    );
+}
+
+/// How long one uninterrupted run of `make()` takes, to spread the kills over it.
+fn timed(desk: &Desk, make: impl Fn() -> Command) -> Duration {
+    let run = run_killed(make(), None, desk.dir.path());
+    run.elapsed
+}
+
+/// A database of the previous schema holding the rows of `current` (a copy of every table the
+/// older schema has, with the columns it has), made by the test the way an older License Desk
+/// would have left it.
+fn previous_schema_copy(current: &Path, dest: &Path) {
+    let previous = SCHEMA_VERSION - 1;
+    let mut conn = common::raw_connection(dest);
+    license_desk::store::migrate_to(&mut conn, previous).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA journal_mode = WAL;")
+        .unwrap();
+    conn.execute("ATTACH DATABASE ?1 AS src", [current.to_str().unwrap()])
+        .unwrap();
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table'
+             AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'accounts_search%'
+             AND name IN (SELECT name FROM src.sqlite_master WHERE type = 'table')",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let tx = conn.transaction().unwrap();
+    for table in tables {
+        let columns = |schema: &str| -> Vec<String> {
+            tx.prepare(&format!("SELECT name FROM {schema}.pragma_table_info(?1)"))
+                .unwrap()
+                .query_map([&table], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let theirs = columns("src");
+        let common: Vec<String> = columns("main")
+            .into_iter()
+            .filter(|c| theirs.contains(c))
+            .map(|c| format!("\"{c}\""))
+            .collect();
+        let list = common.join(", ");
+        tx.execute(&format!("DELETE FROM main.\"{table}\""), [])
+            .unwrap();
+        tx.execute(
+            &format!("INSERT INTO main.\"{table}\" ({list}) SELECT {list} FROM src.\"{table}\""),
+            [],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    conn.execute("DETACH DATABASE src", []).unwrap();
+}
+
+fn licenses(database: &Path) -> i64 {
+    common::raw_connection(database)
+        .query_row("SELECT count(*) FROM licenses", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn issue_csv(desk: &Desk, rows: usize, name: &str) -> PathBuf {
+    let csv = desk.path(name);
+    let mut body = String::from("product,kind,customer\n");
+    for i in 0..rows {
+        body.push_str(&format!("Storage,pro,Customer {i}\n"));
+    }
+    std::fs::write(&csv, body).unwrap();
+    csv
+}
+
+#[test]
+fn a_migration_killed_anywhere_leaves_the_old_or_the_new_schema_and_completes_next_time() {
+    let source = Desk::with_key();
+    let csv = issue_csv(&source, 3000, "seed.csv");
+    let out = source.path("seed-out.csv");
+    source.ok(&[
+        "issue",
+        "--csv",
+        common::desk::s(&csv),
+        "--out",
+        common::desk::s(&out),
+    ]);
+    let desk = Desk::new();
+    let pristine = desk.path("previous-schema.sqlite3");
+    previous_schema_copy(&source.database(), &pristine);
+    let reset = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", desk.database().display()));
+        }
+        let _ = std::fs::remove_dir_all(desk.dir.path().join("backups"));
+        std::fs::copy(&pristine, desk.database()).unwrap();
+    };
+    reset();
+    let make = || desk.command(&["keys", "list"]);
+    let span = timed(&desk, make);
+    let mut rng = Rng::new("migration");
+    let span_ms = u64::try_from(span.as_millis()).unwrap().max(1);
+    for n in 1..=kills() {
+        reset();
+        let at = Duration::from_millis(rng.below(span_ms));
+        let run = run_killed(make(), Some(at), desk.dir.path());
+        let version: i64 = common::raw_connection(&desk.database())
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        println!(
+            "[migration] kill {n}: after {} ms ({}), schema {version}",
+            at.as_millis(),
+            if run.killed {
+                "killed"
+            } else {
+                "it had finished"
+            }
+        );
+        assert!(
+            version == SCHEMA_VERSION - 1 || version == SCHEMA_VERSION,
+            "schema {version} is neither the old nor the new"
+        );
+        // The next run upgrades (or finds it upgraded) and everything verifies.
+        check_database(&desk);
+        assert_eq!(licenses(&desk.database()), 3000);
+    }
+}
+
+/// A desk ready to sell: seller, the starter price list, an account with billing details, a
+/// card and money in its wallet, and a seat contract. Returns the wallet id and contract id.
+fn commerce_desk() -> (Desk, String, String) {
+    use license_desk::clock::Clock as _;
+    use license_desk::commerce::catalog::starter;
+    use license_desk::commerce::seller::SellerDetails;
+    use license_desk::commerce::terms::Term;
+    use license_desk::domain::billing::BillingDetails;
+    use license_desk::domain::ids::IdempotencyKey;
+    use license_desk::domain::money::{Currency, Money};
+    use license_desk::services::accounts::{self, AccountsCommand};
+    use license_desk::services::commerce::{self, CommerceCommand, CommerceEvent};
+    use license_desk::services::keys::KeyVault;
+    let desk = Desk::with_key();
+    let mut store = Store::open(&desk.database()).unwrap();
+    let clock = std::sync::Arc::new(license_desk::clock::SystemClock);
+    let now = clock.now().timestamp();
+    let today = clock.now().date_naive();
+    let mut vault = KeyVault::new(keyvault::KdfParams::IMPORT_FLOOR, 10, clock);
+    let mut run = |store: &mut Store, c| commerce::run(store, &mut vault, now, c).unwrap();
+    run(
+        &mut store,
+        CommerceCommand::SaveSeller(SellerDetails {
+            company: "Desk Vendor GmbH".into(),
+            address: "Friedrichstr. 10\n10117 Berlin".into(),
+            country: "DE".into(),
+            vat_id: "DE136695976".into(),
+            email: "billing@vendor.example".into(),
+        }),
+    );
+    run(
+        &mut store,
+        CommerceCommand::SavePriceList(starter(
+            uuid::Uuid::now_v7(),
+            chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        )),
+    );
+    let account = accounts::create(&mut store, "Acme Storage", now).unwrap();
+    accounts::run(
+        &mut store,
+        now,
+        AccountsCommand::SaveBilling {
+            account_id: account.id,
+            details: BillingDetails {
+                company: "Acme Storage GmbH".into(),
+                contact_name: "Ada Lovelace".into(),
+                email: "ada@acme.example".into(),
+                address_line1: "Hauptstr. 1".into(),
+                city: "Berlin".into(),
+                postal_code: "10115".into(),
+                country: "DE".into(),
+                ..BillingDetails::default()
+            },
+        },
+    )
+    .unwrap();
+    accounts::run(
+        &mut store,
+        now,
+        AccountsCommand::AddPaymentMethod {
+            account_id: account.id,
+            details: license_desk::domain::payment::PaymentDetails::Card {
+                holder: "Ada Lovelace".into(),
+                brand: license_desk::domain::payment::CardBrand::Visa,
+                last4: "4242".into(),
+                exp_month: 8,
+                exp_year: 2030,
+            },
+            make_default: true,
+        },
+    )
+    .unwrap();
+    run(
+        &mut store,
+        CommerceCommand::TopUp {
+            account_id: account.id,
+            amount: Money::from_minor(100_000_000, Currency::EUR),
+            key: IdempotencyKey::new(),
+        },
+    );
+    let CommerceEvent::SeatContractCreated { contract, .. } = run(
+        &mut store,
+        CommerceCommand::CreateSeatContract {
+            account_id: account.id,
+            name: "Design team".into(),
+            term: Term::Annual,
+            start: today,
+            seats: 10,
+        },
+    ) else {
+        panic!("no seat contract");
+    };
+    (desk, account.wallet_id.to_string(), contract.id.to_string())
+}
+
+/// Money is never half-booked: order and invoice numbers have no gaps, every order paid by
+/// invoice has its invoice, the wallet adds up, and `key` placed at most one order.
+fn check_money(desk: &Desk, key: &str) {
+    let conn = common::raw_connection(&desk.database());
+    let gapless = |table: &str| -> bool {
+        conn.query_row(
+            &format!(
+                "SELECT count(*) = coalesce(max(seq), 0) FROM {table} WHERE number IS NOT NULL"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(gapless("orders"), "order numbers have a gap");
+    assert!(gapless("invoices"), "invoice numbers have a gap");
+    let key_bytes = uuid::Uuid::parse_str(key).unwrap();
+    let placed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM orders WHERE idempotency_key = ?1",
+            [key_bytes.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(placed <= 1, "one key placed {placed} orders");
+    let store = Store::open(&desk.database()).unwrap();
+    let account: Vec<u8> = conn
+        .query_row("SELECT id FROM accounts LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let account = license_desk::domain::ids::AccountId(uuid::Uuid::from_slice(&account).unwrap());
+    license_desk::services::commerce::wallet_of(
+        store.conn(),
+        account,
+        license_desk::domain::money::Currency::EUR,
+    )
+    .expect("the wallet adds up entry by entry");
+}
+
+#[test]
+fn an_order_killed_anywhere_is_placed_once_or_not_at_all() {
+    let (desk, wallet, _) = commerce_desk();
+    let order = |key: &str| {
+        desk.command(&[
+            "order",
+            "--account",
+            &wallet,
+            "--product",
+            "pro",
+            "--term",
+            "annual",
+            "--quantity",
+            "3",
+            "--pay-by",
+            "wallet",
+            "--key",
+            key,
+        ])
+    };
+    let span = timed(&desk, || order(&uuid::Uuid::new_v4().to_string()));
+    let span_ms = u64::try_from(span.as_millis()).unwrap().max(1);
+    let mut rng = Rng::new("order");
+    for n in 1..=kills() {
+        let key = uuid::Uuid::new_v4().to_string();
+        let at = Duration::from_millis(rng.below(span_ms));
+        let run = run_killed(order(&key), Some(at), desk.dir.path());
+        println!(
+            "[order] kill {n}: after {} ms of {} ({})",
+            at.as_millis(),
+            span.as_millis(),
+            if run.killed {
+                "killed"
+            } else {
+                "it had finished"
+            }
+        );
+        check_database(&desk);
+        check_money(&desk, &key);
+        // The same command again completes: it places the order, or finds it placed.
+        let again = run_killed(order(&key), None, desk.dir.path());
+        assert!(again.stdout.contains("Order:"), "{}", again.stdout);
+        check_money(&desk, &key);
+    }
+}
+
+#[test]
+fn a_seat_change_killed_anywhere_is_booked_once_or_not_at_all() {
+    let (desk, _, contract) = commerce_desk();
+    let seats = |d: &Desk| -> i64 {
+        common::raw_connection(&d.database())
+            .query_row("SELECT seats FROM seat_contracts", [], |r| r.get(0))
+            .unwrap()
+    };
+    let change = |seats: &str, key: &str| {
+        desk.command(&["seats", "change", &contract, "--seats", seats, "--key", key])
+    };
+    let span = timed(&desk, || change("11", &uuid::Uuid::new_v4().to_string()));
+    let span_ms = u64::try_from(span.as_millis()).unwrap().max(1);
+    let mut rng = Rng::new("seats");
+    for n in 1..=kills() {
+        let target = 11 + n as i64;
+        let key = uuid::Uuid::new_v4().to_string();
+        let target_text = target.to_string();
+        let at = Duration::from_millis(rng.below(span_ms));
+        let run = run_killed(change(&target_text, &key), Some(at), desk.dir.path());
+        let now = seats(&desk);
+        println!(
+            "[seats] kill {n}: after {} ms of {} ({}), seats {now}",
+            at.as_millis(),
+            span.as_millis(),
+            if run.killed {
+                "killed"
+            } else {
+                "it had finished"
+            }
+        );
+        assert!(now == target - 1 || now == target, "seats {now}");
+        check_database(&desk);
+        check_money(&desk, &key);
+        let again = run_killed(change(&target_text, &key), None, desk.dir.path());
+        assert!(again.stdout.contains("Seats:"), "{}", again.stdout);
+        assert_eq!(seats(&desk), target);
+    }
+}
+
+#[test]
+fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed() {
+    let desk = Desk::with_key();
+    let csv = issue_csv(&desk, 4000, "bulk.csv");
+    let out = desk.path("bulk-out.csv");
+    let make = || {
+        let mut cmd = desk.command(&[
+            "issue",
+            "--csv",
+            common::desk::s(&csv),
+            "--out",
+            common::desk::s(&out),
+        ]);
+        cmd.env("LICENSE_DESK_NO_PROGRESS", "1");
+        cmd
+    };
+    let span = {
+        let probe = Desk::with_key();
+        let probe_csv = issue_csv(&probe, 4000, "bulk.csv");
+        let probe_out = probe.path("out.csv");
+        timed(&probe, || {
+            probe.command(&[
+                "issue",
+                "--csv",
+                common::desk::s(&probe_csv),
+                "--out",
+                common::desk::s(&probe_out),
+            ])
+        })
+    };
+    let last = kill_repeatedly("issue --csv", &desk, span, make, |desk, _run| {
+        // Every serial already written to the output is in the database, byte for byte.
+        if let Ok(written) = std::fs::read_to_string(&out) {
+            let conn = common::raw_connection(&desk.database());
+            for line in written.lines().skip(1) {
+                let id = line.split(',').next().unwrap();
+                let serial = line.rsplit(',').next().unwrap();
+                let id = uuid::Uuid::parse_str(id).unwrap();
+                let artifact: Vec<u8> = conn
+                    .query_row(
+                        "SELECT artifact FROM licenses WHERE license_id = ?1",
+                        [id.as_bytes().as_slice()],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or_else(|e| {
+                        panic!("license {id} in the output is not in the database: {e}")
+                    });
+                let stored = licensekey::SignedLicense::from_bytes(&artifact).unwrap();
+                assert_eq!(stored.to_serial(), serial, "license {id}");
+            }
+        }
+    });
+    let _ = last;
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        written.lines().count(),
+        4001,
+        "every row once in the output"
+    );
+    assert_eq!(licenses(&desk.database()), 4000, "every row issued once");
+}
