@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::desk::{Desk, text};
+use common::desk::{Desk, s, text};
 use license_desk::store::{SCHEMA_VERSION, Store};
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -96,41 +96,6 @@ fn run_killed(mut cmd: Command, after: Option<Duration>, out_dir: &Path) -> Run 
     }
 }
 
-/// Kills the command `make()` builds `kills()` times at random moments within `span`, checking
-/// the desk after each kill with `check`; then runs it to the end. Returns the last run.
-fn kill_repeatedly(
-    what: &str,
-    desk: &Desk,
-    span: Duration,
-    make: impl Fn() -> Command,
-    check: impl Fn(&Desk, &Run),
-) -> Run {
-    let mut rng = Rng::new(what);
-    let span_ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX).max(1);
-    let mut landed = 0;
-    for n in 1..=kills() {
-        let at = Duration::from_millis(rng.below(span_ms));
-        let run = run_killed(make(), Some(at), desk.dir.path());
-        println!(
-            "[{what}] kill {n}: after {} ms ({})",
-            at.as_millis(),
-            if run.killed {
-                "killed"
-            } else {
-                "it had finished"
-            }
-        );
-        landed += usize::from(run.killed);
-        check_database(desk);
-        check(desk, &run);
-    }
-    println!("[{what}] {landed} of {} kills landed mid-run", kills());
-    let last = run_killed(make(), None, desk.dir.path());
-    check_database(desk);
-    check(desk, &last);
-    last
-}
-
 /// What must hold after any kill: the database opens and verifies.
 fn check_database(desk: &Desk) {
     let verified = desk.run(&["ledger", "verify"]);
@@ -154,11 +119,11 @@ fn check_database(desk: &Desk) {
     let orphans: i64 = conn
         .query_row(
             "SELECT count(*) FROM licenses c
-             WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.action = 'issue' AND l.license_id = c.license_id)
-                OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'license' AND o.entity_id =
-                    lower(substr(hex(c.license_id), 1, 8) || '-' || substr(hex(c.license_id), 9, 4) || '-' ||
-                          substr(hex(c.license_id), 13, 4) || '-' || substr(hex(c.license_id), 17, 4) || '-' ||
-                          substr(hex(c.license_id), 21)))",
+             WHERE c.license_id NOT IN (SELECT license_id FROM ledger WHERE action = 'issue')
+                OR lower(substr(hex(c.license_id), 1, 8) || '-' || substr(hex(c.license_id), 9, 4)
+                    || '-' || substr(hex(c.license_id), 13, 4) || '-'
+                    || substr(hex(c.license_id), 17, 4) || '-' || substr(hex(c.license_id), 21))
+                   NOT IN (SELECT entity_id FROM outbox WHERE entity = 'license')",
             [],
             |r| r.get(0),
         )
@@ -226,6 +191,10 @@ fn previous_schema_copy(current: &Path, dest: &Path) {
     conn.execute("DETACH DATABASE src", []).unwrap();
 }
 
+fn partial_path(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.partial", out.display()))
+}
+
 fn licenses(database: &Path) -> i64 {
     common::raw_connection(database)
         .query_row("SELECT count(*) FROM licenses", [], |r| r.get(0))
@@ -247,13 +216,7 @@ fn a_migration_killed_anywhere_leaves_the_old_or_the_new_schema_and_completes_ne
     let source = Desk::with_key();
     let csv = issue_csv(&source, 3000, "seed.csv");
     let out = source.path("seed-out.csv");
-    source.ok(&[
-        "issue",
-        "--csv",
-        common::desk::s(&csv),
-        "--out",
-        common::desk::s(&out),
-    ]);
+    source.ok(&["issue", "--csv", s(&csv), "--out", s(&out)]);
     let desk = Desk::new();
     let pristine = desk.path("previous-schema.sqlite3");
     previous_schema_copy(&source.database(), &pristine);
@@ -515,63 +478,98 @@ fn a_seat_change_killed_anywhere_is_booked_once_or_not_at_all() {
 }
 
 #[test]
-fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed() {
+fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed_and_resumes() {
+    const ROWS: usize = 6000;
     let desk = Desk::with_key();
-    let csv = issue_csv(&desk, 4000, "bulk.csv");
-    let out = desk.path("bulk-out.csv");
-    let make = || {
-        let mut cmd = desk.command(&[
-            "issue",
-            "--csv",
-            common::desk::s(&csv),
-            "--out",
-            common::desk::s(&out),
-        ]);
-        cmd.env("LICENSE_DESK_NO_PROGRESS", "1");
-        cmd
-    };
-    let span = {
-        let probe = Desk::with_key();
-        let probe_csv = issue_csv(&probe, 4000, "bulk.csv");
-        let probe_out = probe.path("out.csv");
-        timed(&probe, || {
-            probe.command(&[
-                "issue",
-                "--csv",
-                common::desk::s(&probe_csv),
-                "--out",
-                common::desk::s(&probe_out),
-            ])
-        })
-    };
-    let last = kill_repeatedly("issue --csv", &desk, span, make, |desk, _run| {
-        // Every serial already written to the output is in the database, byte for byte.
-        if let Ok(written) = std::fs::read_to_string(&out) {
-            let conn = common::raw_connection(&desk.database());
-            for line in written.lines().skip(1) {
-                let id = line.split(',').next().unwrap();
+    let mut rng = Rng::new("issue --csv");
+    let mut span = None;
+    for n in 1..=kills() {
+        // A file of its own each time, so that each kill lands in a run that has work to do.
+        let csv = desk.path(&format!("bulk-{n}.csv"));
+        let mut body = String::from("product,kind,customer\n");
+        for i in 0..ROWS {
+            body.push_str(&format!("Storage,pro,Batch {n} customer {i}\n"));
+        }
+        std::fs::write(&csv, body).unwrap();
+        let out = desk.path(&format!("bulk-{n}-out.csv"));
+        let make = || desk.command(&["issue", "--csv", s(&csv), "--out", s(&out)]);
+        let span = *span.get_or_insert_with(|| {
+            // One uninterrupted run of the same size, on a desk of its own, to time it.
+            let probe = Desk::with_key();
+            let probe_csv = issue_csv(&probe, ROWS, "probe.csv");
+            let probe_out = probe.path("probe-out.csv");
+            timed(&probe, || {
+                probe.command(&["issue", "--csv", s(&probe_csv), "--out", s(&probe_out)])
+            })
+        });
+        let at = Duration::from_millis(rng.below(u64::try_from(span.as_millis()).unwrap()));
+        let run = run_killed(make(), Some(at), desk.dir.path());
+        let committed = licenses_of_batch(&desk, n);
+        println!(
+            "[issue --csv] kill {n}: after {} ms of {} ({}), {committed} of {ROWS} rows committed",
+            at.as_millis(),
+            span.as_millis(),
+            if run.killed {
+                "killed"
+            } else {
+                "it had finished"
+            }
+        );
+        check_database(&desk);
+        // Every serial already handed out (in the output, or in the rows written as they
+        // committed) is in the database, byte for byte.
+        let conn = common::raw_connection(&desk.database());
+        for file in [out.clone(), partial_path(&out)] {
+            let Ok(written) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            // A line the kill cut off was never handed out whole: only complete lines count.
+            let complete = written.split_inclusive('\n').filter(|l| l.ends_with('\n'));
+            for line in complete.skip(1).map(str::trim_end) {
+                let id = uuid::Uuid::parse_str(line.split(',').next().unwrap()).unwrap();
                 let serial = line.rsplit(',').next().unwrap();
-                let id = uuid::Uuid::parse_str(id).unwrap();
                 let artifact: Vec<u8> = conn
                     .query_row(
                         "SELECT artifact FROM licenses WHERE license_id = ?1",
                         [id.as_bytes().as_slice()],
                         |r| r.get(0),
                     )
-                    .unwrap_or_else(|e| {
-                        panic!("license {id} in the output is not in the database: {e}")
-                    });
+                    .unwrap_or_else(|e| panic!("{id} was handed out but is not stored: {e}"));
                 let stored = licensekey::SignedLicense::from_bytes(&artifact).unwrap();
                 assert_eq!(stored.to_serial(), serial, "license {id}");
             }
         }
-    });
-    let _ = last;
-    let written = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(
-        written.lines().count(),
-        4001,
-        "every row once in the output"
-    );
-    assert_eq!(licenses(&desk.database()), 4000, "every row issued once");
+        // The same command again issues only what is missing and writes the whole output.
+        if !out.exists() {
+            let resumed = run_killed(make(), None, desk.dir.path());
+            assert!(resumed.stdout.contains("Issued"), "{}", resumed.stdout);
+        }
+        check_database(&desk);
+        assert_eq!(licenses_of_batch(&desk, n), ROWS, "every row issued once");
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(
+            written.lines().count(),
+            ROWS + 1,
+            "every row once in the output"
+        );
+        let customers: std::collections::BTreeSet<&str> = written
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap())
+            .collect();
+        assert_eq!(customers.len(), ROWS);
+        assert!(!partial_path(&out).exists());
+    }
+}
+
+/// How many licenses of the `n`th bulk file are stored.
+fn licenses_of_batch(desk: &Desk, n: usize) -> usize {
+    let count: i64 = common::raw_connection(&desk.database())
+        .query_row(
+            "SELECT count(*) FROM licenses WHERE customer LIKE ?1",
+            [format!("Batch {n} customer %")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    usize::try_from(count).unwrap()
 }

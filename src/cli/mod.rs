@@ -404,6 +404,9 @@ pub struct IssueArgs {
         ]
     )]
     pub csv: Option<PathBuf>,
+    /// With --csv: issue every row again, even those an earlier run of the same file issued.
+    #[arg(long, requires = "csv")]
+    pub new_batch: bool,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 /// Licenses are committed in transactions of this many during bulk issue.
-pub const BULK_COMMIT_EVERY: usize = 10_000;
+pub const BULK_COMMIT_EVERY: usize = 2_000;
 
 /// Where a checkpoint is checked against: the checkpoint file and the public key kept with it,
 /// off this machine (a key in this database proves nothing to whoever can write it).
@@ -180,6 +180,10 @@ pub enum LicensingError {
     Export(#[from] ExportError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Where committed licenses are written as they commit could not be written; what was
+    /// committed stays, and a new run resumes.
+    #[error("the output could not be written: {0}")]
+    Output(String),
 }
 
 /// Runs one command; `vault` holds the keys unlocked in this session.
@@ -323,10 +327,9 @@ pub fn issue(
         .ok_or_else(|| StoreError::Corrupt("the license was not stored".into()).into())
 }
 
-/// Signs and records many licenses, committing every [`BULK_COMMIT_EVERY`]; each committed
-/// license is handed to `committed` (in order) right after its transaction commits. Stops at
-/// the next commit when `progress` says so; what was committed stays, with its ledger entries.
-/// Returns how many were issued.
+/// Signs and records many licenses as a new batch (see [`issue_batch`]); each committed
+/// license is handed to `committed` right after its transaction commits. Returns how many were
+/// issued.
 #[allow(clippy::too_many_arguments)]
 pub fn issue_many(
     store: &mut Store,
@@ -338,31 +341,96 @@ pub fn issue_many(
     progress: &mut dyn Progress,
     mut committed: impl FnMut(&SignedLicense) -> Result<(), LicensingError>,
 ) -> Result<u64, LicensingError> {
+    let rows: Vec<(u32, IssueSpec)> = (1..).zip(specs.iter().cloned()).collect();
+    let batch = Batch {
+        id: None,
+        rows: &rows,
+    };
+    let outcome = issue_batch(
+        store,
+        key,
+        &batch,
+        account_id,
+        operator,
+        now,
+        progress,
+        |chunk| chunk.iter().try_for_each(|(_, license)| committed(license)),
+    )?;
+    Ok(outcome.issued)
+}
+
+/// A bulk issue's rows, each known by its row number within the batch. With an id, each row's
+/// license is recorded (see [`crate::store::bulk`]) and issuing it again issues only the rows
+/// not issued yet; without one, nothing is recorded.
+pub struct Batch<'a> {
+    pub id: Option<crate::store::bulk::BatchId>,
+    pub rows: &'a [(u32, IssueSpec)],
+}
+
+/// What a batch issue did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Rows issued by this run.
+    pub issued: u64,
+    /// Rows an earlier run had already issued (skipped).
+    pub earlier: u64,
+}
+
+/// Issues the rows of `batch` not issued yet, committing every [`BULK_COMMIT_EVERY`]; each
+/// license is recorded with its row in the same transaction, and each committed chunk (row
+/// numbers and licenses) is handed to `committed` right after its transaction commits. Stops at the next commit when
+/// `progress` says so; what was committed stays, and the next run goes on from there.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_batch(
+    store: &mut Store,
+    key: &SigningKey,
+    batch: &Batch<'_>,
+    account_id: Option<AccountId>,
+    operator: &str,
+    now: i64,
+    progress: &mut dyn Progress,
+    mut committed: impl FnMut(&[(u32, SignedLicense)]) -> Result<(), LicensingError>,
+) -> Result<BatchOutcome, LicensingError> {
     keys::ensure_active(store.conn(), key)?;
-    let total = specs.len() as u64;
-    let mut done = 0u64;
-    for chunk in specs.chunks(BULK_COMMIT_EVERY) {
+    let done = match &batch.id {
+        Some(id) => crate::store::bulk::done(store.conn(), id)?,
+        None => Default::default(),
+    };
+    let pending: Vec<&(u32, IssueSpec)> = batch
+        .rows
+        .iter()
+        .filter(|(row, _)| !done.contains(row))
+        .collect();
+    let total = batch.rows.len() as u64;
+    let earlier = total - pending.len() as u64;
+    let mut issued = 0u64;
+    progress.report(earlier, total);
+    for chunk in pending.chunks(BULK_COMMIT_EVERY) {
         if progress.cancelled() {
             break;
         }
         let signed = chunk
             .iter()
-            .map(|spec| SignedLicense::sign(spec.payload(Uuid::now_v7(), now), key))
+            .map(|(row, spec)| {
+                SignedLicense::sign(spec.payload(Uuid::now_v7(), now), key).map(|l| (*row, l))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         store.write(|tx| {
             let mut head = ledger::head(tx)?;
-            for license in &signed {
+            for (row, license) in &signed {
                 head = record_issued(tx, head, license, account_id, operator, now)?;
+                if let Some(batch_id) = &batch.id {
+                    let id = crate::domain::ids::LicenseId(license.payload().license_id);
+                    crate::store::bulk::insert(tx, batch_id, *row, id)?;
+                }
             }
             Ok::<_, LicensingError>(())
         })?;
-        for license in &signed {
-            committed(license)?;
-        }
-        done += signed.len() as u64;
-        progress.report(done, total);
+        committed(&signed)?;
+        issued += signed.len() as u64;
+        progress.report(earlier + issued, total);
     }
-    Ok(done)
+    Ok(BatchOutcome { issued, earlier })
 }
 
 /// Stores a freshly signed license and appends its ledger entry after `head`, inside the

@@ -551,6 +551,17 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     "#,
+    // 6: the rows of bulk issues, so a run that was stopped resumes where it stopped: a batch
+    // is the hash of its input file, a row its number in it. No foreign key: a license deleted
+    // later stays issued for its row.
+    r#"
+    CREATE TABLE bulk_rows (
+        batch       BLOB NOT NULL CHECK (length(batch) = 32),
+        row         INTEGER NOT NULL CHECK (row >= 1),
+        license_id  BLOB NOT NULL UNIQUE,
+        PRIMARY KEY (batch, row)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod backup;
 pub mod billing;
+pub mod bulk;
 pub mod bundle;
 pub mod commerce;
 pub mod desk;
