@@ -319,7 +319,7 @@ mod tests {
             (&[("change_id", json!("0192F5A0-7C1E-7D3A-9B4F-1A2B3C4D5E6F"))], RejectCode::BadChangeId),
             (&[("desk_id", json!("nope"))], RejectCode::BadDeskId),
             (&[("hlc", json!("1000000-0"))], RejectCode::BadHlc),
-            (&[("hlc", json!("0000000fffff-00000000"))], RejectCode::ClockAhead),
+            (&[("hlc", json!("0000001fffff-00000000"))], RejectCode::ClockAhead),
             (&[("entity", json!("ledger"))], RejectCode::UnknownEntity),
             (&[("op", json!("upsert"))], RejectCode::OpNotAllowed),
             (&[("op", json!("merge"))], RejectCode::OpNotAllowed),

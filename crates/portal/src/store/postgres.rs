@@ -8,9 +8,9 @@
 //! transaction below `xmin` has finished, so nothing can still appear before the cursor a pull
 //! hands out: a late commit is held back from every reader until it and everything before it
 //! are visible, then read in order. Writers never wait for each other (only for the same
-//! change id or fact). The price: while a write transaction is open anywhere in the cluster
-//! (transaction ids are cluster-wide) pulls show nothing newer than it; push transactions last
-//! milliseconds, and portal sessions end idle transactions after a minute.
+//! change id or fact). The price: while a write transaction is open in this database, pulls
+//! show nothing newer than it; push transactions last milliseconds, and portal sessions end
+//! idle transactions after a minute.
 
 use super::{CompactReport, Outcome, Page, PullError, StoreError, StoreResult, StoredChange, TokenInfo};
 use crate::cursor::Position;
@@ -310,14 +310,25 @@ impl PgStore {
         if after != Position::START && after < horizon {
             return Err(PullError::Expired);
         }
-        // The fence: only rows written by transactions that had all finished when this
-        // statement's snapshot was taken. `pg_current_snapshot()` is the statement's own.
+        // The fence: only rows below the oldest transaction that was still running when this
+        // statement's snapshot was taken (`pg_current_snapshot()` is the statement's own), so
+        // nothing can still commit before the cursor handed out. Transactions ids are
+        // cluster-wide: a running transaction seen (afterwards, still running) in another
+        // database cannot write this feed and does not hold it back; one that cannot be placed
+        // (finished since, a prepared transaction, hidden by privileges) does.
         let stmt = client
             .prepare_cached(
                 "SELECT txid::text, pos, change_id, desk_id, hlc, entity, entity_id, op, version, body
                  FROM changes
                  WHERE (txid, pos) > ($1::text::xid8, $2)
-                   AND txid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+                   AND txid < (SELECT coalesce(
+                           (SELECT x FROM pg_snapshot_xip(s) AS x
+                            WHERE NOT EXISTS (
+                                SELECT 1 FROM pg_stat_activity a
+                                WHERE a.backend_xid = x::xid AND a.datname <> current_database())
+                            ORDER BY x LIMIT 1),
+                           pg_snapshot_xmax(s))
+                       FROM pg_current_snapshot() AS s)
                  ORDER BY txid, pos
                  LIMIT $3",
             )
