@@ -4,9 +4,9 @@
 //! commit late, and a reader that has moved past it with `pos > cursor` never sees it. So each
 //! change carries the id of the transaction that wrote it (`txid xid8`, the column's default
 //! `pg_current_xact_id()`), the feed is ordered by `(txid, pos)`, and a pull returns only rows
-//! whose `txid` is below its snapshot's `xmin` — the oldest transaction still running. Every
-//! transaction below `xmin` has finished, so nothing can still appear before the cursor a pull
-//! hands out: a late commit is held back from every reader until it and everything before it
+//! whose `txid` is below the oldest transaction of this database still running at its
+//! snapshot. Every transaction below that has finished, so nothing can still appear before the
+//! cursor a pull hands out: a late commit is held back from every reader until it and everything before it
 //! are visible, then read in order. Writers never wait for each other (only for the same
 //! change id or fact). The price: while a write transaction is open in this database, pulls
 //! show nothing newer than it; push transactions last milliseconds, and portal sessions end
@@ -318,10 +318,13 @@ impl PgStore {
         // (finished since, a prepared transaction, hidden by privileges) does.
         let stmt = client
             .prepare_cached(
-                "SELECT txid::text, pos, change_id, desk_id, hlc, entity, entity_id, op, version, body
-                 FROM changes
-                 WHERE (txid, pos) > ($1::text::xid8, $2)
-                   AND txid < (SELECT coalesce(
+                // Ordered by the xid8 column itself: `txid::text` in the select list must
+                // not be what ORDER BY sees (text order puts 1000 before 999).
+                "SELECT c.txid::text AS txid_text, c.pos, c.change_id, c.desk_id, c.hlc, c.entity, c.entity_id,
+                        c.op, c.version, c.body
+                 FROM changes c
+                 WHERE (c.txid, c.pos) > ($1::text::xid8, $2)
+                   AND c.txid < (SELECT coalesce(
                            (SELECT x FROM pg_snapshot_xip(s) AS x
                             WHERE NOT EXISTS (
                                 SELECT 1 FROM pg_stat_activity a
@@ -329,7 +332,7 @@ impl PgStore {
                             ORDER BY x LIMIT 1),
                            pg_snapshot_xmax(s))
                        FROM pg_current_snapshot() AS s)
-                 ORDER BY txid, pos
+                 ORDER BY c.txid, c.pos
                  LIMIT $3",
             )
             .await
