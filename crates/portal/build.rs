@@ -15,7 +15,9 @@ fn main() {
         return;
     }
     if ci {
-        println!("cargo::warning=CI=true but no PostgreSQL answers on /var/run/postgresql: the portal's PostgreSQL tests will fail (run .ci/postgres.sh)");
+        println!(
+            "cargo::warning=CI=true but no PostgreSQL answers on /var/run/postgresql: the portal's PostgreSQL tests will fail (run .ci/postgres.sh)"
+        );
     } else {
         println!("cargo::rustc-cfg=no_postgres");
     }

@@ -21,7 +21,12 @@ const DESKS: usize = 50;
 const DESK_SECONDS: u64 = 10;
 
 fn limits() -> Limits {
-    Limits { rate_per_second: 0, compact_every: None, max_page: 10_000, ..Limits::default() }
+    Limits {
+        rate_per_second: 0,
+        compact_every: None,
+        max_page: 10_000,
+        ..Limits::default()
+    }
 }
 
 /// About 300 bytes of JSON, like an account with its billing details.
@@ -51,13 +56,20 @@ fn client(url: &str, token: &str) -> PortalClient {
 fn token(portal: &BackgroundPortal, name: &str) -> String {
     let token = portal::token::generate().expect("token");
     runtime()
-        .block_on(portal.store.create_token(name, portal::token::hash(&token), portal::clock::now_ms()))
+        .block_on(portal.store.create_token(
+            name,
+            portal::token::hash(&token),
+            portal::clock::now_ms(),
+        ))
         .expect("create token");
     token
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// A fresh database of each kind; PostgreSQL only where a server answers.
@@ -90,7 +102,11 @@ fn pg_base() -> String {
 
 fn pg_admin(sql: &str) -> Result<(), tokio_postgres::Error> {
     runtime().block_on(async {
-        let (client, conn) = tokio_postgres::connect(&format!("{} dbname=postgres", pg_base()), tokio_postgres::NoTls).await?;
+        let (client, conn) = tokio_postgres::connect(
+            &format!("{} dbname=postgres", pg_base()),
+            tokio_postgres::NoTls,
+        )
+        .await?;
         tokio::spawn(conn);
         client.batch_execute(sql).await
     })
@@ -178,11 +194,19 @@ fn pull_into_desk(client: &PortalClient) -> Duration {
                 .expect("prepare");
             for c in &page.changes {
                 insert
-                    .execute(rusqlite::params![c.change_id.as_bytes().to_vec(), c.entity, c.entity_id, c.body.get()])
+                    .execute(rusqlite::params![
+                        c.change_id.as_bytes().to_vec(),
+                        c.entity,
+                        c.entity_id,
+                        c.body.get()
+                    ])
                     .expect("insert");
             }
-            tx.execute("INSERT OR REPLACE INTO cursor (singleton, value) VALUES (1, ?1)", [&page.next_cursor])
-                .expect("cursor");
+            tx.execute(
+                "INSERT OR REPLACE INTO cursor (singleton, value) VALUES (1, ?1)",
+                [&page.next_cursor],
+            )
+            .expect("cursor");
         }
         tx.commit().expect("commit");
         cursor = Some(page.next_cursor);
@@ -196,9 +220,12 @@ fn pull_into_desk(client: &PortalClient) -> Duration {
 /// 50 desks, each a thread with its own token and connection: push 10 changes, pull what is
 /// new, again, for 10 s; the desks spread over `portals`.
 fn desks(kind: &str, db: &Db, portals: usize) {
-    let running: Vec<BackgroundPortal> =
-        (0..portals).map(|_| BackgroundPortal::start(&db.url(), limits()).expect("portal")).collect();
-    let tokens: Vec<String> = (0..DESKS).map(|d| token(&running[0], &format!("desk {d}"))).collect();
+    let running: Vec<BackgroundPortal> = (0..portals)
+        .map(|_| BackgroundPortal::start(&db.url(), limits()).expect("portal"))
+        .collect();
+    let tokens: Vec<String> = (0..DESKS)
+        .map(|d| token(&running[0], &format!("desk {d}")))
+        .collect();
     let until = Instant::now() + Duration::from_secs(DESK_SECONDS);
     let started = Instant::now();
     let latencies: Vec<Vec<Duration>> = std::thread::scope(|scope| {
@@ -215,10 +242,12 @@ fn desks(kind: &str, db: &Db, portals: usize) {
                     let mut times = Vec::new();
                     let mut i = 0;
                     while Instant::now() < until {
-                        let batch: Vec<Envelope> = (0..10).map(|_| {
-                            i += 1;
-                            change(&mut clock, desk, i)
-                        }).collect();
+                        let batch: Vec<Envelope> = (0..10)
+                            .map(|_| {
+                                i += 1;
+                                change(&mut clock, desk, i)
+                            })
+                            .collect();
                         let t = Instant::now();
                         client.push(&batch).expect("push");
                         times.push(t.elapsed());
@@ -236,7 +265,10 @@ fn desks(kind: &str, db: &Db, portals: usize) {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("desk")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("desk"))
+            .collect()
     });
     let elapsed = started.elapsed();
     let mut all: Vec<Duration> = latencies.into_iter().flatten().collect();

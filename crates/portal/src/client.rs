@@ -64,11 +64,19 @@ pub enum ClientError {
     RateLimited { retry_after: Option<Duration> },
     /// The portal or its database is down or slow: try again later.
     #[error("the portal is unavailable ({status}): {message}")]
-    Unavailable { status: u16, message: String, retry_after: Option<Duration> },
+    Unavailable {
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// The portal refused the request itself (a bug on the desk's side: retrying the same
     /// request will not help).
     #[error("the portal refused the request ({status} {code}): {message}")]
-    Refused { status: u16, code: String, message: String },
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// Could not connect, TLS failed, or the request timed out.
     #[error("could not reach the portal: {0}")]
     Transport(#[from] reqwest::Error),
@@ -80,7 +88,12 @@ pub enum ClientError {
 impl ClientError {
     /// Whether the same request may succeed later (with backoff).
     pub fn retryable(&self) -> bool {
-        matches!(self, ClientError::RateLimited { .. } | ClientError::Unavailable { .. } | ClientError::Transport(_))
+        matches!(
+            self,
+            ClientError::RateLimited { .. }
+                | ClientError::Unavailable { .. }
+                | ClientError::Transport(_)
+        )
     }
 }
 
@@ -97,7 +110,11 @@ pub struct PortalClient {
 
 impl PortalClient {
     /// `base_url` like `https://portal.example:8787` (no path).
-    pub fn new(base_url: &str, token: &str, options: ClientOptions) -> Result<PortalClient, ClientError> {
+    pub fn new(
+        base_url: &str,
+        token: &str,
+        options: ClientOptions,
+    ) -> Result<PortalClient, ClientError> {
         let mut builder = Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
@@ -124,10 +141,15 @@ impl PortalClient {
     /// with `DeskTooOld` / `PortalTooOld` when there is none.
     pub fn negotiate(&mut self) -> Result<VersionInfo, ClientError> {
         let info = self.version()?;
-        self.protocol = crate::protocol::negotiate(self.speaks, info.protocol).map_err(|m| match m {
-            VersionMismatch::DeskTooOld => ClientError::DeskTooOld { supported: info.protocol },
-            VersionMismatch::PortalTooOld => ClientError::PortalTooOld { supported: info.protocol },
-        })?;
+        self.protocol =
+            crate::protocol::negotiate(self.speaks, info.protocol).map_err(|m| match m {
+                VersionMismatch::DeskTooOld => ClientError::DeskTooOld {
+                    supported: info.protocol,
+                },
+                VersionMismatch::PortalTooOld => ClientError::PortalTooOld {
+                    supported: info.protocol,
+                },
+            })?;
         Ok(info)
     }
 
@@ -142,7 +164,9 @@ impl PortalClient {
     }
 
     fn authed(&self, request: RequestBuilder) -> RequestBuilder {
-        request.bearer_auth(&self.token).header(PROTOCOL_HEADER, self.protocol)
+        request
+            .bearer_auth(&self.token)
+            .header(PROTOCOL_HEADER, self.protocol)
     }
 
     /// `POST /v1/changes`: one answer per change, in order.
@@ -151,7 +175,8 @@ impl PortalClient {
         struct Borrowed<'a> {
             changes: &'a [Envelope],
         }
-        let body = serde_json::to_vec(&Borrowed { changes }).map_err(|e| ClientError::BadAnswer(e.to_string()))?;
+        let body = serde_json::to_vec(&Borrowed { changes })
+            .map_err(|e| ClientError::BadAnswer(e.to_string()))?;
         let response = self
             .authed(self.http.post(format!("{}/v1/changes", self.base)))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -173,8 +198,13 @@ impl PortalClient {
         let mut url = format!("{}/v1/changes?limit={limit}", self.base);
         if let Some(cursor) = after {
             // Cursors are base64url with a `c1.` prefix: nothing in them needs escaping.
-            if !cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-                return Err(ClientError::BadAnswer("a cursor holds only A–Z a–z 0–9 . _ -".into()));
+            if !cursor
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            {
+                return Err(ClientError::BadAnswer(
+                    "a cursor holds only A–Z a–z 0–9 . _ -".into(),
+                ));
             }
             url.push_str("&after=");
             url.push_str(cursor);
@@ -183,8 +213,15 @@ impl PortalClient {
     }
 
     /// `POST /v1/wallet-blocks`.
-    pub fn wallet_blocks(&self, request: &WalletBlockRequest) -> Result<WalletBlockResponse, ClientError> {
-        json(self.authed(self.http.post(format!("{}/v1/wallet-blocks", self.base))).json(request).send()?)
+    pub fn wallet_blocks(
+        &self,
+        request: &WalletBlockRequest,
+    ) -> Result<WalletBlockResponse, ClientError> {
+        json(
+            self.authed(self.http.post(format!("{}/v1/wallet-blocks", self.base)))
+                .json(request)
+                .send()?,
+        )
     }
 }
 
@@ -208,19 +245,35 @@ fn json<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ClientE
     let bytes = response.bytes().unwrap_or_default();
     let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
     let code = body.as_ref().map(|b| b.code.clone()).unwrap_or_default();
-    let message = body.as_ref().map(|b| b.message.clone()).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-    let supported = body.as_ref().and_then(|b| b.supported).unwrap_or(VersionRange { min: 0, max: 0 });
+    let message = body
+        .as_ref()
+        .map(|b| b.message.clone())
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+    let supported = body
+        .as_ref()
+        .and_then(|b| b.supported)
+        .unwrap_or(VersionRange { min: 0, max: 0 });
     Err(match (status, code.as_str()) {
         (StatusCode::UNAUTHORIZED, _) => ClientError::Unauthorized,
         (StatusCode::UPGRADE_REQUIRED, "desk_too_old") => ClientError::DeskTooOld { supported },
         (StatusCode::UPGRADE_REQUIRED, "portal_too_old") => ClientError::PortalTooOld { supported },
         (StatusCode::GONE, _) => ClientError::ResyncRequired {
-            reason: body.and_then(|b| b.reason).unwrap_or_else(|| "resync_required".into()),
+            reason: body
+                .and_then(|b| b.reason)
+                .unwrap_or_else(|| "resync_required".into()),
         },
         (StatusCode::TOO_MANY_REQUESTS, _) => ClientError::RateLimited { retry_after: wait },
         (s, _) if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
-            ClientError::Unavailable { status: s.as_u16(), message, retry_after: wait }
+            ClientError::Unavailable {
+                status: s.as_u16(),
+                message,
+                retry_after: wait,
+            }
         }
-        (s, _) => ClientError::Refused { status: s.as_u16(), code, message },
+        (s, _) => ClientError::Refused {
+            status: s.as_u16(),
+            code,
+            message,
+        },
     })
 }

@@ -34,7 +34,9 @@ pub struct Cursor {
 
 /// The text is not a cursor this portal ever made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a cursor this portal made (pass back the next_cursor of a pull, or none to start over)")]
+#[error(
+    "not a cursor this portal made (pass back the next_cursor of a pull, or none to start over)"
+)]
 pub struct BadCursor;
 
 const PREFIX: &str = "c1.";
@@ -80,12 +82,21 @@ mod tests {
     fn round_trips_and_refuses_anything_else() {
         let cursor = Cursor {
             feed_id: Uuid::now_v7(),
-            position: Position { xid: 123_456_789, pos: 42 },
+            position: Position {
+                xid: 123_456_789,
+                pos: 42,
+            },
         };
         let text = cursor.encode();
         assert_eq!(Cursor::decode(&text), Ok(cursor));
         assert!(Position { xid: 1, pos: 100 } < Position { xid: 2, pos: 1 });
-        for bad in [String::new(), "c1.".into(), text[1..].to_string(), format!("{text}A"), text.replace("c1.", "c2.")] {
+        for bad in [
+            String::new(),
+            "c1.".into(),
+            text[1..].to_string(),
+            format!("{text}A"),
+            text.replace("c1.", "c2."),
+        ] {
             assert_eq!(Cursor::decode(&bad), Err(BadCursor), "{bad}");
         }
         // The last base64 character carries 2 unused bits: other values decode to the same bytes.

@@ -45,27 +45,132 @@ use Op::{Delete, Insert, Upsert};
 
 /// Every entity a desk may push.
 pub const ENTITIES: &[EntityKind] = &[
-    EntityKind { name: "account", ops: &[Upsert, Delete], id: Uuid, max_version: 1 },
-    EntityKind { name: "billing_details", ops: &[Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "payment_method", ops: &[Upsert, Delete], id: Uuid, max_version: 1 },
-    EntityKind { name: "public_key", ops: &[Upsert], id: Text, max_version: 1 },
-    EntityKind { name: "license", ops: &[Insert, Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "revocation_list", ops: &[Insert], id: DeskSeq, max_version: 1 },
-    EntityKind { name: "ledger_entry", ops: &[Insert], id: DeskSeq, max_version: 1 },
-    EntityKind { name: "price_list", ops: &[Insert], id: Text, max_version: 1 },
-    EntityKind { name: "vat_validation", ops: &[Insert], id: DeskSeq, max_version: 1 },
-    EntityKind { name: "quote", ops: &[Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "order", ops: &[Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "invoice_draft", ops: &[Upsert, Delete], id: Uuid, max_version: 1 },
-    EntityKind { name: "invoice", ops: &[Insert], id: Uuid, max_version: 1 },
-    EntityKind { name: "invoice_status", ops: &[Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "credit_note", ops: &[Insert], id: Uuid, max_version: 1 },
-    EntityKind { name: "wallet_entry", ops: &[Insert], id: Uuid, max_version: 1 },
-    EntityKind { name: "seat_contract", ops: &[Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "seat_change", ops: &[Insert], id: Uuid, max_version: 1 },
-    EntityKind { name: "seat_assignment", ops: &[Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "renewal_setting", ops: &[Upsert], id: Uuid, max_version: 1 },
-    EntityKind { name: "renewal", ops: &[Insert], id: Uuid, max_version: 1 },
+    EntityKind {
+        name: "account",
+        ops: &[Upsert, Delete],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "billing_details",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "payment_method",
+        ops: &[Upsert, Delete],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "public_key",
+        ops: &[Upsert],
+        id: Text,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "license",
+        ops: &[Insert, Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "revocation_list",
+        ops: &[Insert],
+        id: DeskSeq,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "ledger_entry",
+        ops: &[Insert],
+        id: DeskSeq,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "price_list",
+        ops: &[Insert],
+        id: Text,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "vat_validation",
+        ops: &[Insert],
+        id: DeskSeq,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "quote",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "order",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "invoice_draft",
+        ops: &[Upsert, Delete],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "invoice",
+        ops: &[Insert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "invoice_status",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "credit_note",
+        ops: &[Insert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "wallet_entry",
+        ops: &[Insert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "seat_contract",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "seat_change",
+        ops: &[Insert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "seat_assignment",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "renewal_setting",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "renewal",
+        ops: &[Insert],
+        id: Uuid,
+        max_version: 1,
+    },
 ];
 
 /// The row for `name`, if the portal knows the entity.
@@ -112,7 +217,11 @@ mod tests {
         for (i, e) in ENTITIES.iter().enumerate() {
             assert!(!e.ops.is_empty(), "{}", e.name);
             assert!(e.max_version >= 1, "{}", e.name);
-            assert!(ENTITIES[i + 1..].iter().all(|o| o.name != e.name), "{}", e.name);
+            assert!(
+                ENTITIES[i + 1..].iter().all(|o| o.name != e.name),
+                "{}",
+                e.name
+            );
         }
         assert_eq!(find("ledger_entry").map(|e| e.ops), Some(&[Insert][..]));
         assert!(find("Ledger_entry").is_none());
@@ -133,8 +242,15 @@ mod tests {
         assert!(!id_fits(DeskSeq, &format!("{desk}:-1"), &desk));
         assert!(!id_fits(DeskSeq, &format!("{desk}:"), &desk));
         assert!(!id_fits(DeskSeq, "17", &desk));
-        assert!(!id_fits(DeskSeq, &format!("{other}:17"), &desk), "another desk's counter");
-        assert!(!id_fits(DeskSeq, &format!("{desk}:99999999999999999999"), &desk));
+        assert!(
+            !id_fits(DeskSeq, &format!("{other}:17"), &desk),
+            "another desk's counter"
+        );
+        assert!(!id_fits(
+            DeskSeq,
+            &format!("{desk}:99999999999999999999"),
+            &desk
+        ));
         assert!(id_fits(Text, "3f2a9c1b0d4e5f60", &desk));
         assert!(id_fits(Text, &format!("{id}/3"), &desk));
         assert!(!id_fits(Text, "a b", &desk));
@@ -163,7 +279,11 @@ mod tests {
             .map(|e| {
                 vec![
                     e.name.to_string(),
-                    e.ops.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", "),
+                    e.ops
+                        .iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     e.id.as_str().to_string(),
                     if e.max_version == 1 {
                         "1".to_string()

@@ -147,7 +147,10 @@ mod tests {
 
     #[test]
     fn text_order_is_value_order() {
-        let a = Hlc { ms: 5, counter: 0xffff_ffff };
+        let a = Hlc {
+            ms: 5,
+            counter: 0xffff_ffff,
+        };
         let b = Hlc { ms: 6, counter: 0 };
         assert!(a < b);
         assert!(a.to_string() < b.to_string());
@@ -157,16 +160,52 @@ mod tests {
     fn clock_never_goes_back() {
         let mut clock = HlcClock::new(None);
         let first = clock.tick(1000);
-        assert_eq!(first, Hlc { ms: 1000, counter: 0 });
+        assert_eq!(
+            first,
+            Hlc {
+                ms: 1000,
+                counter: 0
+            }
+        );
         let same_ms = clock.tick(1000);
-        assert_eq!(same_ms, Hlc { ms: 1000, counter: 1 });
+        assert_eq!(
+            same_ms,
+            Hlc {
+                ms: 1000,
+                counter: 1
+            }
+        );
         let wall_went_back = clock.tick(900);
-        assert_eq!(wall_went_back, Hlc { ms: 1000, counter: 2 });
-        clock.observe(Hlc { ms: 5000, counter: 3 });
-        assert_eq!(clock.tick(1001), Hlc { ms: 5000, counter: 4 });
+        assert_eq!(
+            wall_went_back,
+            Hlc {
+                ms: 1000,
+                counter: 2
+            }
+        );
+        clock.observe(Hlc {
+            ms: 5000,
+            counter: 3,
+        });
+        assert_eq!(
+            clock.tick(1001),
+            Hlc {
+                ms: 5000,
+                counter: 4
+            }
+        );
         clock.observe(Hlc { ms: 10, counter: 0 });
-        assert_eq!(clock.tick(6000), Hlc { ms: 6000, counter: 0 });
-        let mut full = HlcClock::new(Some(Hlc { ms: 1, counter: u32::MAX }));
+        assert_eq!(
+            clock.tick(6000),
+            Hlc {
+                ms: 6000,
+                counter: 0
+            }
+        );
+        let mut full = HlcClock::new(Some(Hlc {
+            ms: 1,
+            counter: u32::MAX,
+        }));
         assert_eq!(full.tick(0), Hlc { ms: 2, counter: 0 });
     }
 }

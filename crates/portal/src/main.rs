@@ -9,10 +9,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "license-portal", version, about = "The License Desk sync portal")]
+#[command(
+    name = "license-portal",
+    version,
+    about = "The License Desk sync portal"
+)]
 struct Cli {
     /// The database: an SQLite file (created if missing) or a postgres:// URL.
-    #[arg(long, global = true, env = "LICENSE_PORTAL_DB", default_value = "license-portal.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "LICENSE_PORTAL_DB",
+        default_value = "license-portal.db"
+    )]
     db: String,
     #[command(subcommand)]
     command: Command,
@@ -109,17 +118,26 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let db = DbUrl::parse(&cli.db);
     runtime.block_on(async move {
-        let store = Store::open(&db).await.with_context(|| format!("opening the database {}", describe(&db)))?;
+        let store = Store::open(&db)
+            .await
+            .with_context(|| format!("opening the database {}", describe(&db)))?;
         match cli.command {
             Command::Serve(args) => serve(store, &db, args).await,
             Command::Token(TokenCommand::Create { name }) => {
                 let token = portal::token::generate()?;
-                let info = store.create_token(&name, portal::token::hash(&token), portal::clock::now_ms()).await?;
+                let info = store
+                    .create_token(&name, portal::token::hash(&token), portal::clock::now_ms())
+                    .await?;
                 println!("{token}");
-                eprintln!("token '{}' ({}) made: give it to the desk now, it is not shown again", info.name, info.id);
+                eprintln!(
+                    "token '{}' ({}) made: give it to the desk now, it is not shown again",
+                    info.name, info.id
+                );
                 Ok(())
             }
             Command::Token(TokenCommand::List) => {
@@ -132,17 +150,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         Some(at) => format!("revoked {}", rfc3339(at)),
                         None => "active".into(),
                     };
-                    println!("{}  {:<30}  created {}  {state}", t.id, t.name, rfc3339(t.created_at));
+                    println!(
+                        "{}  {:<30}  created {}  {state}",
+                        t.id,
+                        t.name,
+                        rfc3339(t.created_at)
+                    );
                 }
                 Ok(())
             }
             Command::Token(TokenCommand::Revoke { id_or_name }) => {
-                match store.revoke_token(&id_or_name, portal::clock::now_ms()).await? {
+                match store
+                    .revoke_token(&id_or_name, portal::clock::now_ms())
+                    .await?
+                {
                     Some(t) => {
                         println!("revoked token '{}' ({})", t.name, t.id);
                         Ok(())
                     }
-                    None => anyhow::bail!("no token with id or name '{id_or_name}' (license-portal token list)"),
+                    None => anyhow::bail!(
+                        "no token with id or name '{id_or_name}' (license-portal token list)"
+                    ),
                 }
             }
             Command::Compact { retain_days } => {
@@ -152,7 +180,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Migrate => {
-                println!("database {} is ready (feed {})", describe(&db), store.feed_id());
+                println!(
+                    "database {} is ready (feed {})",
+                    describe(&db),
+                    store.feed_id()
+                );
                 Ok(())
             }
         }
@@ -171,7 +203,8 @@ async fn serve(store: Store, db: &DbUrl, args: ServeArgs) -> anyhow::Result<()> 
         trust_forwarded_for: args.behind_proxy,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         retain_days: args.retain_days,
-        compact_every: (args.compact_every_minutes > 0).then(|| Duration::from_secs(args.compact_every_minutes * 60)),
+        compact_every: (args.compact_every_minutes > 0)
+            .then(|| Duration::from_secs(args.compact_every_minutes * 60)),
         ..Limits::default()
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -184,13 +217,19 @@ async fn serve(store: Store, db: &DbUrl, args: ServeArgs) -> anyhow::Result<()> 
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if tls.is_none() && !addr.ip().is_loopback() {
-        tracing::warn!("serving plain HTTP on {addr}: tokens cross the network in clear; use --tls-cert/--tls-key or a TLS reverse proxy");
+        tracing::warn!(
+            "serving plain HTTP on {addr}: tokens cross the network in clear; use --tls-cert/--tls-key or a TLS reverse proxy"
+        );
     }
     server::spawn_compaction(store.clone(), &limits);
     let max_connections = limits.max_connections;
     let app = server::app(store, limits);
     // Tests and scripts read this line to learn the port.
-    println!("license-portal {} listening on {scheme}://{addr} ({})", env!("CARGO_PKG_VERSION"), describe(db));
+    println!(
+        "license-portal {} listening on {scheme}://{addr} ({})",
+        env!("CARGO_PKG_VERSION"),
+        describe(db)
+    );
     server::listen::serve(listener, app, tls, max_connections, shutdown_signal()).await?;
     eprintln!("license-portal stopped");
     Ok(())
@@ -233,7 +272,12 @@ fn rfc3339(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).

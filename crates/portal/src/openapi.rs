@@ -57,6 +57,7 @@ pub fn document_json() -> &'static str {
     JSON.get_or_init(|| {
         let mut doc = PortalApi::openapi();
         doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-        doc.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        doc.to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     })
 }

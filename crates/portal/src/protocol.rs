@@ -317,9 +317,18 @@ mod tests {
         assert_eq!(negotiate(range(2, 3), portal), Ok(3));
         assert_eq!(negotiate(range(1, 2), portal), Ok(2), "desk one older");
         assert_eq!(negotiate(range(3, 4), portal), Ok(3), "desk one newer");
-        assert_eq!(negotiate(range(1, 1), portal), Err(VersionMismatch::DeskTooOld));
-        assert_eq!(negotiate(range(4, 5), portal), Err(VersionMismatch::PortalTooOld));
-        assert_eq!(negotiate(VersionRange::THIS_BUILD, VersionRange::THIS_BUILD), Ok(PROTOCOL_VERSION));
+        assert_eq!(
+            negotiate(range(1, 1), portal),
+            Err(VersionMismatch::DeskTooOld)
+        );
+        assert_eq!(
+            negotiate(range(4, 5), portal),
+            Err(VersionMismatch::PortalTooOld)
+        );
+        assert_eq!(
+            negotiate(VersionRange::THIS_BUILD, VersionRange::THIS_BUILD),
+            Ok(PROTOCOL_VERSION)
+        );
     }
 
     #[test]

@@ -132,7 +132,11 @@ struct WireChange<'a> {
 }
 
 /// Checks one change of a batch.
-pub fn check_change(index: usize, raw: &RawValue, rules: &Rules) -> Result<ValidChange, ChangeResult> {
+pub fn check_change(
+    index: usize,
+    raw: &RawValue,
+    rules: &Rules,
+) -> Result<ValidChange, ChangeResult> {
     let reject = |change_id: Option<Uuid>, code: RejectCode, reason: String| ChangeResult {
         index,
         change_id,
@@ -152,21 +156,41 @@ pub fn check_change(index: usize, raw: &RawValue, rules: &Rules) -> Result<Valid
                 .and_then(|j| j.change_id)
                 .filter(|t| entities::is_canonical_uuid(t))
                 .and_then(|t| Uuid::try_parse(&t).ok());
-            let why = e.to_string().replace("struct WireChange", "a change object");
-            return Err(reject(change_id, RejectCode::Malformed, format!("not a change envelope: {why}")));
+            let why = e
+                .to_string()
+                .replace("struct WireChange", "a change object");
+            return Err(reject(
+                change_id,
+                RejectCode::Malformed,
+                format!("not a change envelope: {why}"),
+            ));
         }
     };
     let Some(change_id) = canonical_uuid(&wire.change_id) else {
-        return Err(reject(None, RejectCode::BadChangeId, "change_id is not a lower-case hyphenated UUID".into()));
+        return Err(reject(
+            None,
+            RejectCode::BadChangeId,
+            "change_id is not a lower-case hyphenated UUID".into(),
+        ));
     };
     let id = Some(change_id);
     let Some(desk_id) = canonical_uuid(&wire.desk_id) else {
-        return Err(reject(id, RejectCode::BadDeskId, "desk_id is not a lower-case hyphenated UUID".into()));
+        return Err(reject(
+            id,
+            RejectCode::BadDeskId,
+            "desk_id is not a lower-case hyphenated UUID".into(),
+        ));
     };
     let Ok(hlc) = wire.hlc.parse::<Hlc>() else {
-        return Err(reject(id, RejectCode::BadHlc, crate::hlc::BadHlc.to_string()));
+        return Err(reject(
+            id,
+            RejectCode::BadHlc,
+            crate::hlc::BadHlc.to_string(),
+        ));
     };
-    let ahead = i64::try_from(hlc.ms).unwrap_or(i64::MAX).saturating_sub(rules.now_ms);
+    let ahead = i64::try_from(hlc.ms)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(rules.now_ms);
     if ahead > rules.max_clock_ahead_ms {
         return Err(reject(
             id,
@@ -179,7 +203,11 @@ pub fn check_change(index: usize, raw: &RawValue, rules: &Rules) -> Result<Valid
         ));
     }
     let Some(kind) = entities::find(&wire.entity) else {
-        return Err(reject(id, RejectCode::UnknownEntity, format!("unknown entity '{}'", cut(&wire.entity))));
+        return Err(reject(
+            id,
+            RejectCode::UnknownEntity,
+            format!("unknown entity '{}'", cut(&wire.entity)),
+        ));
     };
     let op = match Op::parse(&wire.op) {
         Some(op) if kind.ops.contains(&op) => op,
@@ -188,7 +216,12 @@ pub fn check_change(index: usize, raw: &RawValue, rules: &Rules) -> Result<Valid
             return Err(reject(
                 id,
                 RejectCode::OpNotAllowed,
-                format!("{} takes {}, not '{}'", kind.name, allowed.join(" or "), cut(&wire.op)),
+                format!(
+                    "{} takes {}, not '{}'",
+                    kind.name,
+                    allowed.join(" or "),
+                    cut(&wire.op)
+                ),
             ));
         }
     };
@@ -209,18 +242,31 @@ pub fn check_change(index: usize, raw: &RawValue, rules: &Rules) -> Result<Valid
         return Err(reject(
             id,
             RejectCode::BadEntityId,
-            format!("'{}' is not a {} id of form {}", cut(&wire.entity_id), kind.name, kind.id.as_str()),
+            format!(
+                "'{}' is not a {} id of form {}",
+                cut(&wire.entity_id),
+                kind.name,
+                kind.id.as_str()
+            ),
         ));
     }
     let body = wire.body.get();
     if !body.starts_with('{') {
-        return Err(reject(id, RejectCode::BodyNotObject, "body is not a JSON object".into()));
+        return Err(reject(
+            id,
+            RejectCode::BodyNotObject,
+            "body is not a JSON object".into(),
+        ));
     }
     if body.len() > rules.max_change_body_bytes {
         return Err(reject(
             id,
             RejectCode::BodyTooLarge,
-            format!("body is {} bytes; at most {} per change", body.len(), rules.max_change_body_bytes),
+            format!(
+                "body is {} bytes; at most {} per change",
+                body.len(),
+                rules.max_change_body_bytes
+            ),
         ));
     }
     let hlc_text = hlc.to_string();
@@ -235,7 +281,12 @@ pub fn check_change(index: usize, raw: &RawValue, rules: &Rules) -> Result<Valid
         body.as_bytes(),
     ]);
     let fact_hash = (op == Op::Insert).then(|| {
-        hash_fields(&[kind.name.as_bytes(), wire.entity_id.as_bytes(), &version.to_be_bytes(), body.as_bytes()])
+        hash_fields(&[
+            kind.name.as_bytes(),
+            wire.entity_id.as_bytes(),
+            &version.to_be_bytes(),
+            body.as_bytes(),
+        ])
     });
     Ok(ValidChange {
         index,
@@ -278,7 +329,11 @@ mod tests {
     use super::*;
 
     fn rules() -> Rules {
-        Rules { max_change_body_bytes: 100, max_clock_ahead_ms: 60_000, now_ms: 1_000_000 }
+        Rules {
+            max_change_body_bytes: 100,
+            max_clock_ahead_ms: 60_000,
+            now_ms: 1_000_000,
+        }
     }
 
     fn change(fields: &[(&str, serde_json::Value)]) -> String {
@@ -314,22 +369,37 @@ mod tests {
         assert_eq!(code_of(&change(&[])), None);
         let table: &[(&[(&str, serde_json::Value)], RejectCode)] = &[
             (&[("extra", json!(1))], RejectCode::Malformed),
-            (&[("version", serde_json::Value::Null)], RejectCode::Malformed),
+            (
+                &[("version", serde_json::Value::Null)],
+                RejectCode::Malformed,
+            ),
             (&[("version", json!("1"))], RejectCode::Malformed),
-            (&[("change_id", json!("0192F5A0-7C1E-7D3A-9B4F-1A2B3C4D5E6F"))], RejectCode::BadChangeId),
+            (
+                &[("change_id", json!("0192F5A0-7C1E-7D3A-9B4F-1A2B3C4D5E6F"))],
+                RejectCode::BadChangeId,
+            ),
             (&[("desk_id", json!("nope"))], RejectCode::BadDeskId),
             (&[("hlc", json!("1000000-0"))], RejectCode::BadHlc),
-            (&[("hlc", json!("0000001fffff-00000000"))], RejectCode::ClockAhead),
+            (
+                &[("hlc", json!("0000001fffff-00000000"))],
+                RejectCode::ClockAhead,
+            ),
             (&[("entity", json!("ledger"))], RejectCode::UnknownEntity),
             (&[("op", json!("upsert"))], RejectCode::OpNotAllowed),
             (&[("op", json!("merge"))], RejectCode::OpNotAllowed),
             (&[("version", json!(2))], RejectCode::UnsupportedVersion),
             (&[("version", json!(0))], RejectCode::UnsupportedVersion),
-            (&[("version", json!(1u64 << 40))], RejectCode::UnsupportedVersion),
+            (
+                &[("version", json!(1u64 << 40))],
+                RejectCode::UnsupportedVersion,
+            ),
             (&[("entity_id", json!("1"))], RejectCode::BadEntityId),
             (&[("body", json!([1]))], RejectCode::BodyNotObject),
             (&[("body", json!("{}"))], RejectCode::BodyNotObject),
-            (&[("body", json!({"x": "y".repeat(100)}))], RejectCode::BodyTooLarge),
+            (
+                &[("body", json!({"x": "y".repeat(100)}))],
+                RejectCode::BodyTooLarge,
+            ),
         ];
         for (fields, code) in table {
             assert_eq!(code_of(&change(fields)), Some(*code), "{fields:?}");
@@ -338,31 +408,63 @@ mod tests {
 
     #[test]
     fn a_malformed_change_still_names_its_change_id() {
-        let raw: Box<RawValue> = serde_json::from_str(&change(&[("version", serde_json::json!("x"))])).unwrap();
+        let raw: Box<RawValue> =
+            serde_json::from_str(&change(&[("version", serde_json::json!("x"))])).unwrap();
         let result = check_change(3, &raw, &rules()).unwrap_err();
         assert_eq!(result.index, 3);
-        assert_eq!(result.change_id.map(|u| u.to_string()).as_deref(), Some("0192f5a0-7c1e-7d3a-9b4f-1a2b3c4d5e6f"));
+        assert_eq!(
+            result.change_id.map(|u| u.to_string()).as_deref(),
+            Some("0192f5a0-7c1e-7d3a-9b4f-1a2b3c4d5e6f")
+        );
     }
 
     #[test]
     fn hashes_tell_content_apart() {
         let raw: Box<RawValue> = serde_json::from_str(&change(&[])).unwrap();
         let a = check_change(0, &raw, &rules()).unwrap();
-        let raw: Box<RawValue> = serde_json::from_str(&change(&[("hlc", serde_json::json!("0000000f4240-00000001"))])).unwrap();
+        let raw: Box<RawValue> = serde_json::from_str(&change(&[(
+            "hlc",
+            serde_json::json!("0000000f4240-00000001"),
+        )]))
+        .unwrap();
         let b = check_change(0, &raw, &rules()).unwrap();
         assert_ne!(a.content_hash, b.content_hash);
-        assert_eq!(a.fact_hash, b.fact_hash, "the fact is the same whoever says it, whenever");
+        assert_eq!(
+            a.fact_hash, b.fact_hash,
+            "the fact is the same whoever says it, whenever"
+        );
     }
 
     #[test]
     fn batch_shape_errors_are_told_apart() {
-        assert!(matches!(parse_batch(b"{", 10), Err(BatchError::MalformedJson(_))));
-        assert!(matches!(parse_batch(b"{\"changes\": [], \"x\": 1}", 10), Err(BatchError::UnknownField(_))));
-        assert!(matches!(parse_batch(b"[]", 10), Err(BatchError::NotABatch(_))));
-        assert!(matches!(parse_batch(b"{\"changes\": 5}", 10), Err(BatchError::NotABatch(_))));
-        assert!(matches!(parse_batch(b"{\"changes\": [1,2,3]}", 2), Err(BatchError::TooMany { max: 2 })));
+        assert!(matches!(
+            parse_batch(b"{", 10),
+            Err(BatchError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_batch(b"{\"changes\": [], \"x\": 1}", 10),
+            Err(BatchError::UnknownField(_))
+        ));
+        assert!(matches!(
+            parse_batch(b"[]", 10),
+            Err(BatchError::NotABatch(_))
+        ));
+        assert!(matches!(
+            parse_batch(b"{\"changes\": 5}", 10),
+            Err(BatchError::NotABatch(_))
+        ));
+        assert!(matches!(
+            parse_batch(b"{\"changes\": [1,2,3]}", 2),
+            Err(BatchError::TooMany { max: 2 })
+        ));
         let huge = format!("{{\"changes\": [{}1]}}", "1,".repeat(HARD_MAX_BATCH));
-        assert!(matches!(parse_batch(huge.as_bytes(), usize::MAX), Err(BatchError::TooMany { .. })));
-        assert_eq!(parse_batch(b"{\"changes\": [1, {}]}", 2).map(|v| v.len()), Ok(2));
+        assert!(matches!(
+            parse_batch(huge.as_bytes(), usize::MAX),
+            Err(BatchError::TooMany { .. })
+        ));
+        assert_eq!(
+            parse_batch(b"{\"changes\": [1, {}]}", 2).map(|v| v.len()),
+            Ok(2)
+        );
     }
 }

@@ -17,7 +17,12 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            body: ErrorBody { code: code.into(), message: message.into(), supported: None, reason: None },
+            body: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                supported: None,
+                reason: None,
+            },
             retry_after_seconds: None,
         }
     }
@@ -25,7 +30,11 @@ impl ApiError {
     /// No token, a malformed one, an unknown one or a revoked one: one answer for all, so a
     /// caller learns nothing about which.
     pub fn unauthorized() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid device token is required (Authorization: Bearer …)")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid device token is required (Authorization: Bearer …)",
+        )
     }
 
     pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
@@ -47,7 +56,11 @@ impl ApiError {
     /// The database did not answer: worth retrying later.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!("database unavailable: {cause}");
-        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the portal's database did not answer; try again");
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the portal's database did not answer; try again",
+        );
         e.retry_after_seconds = Some(5);
         e
     }
@@ -74,6 +87,7 @@ pub fn supported_header() -> (header::HeaderName, HeaderValue) {
     let range = VersionRange::THIS_BUILD;
     (
         header::HeaderName::from_static(SUPPORTED_HEADER),
-        HeaderValue::from_str(&format!("{}-{}", range.min, range.max)).unwrap_or(HeaderValue::from_static("1-1")),
+        HeaderValue::from_str(&format!("{}-{}", range.min, range.max))
+            .unwrap_or(HeaderValue::from_static("1-1")),
     )
 }

@@ -4,8 +4,8 @@ use super::AppState;
 use super::error::ApiError;
 use crate::cursor::{Cursor, Position};
 use crate::protocol::{
-    ChangeResult, Health, PROTOCOL_HEADER, PushResponse, PushStatus, VersionInfo, VersionMismatch, VersionRange,
-    WalletBlockRequest, WalletBlockResponse,
+    ChangeResult, Health, PROTOCOL_HEADER, PushResponse, PushStatus, VersionInfo, VersionMismatch,
+    VersionRange, WalletBlockRequest, WalletBlockResponse,
 };
 use crate::store::{Outcome, PullError, StoreError};
 use crate::validate::{self, BatchError, Rules};
@@ -22,10 +22,19 @@ use serde::Deserialize;
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(app): State<AppState>) -> Response {
     match app.store.health().await {
-        Ok(()) => axum::Json(Health { status: "ok".into() }).into_response(),
+        Ok(()) => axum::Json(Health {
+            status: "ok".into(),
+        })
+        .into_response(),
         Err(e) => {
             tracing::error!("health check: {e}");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(Health { status: "unavailable".into() })).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(Health {
+                    status: "unavailable".into(),
+                }),
+            )
+                .into_response()
         }
     }
 }
@@ -44,7 +53,11 @@ pub async fn version(State(app): State<AppState>) -> axum::Json<VersionInfo> {
 /// This document (no token needed).
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document_json()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document_json(),
+    )
+        .into_response()
 }
 
 /// Checks the device token: one answer (401) for none, a malformed one, an unknown one and a
@@ -79,7 +92,9 @@ fn check_protocol(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(PROTOCOL_HEADER) else {
         return Err(ApiError::bad_request(
             "missing_protocol_version",
-            format!("say which protocol version this request speaks in the {PROTOCOL_HEADER} header"),
+            format!(
+                "say which protocol version this request speaks in the {PROTOCOL_HEADER} header"
+            ),
         ));
     };
     let version: u32 = value
@@ -87,9 +102,20 @@ fn check_protocol(headers: &HeaderMap) -> Result<(), ApiError> {
         .ok()
         .filter(|t| !t.is_empty() && t.len() <= 9 && t.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|t| t.parse().ok())
-        .ok_or_else(|| ApiError::bad_request("bad_protocol_version", format!("{PROTOCOL_HEADER} is a whole number")))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_protocol_version",
+                format!("{PROTOCOL_HEADER} is a whole number"),
+            )
+        })?;
     let this = VersionRange::THIS_BUILD;
-    match crate::protocol::negotiate(VersionRange { min: version, max: version }, this) {
+    match crate::protocol::negotiate(
+        VersionRange {
+            min: version,
+            max: version,
+        },
+        this,
+    ) {
         Ok(_) => Ok(()),
         Err(VersionMismatch::DeskTooOld) => Err(ApiError::version(
             "desk_too_old",
@@ -109,20 +135,35 @@ fn check_protocol(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Reads a request body, answering an oversized one with 413.
-fn body_bytes(body: Result<Bytes, BytesRejection>, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+fn body_bytes(
+    body: Result<Bytes, BytesRejection>,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !json {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ));
     }
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("a request body is at most {limit} bytes"))
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("a request body is at most {limit} bytes"),
+            )
         } else {
-            ApiError::bad_request("bad_request", format!("the request body could not be read: {rejection}"))
+            ApiError::bad_request(
+                "bad_request",
+                format!("the request body could not be read: {rejection}"),
+            )
         }
     })
 }
@@ -143,18 +184,27 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, headers: &HeaderMap, limit: u
         (status = 429, body = crate::protocol::ErrorBody),
         (status = 503, body = crate::protocol::ErrorBody)),
     security(("device_token" = [])))]
-pub async fn push(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn push(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let bytes = body_bytes(body, &headers, app.limits.max_request_bytes)?;
     let raws = validate::parse_batch(&bytes, app.limits.max_batch).map_err(|e| match e {
         BatchError::MalformedJson(_) => ApiError::bad_request("malformed_json", e.to_string()),
         BatchError::UnknownField(_) => ApiError::bad_request("unknown_field", e.to_string()),
         BatchError::NotABatch(_) => ApiError::bad_request("bad_request", e.to_string()),
-        BatchError::TooMany { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", e.to_string()),
+        BatchError::TooMany { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            e.to_string(),
+        ),
     })?;
     let now_ms = crate::clock::now_ms();
     let rules = Rules {
         max_change_body_bytes: app.limits.max_change_body_bytes,
-        max_clock_ahead_ms: i64::try_from(app.limits.max_clock_ahead.as_millis()).unwrap_or(i64::MAX),
+        max_clock_ahead_ms: i64::try_from(app.limits.max_clock_ahead.as_millis())
+            .unwrap_or(i64::MAX),
         now_ms,
     };
     let mut results: Vec<Option<ChangeResult>> = vec![None; raws.len()];
@@ -166,14 +216,24 @@ pub async fn push(State(app): State<AppState>, headers: HeaderMap, body: Result<
         }
     }
     let ids: Vec<(usize, uuid::Uuid)> = valid.iter().map(|c| (c.index, c.change_id)).collect();
-    let outcomes = app.store.push(valid, now_ms).await.map_err(|e| store_error(&e))?;
+    let outcomes = app
+        .store
+        .push(valid, now_ms)
+        .await
+        .map_err(|e| store_error(&e))?;
     for ((index, change_id), outcome) in ids.into_iter().zip(outcomes) {
         let (status, code, reason) = match outcome {
             Outcome::Accepted => (PushStatus::Accepted, None, None),
             Outcome::Duplicate => (PushStatus::Duplicate, None, None),
             Outcome::Rejected(code, reason) => (PushStatus::Rejected, Some(code), Some(reason)),
         };
-        results[index] = Some(ChangeResult { index, change_id: Some(change_id), status, code, reason });
+        results[index] = Some(ChangeResult {
+            index,
+            change_id: Some(change_id),
+            status,
+            code,
+            reason,
+        });
     }
     let results: Vec<ChangeResult> = results.into_iter().flatten().collect();
     let count = |s: PushStatus| results.iter().filter(|r| r.status == s).count();
@@ -215,13 +275,17 @@ pub struct PullParams {
         (status = 410, body = crate::protocol::ErrorBody, description = "resync_required"),
         (status = 426, body = crate::protocol::ErrorBody)),
     security(("device_token" = [])))]
-pub async fn pull(State(app): State<AppState>, params: Result<Query<PullParams>, QueryRejection>) -> Result<Response, ApiError> {
+pub async fn pull(
+    State(app): State<AppState>,
+    params: Result<Query<PullParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request("bad_request", e.body_text()))?;
     let feed_id = app.store.feed_id();
     let after = match params.after.as_deref() {
         None | Some("") => Position::START,
         Some(text) => {
-            let cursor = Cursor::decode(text).map_err(|e| ApiError::bad_request("bad_cursor", e.to_string()))?;
+            let cursor = Cursor::decode(text)
+                .map_err(|e| ApiError::bad_request("bad_cursor", e.to_string()))?;
             if cursor.feed_id != feed_id {
                 return Err(ApiError::resync(
                     "other_feed",
@@ -233,7 +297,10 @@ pub async fn pull(State(app): State<AppState>, params: Result<Query<PullParams>,
     };
     let limit = params.limit.unwrap_or(app.limits.default_page);
     if limit == 0 || limit > app.limits.max_page {
-        return Err(ApiError::bad_request("bad_request", format!("limit is 1 to {}", app.limits.max_page)));
+        return Err(ApiError::bad_request(
+            "bad_request",
+            format!("limit is 1 to {}", app.limits.max_page),
+        ));
     }
     let page = app.store.pull(after, limit, app.limits.max_page_bytes).await.map_err(|e| match e {
         PullError::Expired => ApiError::resync(
@@ -243,14 +310,22 @@ pub async fn pull(State(app): State<AppState>, params: Result<Query<PullParams>,
         PullError::Store(e) => store_error(&e),
     })?;
     let last = page.changes.last().map_or(after, |c| c.position);
-    let next_cursor = Cursor { feed_id, position: last }.encode();
+    let next_cursor = Cursor {
+        feed_id,
+        position: last,
+    }
+    .encode();
     Ok(pull_json(&page, &next_cursor))
 }
 
 /// The pull answer written by hand: bodies go out as the exact text the desk pushed, with no
 /// parse and re-serialise per change.
 fn pull_json(page: &crate::store::Page, next_cursor: &str) -> Response {
-    let size: usize = page.changes.iter().map(|c| c.body.len() + c.entity_id.len() + 200).sum();
+    let size: usize = page
+        .changes
+        .iter()
+        .map(|c| c.body.len() + c.entity_id.len() + 200)
+        .sum();
     let mut out = Vec::with_capacity(size + 128);
     out.extend_from_slice(b"{\"changes\":[");
     for (i, c) in page.changes.iter().enumerate() {
@@ -258,9 +333,19 @@ fn pull_json(page: &crate::store::Page, next_cursor: &str) -> Response {
             out.push(b',');
         }
         out.extend_from_slice(b"{\"change_id\":\"");
-        out.extend_from_slice(c.change_id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes());
+        out.extend_from_slice(
+            c.change_id
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .as_bytes(),
+        );
         out.extend_from_slice(b"\",\"desk_id\":\"");
-        out.extend_from_slice(c.desk_id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes());
+        out.extend_from_slice(
+            c.desk_id
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .as_bytes(),
+        );
         out.extend_from_slice(b"\",\"hlc\":");
         json_string(&mut out, &c.hlc);
         out.extend_from_slice(b",\"entity\":");
@@ -277,8 +362,16 @@ fn pull_json(page: &crate::store::Page, next_cursor: &str) -> Response {
     }
     out.extend_from_slice(b"],\"next_cursor\":");
     json_string(&mut out, next_cursor);
-    out.extend_from_slice(if page.more { b",\"more\":true}" } else { b",\"more\":false}" });
-    ([(header::CONTENT_TYPE, "application/json")], Body::from(out)).into_response()
+    out.extend_from_slice(if page.more {
+        b",\"more\":true}"
+    } else {
+        b",\"more\":false}"
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(out),
+    )
+        .into_response()
 }
 
 fn json_string(out: &mut Vec<u8>, text: &str) {
@@ -293,7 +386,11 @@ fn json_string(out: &mut Vec<u8>, text: &str) {
     params(("license-desk-protocol" = u32, Header, description = "The protocol version the desk speaks")),
     responses((status = 200, body = WalletBlockResponse), (status = 400, body = crate::protocol::ErrorBody), (status = 401, body = crate::protocol::ErrorBody)),
     security(("device_token" = [])))]
-pub async fn wallet_blocks(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn wallet_blocks(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let bytes = body_bytes(body, &headers, app.limits.max_request_bytes)?;
     let request: WalletBlockRequest = serde_json::from_slice(&bytes).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
@@ -306,16 +403,29 @@ pub async fn wallet_blocks(State(app): State<AppState>, headers: HeaderMap, body
     })?;
     let blocks = app
         .store
-        .claim_wallet_blocks(request.desk_id, request.local_block, request.another, crate::clock::now_ms())
+        .claim_wallet_blocks(
+            request.desk_id,
+            request.local_block,
+            request.another,
+            crate::clock::now_ms(),
+        )
         .await
         .map_err(|e| store_error(&e))?;
     Ok(axum::Json(WalletBlockResponse { blocks }).into_response())
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint (see /v1/openapi.json)")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint (see /v1/openapi.json)",
+    )
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method (see /v1/openapi.json)")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method (see /v1/openapi.json)",
+    )
 }

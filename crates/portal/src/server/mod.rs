@@ -33,12 +33,18 @@ pub struct AppState {
 /// The application: routes, authentication, protocol check and limits.
 pub fn app(store: Store, limits: Limits) -> Router {
     let limits = Arc::new(limits);
-    let state = AppState { store, limits: limits.clone() };
+    let state = AppState {
+        store,
+        limits: limits.clone(),
+    };
     let protected = Router::new()
         .route("/v1/changes", post(handlers::push).get(handlers::pull))
         .route("/v1/wallet-blocks", post(handlers::wallet_blocks))
         .route_layer(axum::middleware::from_fn(handlers::require_protocol))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), handlers::require_token));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            handlers::require_token,
+        ));
     let router = Router::new()
         .route("/v1/health", get(handlers::health))
         .route("/v1/version", get(handlers::version))
@@ -48,19 +54,27 @@ pub fn app(store: Store, limits: Limits) -> Router {
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limits.max_request_bytes))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.request_timeout))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.request_timeout,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long; try again")
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "timeout",
+                        "the request took too long; try again",
+                    )
                 }))
                 .timeout(limits.request_timeout),
         )
-        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
-            let (name, value) = error::supported_header();
-            response.headers_mut().insert(name, value);
-            response
-        }));
+        .layer(axum::middleware::map_response(
+            |mut response: axum::response::Response| async move {
+                let (name, value) = error::supported_header();
+                response.headers_mut().insert(name, value);
+                response
+            },
+        ));
     if limits.rate_per_second == 0 {
         return router;
     }
@@ -68,7 +82,9 @@ pub fn app(store: Store, limits: Limits) -> Router {
     let config = GovernorConfigBuilder::default()
         .period(per_request)
         .burst_size(limits.rate_burst.max(1))
-        .key_extractor(ClientIp { trust_forwarded_for: limits.trust_forwarded_for })
+        .key_extractor(ClientIp {
+            trust_forwarded_for: limits.trust_forwarded_for,
+        })
         .finish();
     match config {
         Some(config) => {
@@ -90,11 +106,20 @@ pub fn app(store: Store, limits: Limits) -> Router {
 fn rate_limited(error: GovernorError) -> axum::response::Response {
     match error {
         GovernorError::TooManyRequests { wait_time, .. } => {
-            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many requests; wait {wait_time} s"));
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests; wait {wait_time} s"),
+            );
             e.retry_after_seconds = Some(wait_time.max(1));
             e.into_response()
         }
-        other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.to_string()).into_response(),
+        other => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            other.to_string(),
+        )
+        .into_response(),
     }
 }
 
@@ -117,7 +142,7 @@ impl KeyExtractor for ClientIp {
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-                .last()
+                .next_back()
         {
             return Ok(ip);
         }
@@ -130,14 +155,18 @@ impl KeyExtractor for ClientIp {
 
 /// Runs compaction every `limits.compact_every`, logging what it removed.
 pub fn spawn_compaction(store: Store, limits: &Limits) {
-    let Some(every) = limits.compact_every else { return };
+    let Some(every) = limits.compact_every else {
+        return;
+    };
     let retain_ms = limits.retain_ms();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
             match store.compact(crate::clock::now_ms(), retain_ms).await {
-                Ok(report) if report.removed > 0 => tracing::info!("compaction removed {} superseded changes", report.removed),
+                Ok(report) if report.removed > 0 => {
+                    tracing::info!("compaction removed {} superseded changes", report.removed)
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!("compaction: {e}"),
             }
@@ -157,7 +186,10 @@ pub struct BackgroundPortal {
 impl BackgroundPortal {
     /// Opens the database and serves it on 127.0.0.1 at a free port.
     pub fn start(db: &crate::store::DbUrl, limits: Limits) -> anyhow::Result<BackgroundPortal> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
         let (store, listener) = runtime.block_on(async {
             let store = Store::open(db).await?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -166,19 +198,28 @@ impl BackgroundPortal {
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = store.clone();
-        let thread = std::thread::Builder::new().name(format!("portal-{addr}")).spawn(move || {
-            runtime.block_on(async move {
-                let connection_limit = limits.max_connections;
-                let router = app(served, limits);
-                let shutdown = async {
-                    let _ = stopped.await;
-                };
-                if let Err(e) = listen::serve(listener, router, None, connection_limit, shutdown).await {
-                    tracing::error!("portal stopped: {e}");
-                }
-            });
-        })?;
-        Ok(BackgroundPortal { addr, store, stop: Some(stop), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name(format!("portal-{addr}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let connection_limit = limits.max_connections;
+                    let router = app(served, limits);
+                    let shutdown = async {
+                        let _ = stopped.await;
+                    };
+                    if let Err(e) =
+                        listen::serve(listener, router, None, connection_limit, shutdown).await
+                    {
+                        tracing::error!("portal stopped: {e}");
+                    }
+                });
+            })?;
+        Ok(BackgroundPortal {
+            addr,
+            store,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     /// `http://127.0.0.1:PORT`

@@ -179,7 +179,12 @@ impl Store {
 
     /// Up to `limit` changes after `after`, in feed order.
     /// The page stops early once the bodies add up to `max_bytes` (always at least one change).
-    pub async fn pull(&self, after: Position, limit: usize, max_bytes: usize) -> Result<Page, PullError> {
+    pub async fn pull(
+        &self,
+        after: Position,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Page, PullError> {
         match self {
             Store::Sqlite(s) => s.pull(after, limit, max_bytes).await,
             Store::Postgres(s) => s.pull(after, limit, max_bytes).await,
@@ -195,14 +200,24 @@ impl Store {
     }
 
     /// Stores a new token under a unique name.
-    pub async fn create_token(&self, name: &str, hash: [u8; 32], now_ms: i64) -> StoreResult<TokenInfo> {
+    pub async fn create_token(
+        &self,
+        name: &str,
+        hash: [u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<TokenInfo> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(StoreError::Invalid(
                 "a token name is 1 to 100 characters, no control characters".into(),
             ));
         }
-        let info = TokenInfo { id: Uuid::now_v7(), name: name.to_string(), created_at: now_ms, revoked_at: None };
+        let info = TokenInfo {
+            id: Uuid::now_v7(),
+            name: name.to_string(),
+            created_at: now_ms,
+            revoked_at: None,
+        };
         match self {
             Store::Sqlite(s) => s.create_token(info, hash).await,
             Store::Postgres(s) => s.create_token(info, hash).await,
@@ -218,7 +233,11 @@ impl Store {
     }
 
     /// Revokes the token with this id or name; `None` when there is none.
-    pub async fn revoke_token(&self, id_or_name: &str, now_ms: i64) -> StoreResult<Option<TokenInfo>> {
+    pub async fn revoke_token(
+        &self,
+        id_or_name: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<TokenInfo>> {
         let tokens = self.list_tokens().await?;
         let Some(token) = tokens
             .into_iter()
@@ -230,7 +249,10 @@ impl Store {
             Store::Sqlite(s) => s.revoke_token(token.id, now_ms).await?,
             Store::Postgres(s) => s.revoke_token(token.id, now_ms).await?,
         }
-        Ok(Some(TokenInfo { revoked_at: Some(token.revoked_at.unwrap_or(now_ms)), ..token }))
+        Ok(Some(TokenInfo {
+            revoked_at: Some(token.revoked_at.unwrap_or(now_ms)),
+            ..token
+        }))
     }
 
     /// The wallet-ID blocks `desk_id` holds, granting one when it holds none (confirming
@@ -244,7 +266,9 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Vec<WalletBlock>> {
         if let Some(block) = local_block
-            && (block.first_id < 1 || block.last_id < block.first_id || block.last_id >= FIRST_GRANTED_WALLET_ID)
+            && (block.first_id < 1
+                || block.last_id < block.first_id
+                || block.last_id >= FIRST_GRANTED_WALLET_ID)
         {
             return Err(StoreError::Invalid(format!(
                 "a local wallet block lies within 1–{} with first_id ≤ last_id",
@@ -252,8 +276,14 @@ impl Store {
             )));
         }
         match self {
-            Store::Sqlite(s) => s.claim_wallet_blocks(desk_id, local_block, another, now_ms).await,
-            Store::Postgres(s) => s.claim_wallet_blocks(desk_id, local_block, another, now_ms).await,
+            Store::Sqlite(s) => {
+                s.claim_wallet_blocks(desk_id, local_block, another, now_ms)
+                    .await
+            }
+            Store::Postgres(s) => {
+                s.claim_wallet_blocks(desk_id, local_block, another, now_ms)
+                    .await
+            }
         }
     }
 
@@ -292,7 +322,10 @@ pub(crate) fn wallet_grant(
         .max()
         .unwrap_or(FIRST_GRANTED_WALLET_ID)
         .max(FIRST_GRANTED_WALLET_ID);
-    Some(WalletBlock { first_id: next, last_id: next + WALLET_BLOCK_SIZE - 1 })
+    Some(WalletBlock {
+        first_id: next,
+        last_id: next + WALLET_BLOCK_SIZE - 1,
+    })
 }
 
 /// Splits a batch into rounds in which no change id and no fact repeats; round k holds the
@@ -308,7 +341,9 @@ pub(crate) fn rounds(changes: &[ValidChange]) -> Vec<Vec<usize>> {
         let mut round = *by_id;
         *by_id += 1;
         if c.fact_hash.is_some() {
-            let by_fact = seen_facts.entry((c.entity, c.entity_id.as_str())).or_insert(0);
+            let by_fact = seen_facts
+                .entry((c.entity, c.entity_id.as_str()))
+                .or_insert(0);
             round = round.max(*by_fact);
             *by_fact = round + 1;
         }
@@ -327,8 +362,14 @@ mod tests {
     #[test]
     fn db_urls() {
         assert_eq!(DbUrl::parse("portal.db"), DbUrl::Sqlite("portal.db".into()));
-        assert_eq!(DbUrl::parse("sqlite:/x/p.db"), DbUrl::Sqlite("/x/p.db".into()));
-        assert_eq!(DbUrl::parse("postgres://u@h/db"), DbUrl::Postgres("postgres://u@h/db".into()));
+        assert_eq!(
+            DbUrl::parse("sqlite:/x/p.db"),
+            DbUrl::Sqlite("/x/p.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("postgres://u@h/db"),
+            DbUrl::Postgres("postgres://u@h/db".into())
+        );
         assert_eq!(
             DbUrl::parse("postgres:host=/var/run/postgresql dbname=p"),
             DbUrl::Postgres("host=/var/run/postgresql dbname=p".into())
@@ -338,17 +379,33 @@ mod tests {
     #[test]
     fn wallet_blocks_first_desk_keeps_its_local_block_others_get_new_ones() {
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let local = WalletBlock { first_id: 100, last_id: 99_999 };
+        let local = WalletBlock {
+            first_id: 100,
+            last_id: 99_999,
+        };
         let first = wallet_grant(&[], a, Some(local), false);
         assert_eq!(first, Some(local));
         let all = vec![(local, a)];
-        assert_eq!(wallet_grant(&all, a, Some(local), false), None, "already holds one");
+        assert_eq!(
+            wallet_grant(&all, a, Some(local), false),
+            None,
+            "already holds one"
+        );
         let second = wallet_grant(&all, b, Some(local), false).unwrap();
-        assert_eq!(second, WalletBlock { first_id: 100_000, last_id: 109_999 });
+        assert_eq!(
+            second,
+            WalletBlock {
+                first_id: 100_000,
+                last_id: 109_999
+            }
+        );
         let all = vec![(local, a), (second, b)];
         assert_eq!(
             wallet_grant(&all, a, None, true),
-            Some(WalletBlock { first_id: 110_000, last_id: 119_999 })
+            Some(WalletBlock {
+                first_id: 110_000,
+                last_id: 119_999
+            })
         );
     }
 }

@@ -12,7 +12,9 @@
 //! show nothing newer than it; push transactions last milliseconds, and portal sessions end
 //! idle transactions after a minute.
 
-use super::{CompactReport, Outcome, Page, PullError, StoreError, StoreResult, StoredChange, TokenInfo};
+use super::{
+    CompactReport, Outcome, Page, PullError, StoreError, StoreResult, StoredChange, TokenInfo,
+};
 use crate::cursor::Position;
 use crate::protocol::{RejectCode, WalletBlock};
 use crate::validate::ValidChange;
@@ -99,7 +101,8 @@ fn retryable(e: &StoreError) -> bool {
 }
 
 fn xid_of(text: &str) -> StoreResult<u64> {
-    text.parse().map_err(|_| StoreError::Corrupt(format!("'{text}' is not a transaction id")))
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("'{text}' is not a transaction id")))
 }
 
 impl PgStore {
@@ -112,14 +115,27 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("license-portal");
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(pool_err)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(pool_err)?;
         let mut client = pool.get().await.map_err(pool_err)?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS portal_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)")
             .await?;
-        let done: i64 = tx.query_one("SELECT count(*) FROM portal_migrations", &[]).await?.get(0);
+        let done: i64 = tx
+            .query_one("SELECT count(*) FROM portal_migrations", &[])
+            .await?
+            .get(0);
         let done = usize::try_from(done).unwrap_or(usize::MAX);
         if done > MIGRATIONS.len() {
             return Err(StoreError::Corrupt(format!(
@@ -140,8 +156,11 @@ impl PgStore {
             Some(row) => row.get(0),
             None => {
                 let id = Uuid::now_v7();
-                tx.execute("INSERT INTO feed (feed_id, created_at) VALUES ($1, $2)", &[&id, &crate::clock::now_ms()])
-                    .await?;
+                tx.execute(
+                    "INSERT INTO feed (feed_id, created_at) VALUES ($1, $2)",
+                    &[&id, &crate::clock::now_ms()],
+                )
+                .await?;
                 id
             }
         };
@@ -181,7 +200,10 @@ impl PgStore {
             let mut by_id: Vec<usize> = round.clone();
             by_id.sort_by_key(|&i| changes[i].change_id);
             let ids: Vec<Uuid> = by_id.iter().map(|&i| changes[i].change_id).collect();
-            let hashes: Vec<Vec<u8>> = by_id.iter().map(|&i| changes[i].content_hash.to_vec()).collect();
+            let hashes: Vec<Vec<u8>> = by_id
+                .iter()
+                .map(|&i| changes[i].content_hash.to_vec())
+                .collect();
             let fresh: HashSet<Uuid> = tx
                 .query(
                     "INSERT INTO receipts (change_id, content_hash)
@@ -193,10 +215,17 @@ impl PgStore {
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
-            let seen: Vec<Uuid> = ids.iter().filter(|id| !fresh.contains(id)).copied().collect();
+            let seen: Vec<Uuid> = ids
+                .iter()
+                .filter(|id| !fresh.contains(id))
+                .copied()
+                .collect();
             if !seen.is_empty() {
                 let known: HashMap<Uuid, Vec<u8>> = tx
-                    .query("SELECT change_id, content_hash FROM receipts WHERE change_id = ANY($1)", &[&seen])
+                    .query(
+                        "SELECT change_id, content_hash FROM receipts WHERE change_id = ANY($1)",
+                        &[&seen],
+                    )
                     .await?
                     .iter()
                     .map(|r| (r.get(0), r.get(1)))
@@ -208,19 +237,33 @@ impl PgStore {
                     }
                     outcomes[i] = Some(match known.get(&c.change_id) {
                         Some(hash) if hash[..] == c.content_hash[..] => Outcome::Duplicate,
-                        _ => Outcome::Rejected(RejectCode::ChangeIdReused, super::sqlite::REUSED_REASON.into()),
+                        _ => Outcome::Rejected(
+                            RejectCode::ChangeIdReused,
+                            super::sqlite::REUSED_REASON.into(),
+                        ),
                     });
                 }
             }
             // 2. Facts: a second insert of an entity id is the same fact or a conflict.
-            let mut facts: Vec<usize> =
-                round.iter().copied().filter(|&i| outcomes[i].is_none() && changes[i].fact_hash.is_some()).collect();
+            let mut facts: Vec<usize> = round
+                .iter()
+                .copied()
+                .filter(|&i| outcomes[i].is_none() && changes[i].fact_hash.is_some())
+                .collect();
             if !facts.is_empty() {
-                facts.sort_by(|&a, &b| (changes[a].entity, &changes[a].entity_id).cmp(&(changes[b].entity, &changes[b].entity_id)));
+                facts.sort_by(|&a, &b| {
+                    (changes[a].entity, &changes[a].entity_id)
+                        .cmp(&(changes[b].entity, &changes[b].entity_id))
+                });
                 let entities: Vec<&str> = facts.iter().map(|&i| changes[i].entity).collect();
-                let entity_ids: Vec<&str> = facts.iter().map(|&i| changes[i].entity_id.as_str()).collect();
-                let fact_hashes: Vec<Vec<u8>> =
-                    facts.iter().map(|&i| changes[i].fact_hash.map(|h| h.to_vec()).unwrap_or_default()).collect();
+                let entity_ids: Vec<&str> = facts
+                    .iter()
+                    .map(|&i| changes[i].entity_id.as_str())
+                    .collect();
+                let fact_hashes: Vec<Vec<u8>> = facts
+                    .iter()
+                    .map(|&i| changes[i].fact_hash.map(|h| h.to_vec()).unwrap_or_default())
+                    .collect();
                 let fact_ids: Vec<Uuid> = facts.iter().map(|&i| changes[i].change_id).collect();
                 let stored: HashSet<Uuid> = tx
                     .query(
@@ -233,10 +276,17 @@ impl PgStore {
                     .iter()
                     .map(|r| r.get(0))
                     .collect();
-                let clashing: Vec<usize> = facts.iter().copied().filter(|&i| !stored.contains(&changes[i].change_id)).collect();
+                let clashing: Vec<usize> = facts
+                    .iter()
+                    .copied()
+                    .filter(|&i| !stored.contains(&changes[i].change_id))
+                    .collect();
                 if !clashing.is_empty() {
                     let e: Vec<&str> = clashing.iter().map(|&i| changes[i].entity).collect();
-                    let ei: Vec<&str> = clashing.iter().map(|&i| changes[i].entity_id.as_str()).collect();
+                    let ei: Vec<&str> = clashing
+                        .iter()
+                        .map(|&i| changes[i].entity_id.as_str())
+                        .collect();
                     let held: HashMap<(String, String), Vec<u8>> = tx
                         .query(
                             "SELECT f.entity, f.entity_id, f.fact_hash FROM facts f
@@ -258,25 +308,41 @@ impl PgStore {
                         outcomes[i] = Some(if same {
                             Outcome::Duplicate
                         } else {
-                            Outcome::Rejected(RejectCode::ConflictingFact, super::sqlite::conflicting_fact_reason(c))
+                            Outcome::Rejected(
+                                RejectCode::ConflictingFact,
+                                super::sqlite::conflicting_fact_reason(c),
+                            )
                         });
                         unreceipt.push(c.change_id);
                     }
-                    tx.execute("DELETE FROM receipts WHERE change_id = ANY($1)", &[&unreceipt]).await?;
+                    tx.execute(
+                        "DELETE FROM receipts WHERE change_id = ANY($1)",
+                        &[&unreceipt],
+                    )
+                    .await?;
                 }
             }
             // 3. The rest joins the feed, in batch order.
-            let mut new: Vec<usize> = round.iter().copied().filter(|&i| outcomes[i].is_none()).collect();
+            let mut new: Vec<usize> = round
+                .iter()
+                .copied()
+                .filter(|&i| outcomes[i].is_none())
+                .collect();
             new.sort_unstable();
             if !new.is_empty() {
-                let col = |f: &dyn Fn(&ValidChange) -> String| -> Vec<String> { new.iter().map(|&i| f(&changes[i])).collect() };
+                let col = |f: &dyn Fn(&ValidChange) -> String| -> Vec<String> {
+                    new.iter().map(|&i| f(&changes[i])).collect()
+                };
                 let change_ids: Vec<Uuid> = new.iter().map(|&i| changes[i].change_id).collect();
                 let desk_ids: Vec<Uuid> = new.iter().map(|&i| changes[i].desk_id).collect();
                 let hlcs = col(&|c| c.hlc.to_string());
                 let entities = col(&|c| c.entity.to_string());
                 let entity_ids = col(&|c| c.entity_id.clone());
                 let ops = col(&|c| c.op.as_str().to_string());
-                let versions: Vec<i32> = new.iter().map(|&i| i32::try_from(changes[i].version).unwrap_or(i32::MAX)).collect();
+                let versions: Vec<i32> = new
+                    .iter()
+                    .map(|&i| i32::try_from(changes[i].version).unwrap_or(i32::MAX))
+                    .collect();
                 let bodies = col(&|c| c.body.clone());
                 tx.execute(
                     "INSERT INTO changes (change_id, desk_id, hlc, entity, entity_id, op, version, body, received_at)
@@ -295,18 +361,28 @@ impl PgStore {
         tx.commit().await?;
         outcomes
             .into_iter()
-            .map(|o| o.ok_or_else(|| StoreError::Task("a change was left without an answer".into())))
+            .map(|o| {
+                o.ok_or_else(|| StoreError::Task("a change was left without an answer".into()))
+            })
             .collect()
     }
 
-    pub async fn pull(&self, after: Position, limit: usize, max_bytes: usize) -> Result<Page, PullError> {
+    pub async fn pull(
+        &self,
+        after: Position,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Page, PullError> {
         use futures_util::TryStreamExt;
         let client = self.pool.get().await.map_err(pool_err)?;
         let horizon = client
             .query_one("SELECT horizon_xid::text, horizon_pos FROM feed", &[])
             .await
             .map_err(StoreError::from)?;
-        let horizon = Position { xid: xid_of(horizon.get(0))?, pos: horizon.get(1) };
+        let horizon = Position {
+            xid: xid_of(horizon.get(0))?,
+            pos: horizon.get(1),
+        };
         if after != Position::START && after < horizon {
             return Err(PullError::Expired);
         }
@@ -340,7 +416,10 @@ impl PgStore {
         let xid = after.xid.to_string();
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&xid, &after.pos, &fetch];
-        let rows = client.query_raw(&stmt, params).await.map_err(StoreError::from)?;
+        let rows = client
+            .query_raw(&stmt, params)
+            .await
+            .map_err(StoreError::from)?;
         futures_util::pin_mut!(rows);
         let mut changes = Vec::with_capacity(limit.min(1024));
         let mut bytes = 0usize;
@@ -356,7 +435,10 @@ impl PgStore {
             }
             let version: i32 = r.get(8);
             let change = StoredChange {
-                position: Position { xid: xid_of(r.get(0))?, pos: r.get(1) },
+                position: Position {
+                    xid: xid_of(r.get(0))?,
+                    pos: r.get(1),
+                },
                 change_id: r.get(2),
                 desk_id: r.get(3),
                 hlc: r.get(4),
@@ -374,7 +456,9 @@ impl PgStore {
 
     pub async fn token_valid(&self, hash: [u8; 32]) -> StoreResult<bool> {
         let client = self.pool.get().await.map_err(pool_err)?;
-        let stmt = client.prepare_cached("SELECT revoked_at IS NULL FROM tokens WHERE secret_hash = $1").await?;
+        let stmt = client
+            .prepare_cached("SELECT revoked_at IS NULL FROM tokens WHERE secret_hash = $1")
+            .await?;
         let row = client.query_opt(&stmt, &[&hash.to_vec()]).await?;
         Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
@@ -388,24 +472,40 @@ impl PgStore {
             )
             .await?;
         if inserted == 0 {
-            return Err(StoreError::Invalid(format!("a token named '{}' exists already", info.name)));
+            return Err(StoreError::Invalid(format!(
+                "a token named '{}' exists already",
+                info.name
+            )));
         }
         Ok(info)
     }
 
     pub async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
         let client = self.pool.get().await.map_err(pool_err)?;
-        let rows = client.query("SELECT id, name, created_at, revoked_at FROM tokens ORDER BY created_at, id", &[]).await?;
+        let rows = client
+            .query(
+                "SELECT id, name, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
         Ok(rows
             .iter()
-            .map(|r| TokenInfo { id: r.get(0), name: r.get(1), created_at: r.get(2), revoked_at: r.get(3) })
+            .map(|r| TokenInfo {
+                id: r.get(0),
+                name: r.get(1),
+                created_at: r.get(2),
+                revoked_at: r.get(3),
+            })
             .collect())
     }
 
     pub async fn revoke_token(&self, id: Uuid, now_ms: i64) -> StoreResult<()> {
         let client = self.pool.get().await.map_err(pool_err)?;
         client
-            .execute("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &now_ms])
+            .execute(
+                "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now_ms],
+            )
             .await?;
         Ok(())
     }
@@ -419,14 +519,30 @@ impl PgStore {
     ) -> StoreResult<Vec<WalletBlock>> {
         let mut client = self.pool.get().await.map_err(pool_err)?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WALLET_LOCK]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WALLET_LOCK])
+            .await?;
         let all: Vec<(WalletBlock, Uuid)> = tx
-            .query("SELECT first_id, last_id, desk_id FROM wallet_blocks ORDER BY first_id", &[])
+            .query(
+                "SELECT first_id, last_id, desk_id FROM wallet_blocks ORDER BY first_id",
+                &[],
+            )
             .await?
             .iter()
-            .map(|r| (WalletBlock { first_id: r.get(0), last_id: r.get(1) }, r.get(2)))
+            .map(|r| {
+                (
+                    WalletBlock {
+                        first_id: r.get(0),
+                        last_id: r.get(1),
+                    },
+                    r.get(2),
+                )
+            })
             .collect();
-        let mut held: Vec<WalletBlock> = all.iter().filter(|(_, d)| *d == desk_id).map(|(b, _)| *b).collect();
+        let mut held: Vec<WalletBlock> = all
+            .iter()
+            .filter(|(_, d)| *d == desk_id)
+            .map(|(b, _)| *b)
+            .collect();
         if let Some(grant) = super::wallet_grant(&all, desk_id, local_block, another) {
             tx.execute(
                 "INSERT INTO wallet_blocks (first_id, last_id, desk_id, granted_at) VALUES ($1, $2, $3, $4)",
@@ -443,7 +559,10 @@ impl PgStore {
         let mut client = self.pool.get().await.map_err(pool_err)?;
         let tx = client.transaction().await?;
         // One compactor at a time; another portal already at it is enough.
-        let got: bool = tx.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&COMPACTION_LOCK]).await?.get(0);
+        let got: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&COMPACTION_LOCK])
+            .await?
+            .get(0);
         let mut removed = 0u64;
         if got {
             let rows = tx
@@ -459,7 +578,10 @@ impl PgStore {
             removed = rows.len() as u64;
             let mut newest: Option<Position> = None;
             for r in &rows {
-                let p = Position { xid: xid_of(r.get(0))?, pos: r.get(1) };
+                let p = Position {
+                    xid: xid_of(r.get(0))?,
+                    pos: r.get(1),
+                };
                 newest = newest.max(Some(p));
             }
             if let Some(p) = newest {
@@ -471,8 +593,13 @@ impl PgStore {
                 .await?;
             }
         }
-        let row = tx.query_one("SELECT horizon_xid::text, horizon_pos FROM feed", &[]).await?;
-        let horizon = Position { xid: xid_of(row.get(0))?, pos: row.get(1) };
+        let row = tx
+            .query_one("SELECT horizon_xid::text, horizon_pos FROM feed", &[])
+            .await?;
+        let horizon = Position {
+            xid: xid_of(row.get(0))?,
+            pos: row.get(1),
+        };
         tx.commit().await?;
         Ok(CompactReport { removed, horizon })
     }

@@ -7,7 +7,9 @@
 //!
 //! This is the one place the portal opens SQLite connections.
 
-use super::{CompactReport, Outcome, Page, PullError, StoreError, StoreResult, StoredChange, TokenInfo};
+use super::{
+    CompactReport, Outcome, Page, PullError, StoreError, StoreResult, StoredChange, TokenInfo,
+};
 use crate::cursor::Position;
 use crate::protocol::{RejectCode, WalletBlock};
 use crate::validate::ValidChange;
@@ -86,7 +88,9 @@ fn connect(path: &Path, read_only: bool) -> StoreResult<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     // An acknowledged change must survive a crash: WAL + FULL syncs every commit.
@@ -130,7 +134,9 @@ fn migrate(conn: &mut Connection) -> StoreResult<Uuid> {
         tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
     }
     let existing: Option<Vec<u8>> = tx
-        .query_row("SELECT feed_id FROM feed WHERE singleton = 1", [], |r| r.get(0))
+        .query_row("SELECT feed_id FROM feed WHERE singleton = 1", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     let feed_id = match existing {
         Some(bytes) => Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -149,7 +155,9 @@ fn migrate(conn: &mut Connection) -> StoreResult<Uuid> {
 
 fn uuid_col(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
     let bytes: Vec<u8> = row.get(i)?;
-    Uuid::from_slice(&bytes).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e)))
+    Uuid::from_slice(&bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
+    })
 }
 
 impl SqliteStore {
@@ -182,7 +190,10 @@ impl SqliteStore {
     ) -> StoreResult<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = work(&tx)?;
             tx.commit()?;
@@ -228,7 +239,8 @@ impl SqliteStore {
     }
 
     pub async fn health(&self) -> StoreResult<()> {
-        self.read_store(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read_store(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 
     pub async fn push(&self, changes: Vec<ValidChange>, now_ms: i64) -> StoreResult<Vec<Outcome>> {
@@ -293,10 +305,19 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn pull(&self, after: Position, limit: usize, max_bytes: usize) -> Result<Page, PullError> {
+    pub async fn pull(
+        &self,
+        after: Position,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Page, PullError> {
         self.read(move |conn| {
             let horizon: i64 = conn
-                .query_row("SELECT horizon_pos FROM feed WHERE singleton = 1", [], |r| r.get(0))
+                .query_row(
+                    "SELECT horizon_pos FROM feed WHERE singleton = 1",
+                    [],
+                    |r| r.get(0),
+                )
                 .map_err(StoreError::from)?;
             if after != Position::START && after.pos < horizon {
                 return Err(PullError::Expired);
@@ -308,7 +329,10 @@ impl SqliteStore {
                 )
                 .map_err(StoreError::from)?;
             let mut rows = stmt
-                .query(params![after.pos, i64::try_from(limit + 1).unwrap_or(i64::MAX)])
+                .query(params![
+                    after.pos,
+                    i64::try_from(limit + 1).unwrap_or(i64::MAX)
+                ])
                 .map_err(StoreError::from)?;
             let mut changes = Vec::with_capacity(limit.min(1024));
             let mut bytes = 0usize;
@@ -319,7 +343,10 @@ impl SqliteStore {
                     break;
                 }
                 let change = StoredChange {
-                    position: Position { xid: 0, pos: r.get(0).map_err(StoreError::from)? },
+                    position: Position {
+                        xid: 0,
+                        pos: r.get(0).map_err(StoreError::from)?,
+                    },
                     change_id: uuid_col(r, 1).map_err(StoreError::from)?,
                     desk_id: uuid_col(r, 2).map_err(StoreError::from)?,
                     hlc: r.get(3).map_err(StoreError::from)?,
@@ -350,13 +377,25 @@ impl SqliteStore {
 
     pub async fn create_token(&self, info: TokenInfo, hash: [u8; 32]) -> StoreResult<TokenInfo> {
         self.write(move |tx| {
-            let taken: bool = tx.query_row("SELECT count(*) > 0 FROM tokens WHERE name = ?1", [&info.name], |r| r.get(0))?;
+            let taken: bool = tx.query_row(
+                "SELECT count(*) > 0 FROM tokens WHERE name = ?1",
+                [&info.name],
+                |r| r.get(0),
+            )?;
             if taken {
-                return Err(StoreError::Invalid(format!("a token named '{}' exists already", info.name)));
+                return Err(StoreError::Invalid(format!(
+                    "a token named '{}' exists already",
+                    info.name
+                )));
             }
             tx.execute(
                 "INSERT INTO tokens (id, name, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![info.id.as_bytes().to_vec(), info.name, hash.to_vec(), info.created_at],
+                params![
+                    info.id.as_bytes().to_vec(),
+                    info.name,
+                    hash.to_vec(),
+                    info.created_at
+                ],
             )?;
             Ok(info)
         })
@@ -365,9 +404,16 @@ impl SqliteStore {
 
     pub async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
         self.read_store(|conn| {
-            let mut stmt = conn.prepare("SELECT id, name, created_at, revoked_at FROM tokens ORDER BY created_at, id")?;
+            let mut stmt = conn.prepare(
+                "SELECT id, name, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+            )?;
             let rows = stmt.query_map([], |r| {
-                Ok(TokenInfo { id: uuid_col(r, 0)?, name: r.get(1)?, created_at: r.get(2)?, revoked_at: r.get(3)? })
+                Ok(TokenInfo {
+                    id: uuid_col(r, 0)?,
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                    revoked_at: r.get(3)?,
+                })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -419,18 +465,30 @@ impl SqliteStore {
                        AND (later.hlc, later.desk_id) > (changes.hlc, changes.desk_id))
                  RETURNING pos",
             )?;
-            let removed: Vec<i64> = stmt.query_map([cutoff_ms], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let removed: Vec<i64> = stmt
+                .query_map([cutoff_ms], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             if let Some(newest) = removed.iter().max() {
-                tx.execute("UPDATE feed SET horizon_pos = max(horizon_pos, ?1)", [newest])?;
+                tx.execute(
+                    "UPDATE feed SET horizon_pos = max(horizon_pos, ?1)",
+                    [newest],
+                )?;
             }
             let horizon: i64 = tx.query_row("SELECT horizon_pos FROM feed", [], |r| r.get(0))?;
-            Ok(CompactReport { removed: removed.len() as u64, horizon: Position { xid: 0, pos: horizon } })
+            Ok(CompactReport {
+                removed: removed.len() as u64,
+                horizon: Position {
+                    xid: 0,
+                    pos: horizon,
+                },
+            })
         })
         .await
     }
 }
 
-const REUSED: &str = "this change id was pushed before with other content; a change id is never reused";
+const REUSED: &str =
+    "this change id was pushed before with other content; a change id is never reused";
 
 fn conflicting(c: &ValidChange) -> String {
     format!(

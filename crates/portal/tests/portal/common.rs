@@ -35,13 +35,19 @@ macro_rules! both {
 /// The base connection string for the test server (without a database name).
 pub fn pg_base() -> String {
     std::env::var("LICENSE_PORTAL_TEST_PG").unwrap_or_else(|_| {
-        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "root".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "root".into());
         format!("host=/var/run/postgresql user={user}")
     })
 }
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
 }
 
 /// A database that exists for one test.
@@ -59,19 +65,35 @@ impl TestDb {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let path = dir.path().join("portal.db");
                 let text = path.display().to_string();
-                TestDb { url: DbUrl::Sqlite(path), text, _dir: Some(dir), pg_name: None }
+                TestDb {
+                    url: DbUrl::Sqlite(path),
+                    text,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
             }
             Kind::Postgres => {
                 let name = format!("portal_test_{}", Uuid::new_v4().simple());
                 block_on(async {
-                    let (client, conn) = tokio_postgres::connect(&format!("{} dbname=postgres", pg_base()), tokio_postgres::NoTls)
-                        .await
-                        .expect("PostgreSQL must answer for this test (bash .ci/postgres.sh)");
+                    let (client, conn) = tokio_postgres::connect(
+                        &format!("{} dbname=postgres", pg_base()),
+                        tokio_postgres::NoTls,
+                    )
+                    .await
+                    .expect("PostgreSQL must answer for this test (bash .ci/postgres.sh)");
                     tokio::spawn(conn);
-                    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+                    client
+                        .batch_execute(&format!("CREATE DATABASE {name}"))
+                        .await
+                        .expect("create database");
                 });
                 let text = format!("postgres:{} dbname={name}", pg_base());
-                TestDb { url: DbUrl::parse(&text), text, _dir: None, pg_name: Some(name) }
+                TestDb {
+                    url: DbUrl::parse(&text),
+                    text,
+                    _dir: None,
+                    pg_name: Some(name),
+                }
             }
         }
     }
@@ -79,9 +101,12 @@ impl TestDb {
     /// A direct connection (PostgreSQL only), for what no endpoint does.
     pub async fn pg_connect(&self) -> tokio_postgres::Client {
         let name = self.pg_name.as_deref().expect("a PostgreSQL test database");
-        let (client, conn) = tokio_postgres::connect(&format!("{} dbname={name}", pg_base()), tokio_postgres::NoTls)
-            .await
-            .expect("connect");
+        let (client, conn) = tokio_postgres::connect(
+            &format!("{} dbname={name}", pg_base()),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .expect("connect");
         tokio::spawn(conn);
         client
     }
@@ -91,11 +116,16 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
             block_on(async {
-                if let Ok((client, conn)) =
-                    tokio_postgres::connect(&format!("{} dbname=postgres", pg_base()), tokio_postgres::NoTls).await
+                if let Ok((client, conn)) = tokio_postgres::connect(
+                    &format!("{} dbname=postgres", pg_base()),
+                    tokio_postgres::NoTls,
+                )
+                .await
                 {
                     tokio::spawn(conn);
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         }
@@ -104,13 +134,18 @@ impl Drop for TestDb {
 
 /// Limits for tests: no rate limit unless a test sets one.
 pub fn test_limits() -> Limits {
-    Limits { rate_per_second: 0, compact_every: None, ..Limits::default() }
+    Limits {
+        rate_per_second: 0,
+        compact_every: None,
+        ..Limits::default()
+    }
 }
 
 /// Makes a token straight in the database.
 pub fn make_token(store: &Store, name: &str) -> String {
     let token = portal::token::generate().expect("token");
-    block_on(store.create_token(name, portal::token::hash(&token), portal::clock::now_ms())).expect("create token");
+    block_on(store.create_token(name, portal::token::hash(&token), portal::clock::now_ms()))
+        .expect("create token");
     token
 }
 
@@ -134,7 +169,8 @@ impl Fixture {
     }
 
     pub fn client(&self) -> PortalClient {
-        PortalClient::new(&self.portal.url(), &self.token, ClientOptions::default()).expect("client")
+        PortalClient::new(&self.portal.url(), &self.token, ClientOptions::default())
+            .expect("client")
     }
 
     /// Every change of the feed, paging with `page`.
@@ -164,12 +200,21 @@ pub struct Desk {
 
 impl Default for Desk {
     fn default() -> Self {
-        Desk { id: Uuid::now_v7(), clock: HlcClock::default() }
+        Desk {
+            id: Uuid::now_v7(),
+            clock: HlcClock::default(),
+        }
     }
 }
 
 impl Desk {
-    pub fn change(&mut self, entity: &str, entity_id: &str, op: Op, body: serde_json::Value) -> Envelope {
+    pub fn change(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        op: Op,
+        body: serde_json::Value,
+    ) -> Envelope {
         let now = u64::try_from(portal::clock::now_ms()).unwrap_or(0);
         Envelope {
             change_id: Uuid::now_v7(),
@@ -186,13 +231,23 @@ impl Desk {
     /// An account upsert with a new id.
     pub fn account(&mut self, name: &str) -> Envelope {
         let id = Uuid::now_v7().to_string();
-        self.change("account", &id, Op::Upsert, serde_json::json!({ "id": id, "name": name }))
+        self.change(
+            "account",
+            &id,
+            Op::Upsert,
+            serde_json::json!({ "id": id, "name": name }),
+        )
     }
 
     /// A ledger entry (an insert-only fact) numbered `seq` on this desk.
     pub fn ledger(&mut self, seq: u64, note: &str) -> Envelope {
         let id = format!("{}:{seq}", self.id);
-        self.change("ledger_entry", &id, Op::Insert, serde_json::json!({ "seq": seq, "note": note }))
+        self.change(
+            "ledger_entry",
+            &id,
+            Op::Insert,
+            serde_json::json!({ "seq": seq, "note": note }),
+        )
     }
 }
 
@@ -203,12 +258,19 @@ pub fn statuses(answer: &portal::protocol::PushResponse) -> Vec<String> {
         .iter()
         .map(|r| match r.code {
             Some(code) => code.as_str().to_string(),
-            None => serde_json::to_value(r.status).expect("json").as_str().unwrap_or_default().to_string(),
+            None => serde_json::to_value(r.status)
+                .expect("json")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         })
         .collect()
 }
 
 /// A plain HTTP client for requests the portal client would never make.
 pub fn raw() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("client")
+    reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("client")
 }

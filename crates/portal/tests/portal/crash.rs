@@ -23,7 +23,17 @@ pub struct PortalProcess {
 impl PortalProcess {
     pub fn start(db: &str) -> PortalProcess {
         let mut child = Command::new(BIN)
-            .args(["--db", db, "serve", "--listen", "127.0.0.1:0", "--rate-per-second", "0", "--compact-every-minutes", "0"])
+            .args([
+                "--db",
+                db,
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-per-second",
+                "0",
+                "--compact-every-minutes",
+                "0",
+            ])
             .env("LICENSE_PORTAL_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -32,7 +42,9 @@ impl PortalProcess {
             .expect("license-portal starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the listening line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the listening line");
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -51,9 +63,19 @@ impl Drop for PortalProcess {
 
 /// `license-portal token create` against the database; prints the token.
 pub fn cli_token(db: &str, name: &str) -> String {
-    let out = Command::new(BIN).args(["--db", db, "token", "create", "--name", name]).output().expect("token create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+    let out = Command::new(BIN)
+        .args(["--db", db, "token", "create", "--name", name])
+        .output()
+        .expect("token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
 }
 
 fn killed_mid_push_loses_nothing_and_applies_nothing_twice(kind: Kind) {
@@ -61,10 +83,28 @@ fn killed_mid_push_loses_nothing_and_applies_nothing_twice(kind: Kind) {
     let token = cli_token(&db.text, "crash desk");
     let mut desk = Desk::default();
     let batches: Vec<Vec<Envelope>> = (0..60)
-        .map(|b| (0..250).map(|i| if i % 5 == 0 { desk.ledger(b * 250 + i, "fact") } else { desk.account("x") }).collect())
+        .map(|b| {
+            (0..250)
+                .map(|i| {
+                    if i % 5 == 0 {
+                        desk.ledger(b * 250 + i, "fact")
+                    } else {
+                        desk.account("x")
+                    }
+                })
+                .collect()
+        })
         .collect();
     let mut first = PortalProcess::start(&db.text);
-    let client = PortalClient::new(&first.url, &token, ClientOptions { timeout: Duration::from_secs(20), ..ClientOptions::default() }).unwrap();
+    let client = PortalClient::new(
+        &first.url,
+        &token,
+        ClientOptions {
+            timeout: Duration::from_secs(20),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
     // Push from another thread; kill the portal once some batches are acknowledged.
     let acked = std::sync::Mutex::new(Vec::<usize>::new());
     std::thread::scope(|scope| {
@@ -86,9 +126,15 @@ fn killed_mid_push_loses_nothing_and_applies_nothing_twice(kind: Kind) {
         }
         first.child.kill().expect("SIGKILL");
         let in_flight = pusher.join().unwrap();
-        assert!(in_flight < batches.len(), "the kill came before the last batch");
+        assert!(
+            in_flight < batches.len(),
+            "the kill came before the last batch"
+        );
         first.child.wait().unwrap();
-        eprintln!("killed with {} batches acknowledged, batch {in_flight} in flight", acked.lock().unwrap().len());
+        eprintln!(
+            "killed with {} batches acknowledged, batch {in_flight} in flight",
+            acked.lock().unwrap().len()
+        );
     });
     let acked = acked.into_inner().unwrap();
     // Restart on the same database and push everything again, as a desk does with its outbox.
@@ -96,10 +142,21 @@ fn killed_mid_push_loses_nothing_and_applies_nothing_twice(kind: Kind) {
     let client = PortalClient::new(&second.url, &token, ClientOptions::default()).unwrap();
     for (i, batch) in batches.iter().enumerate() {
         let answer = client.push(batch).unwrap();
-        let all_same = answer.results.iter().all(|r| r.status == answer.results[0].status);
-        assert!(all_same, "batch {i} was half stored: {:?}", crate::common::statuses(&answer));
+        let all_same = answer
+            .results
+            .iter()
+            .all(|r| r.status == answer.results[0].status);
+        assert!(
+            all_same,
+            "batch {i} was half stored: {:?}",
+            crate::common::statuses(&answer)
+        );
         if acked.contains(&i) {
-            assert_eq!(answer.duplicate, batch.len(), "batch {i} was acknowledged, so it is there");
+            assert_eq!(
+                answer.duplicate,
+                batch.len(),
+                "batch {i} was acknowledged, so it is there"
+            );
         } else {
             assert_ne!(answer.results[0].status, PushStatus::Rejected);
         }

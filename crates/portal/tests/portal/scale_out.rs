@@ -15,12 +15,18 @@ use uuid::Uuid;
 /// portal's pull holds the later change back until the early one is visible, then hands out
 /// both, in order.
 #[test]
-#[cfg_attr(no_postgres, ignore = "no PostgreSQL on /var/run/postgresql (bash .ci/postgres.sh starts it)")]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL on /var/run/postgresql (bash .ci/postgres.sh starts it)"
+)]
 fn a_late_commit_is_never_skipped() {
     let fx = Fixture::new(Kind::Postgres);
     let client = fx.client();
     let mut desk = Desk::default();
-    let (early, late) = (desk.account("takes its position first"), desk.account("commits first"));
+    let (early, late) = (
+        desk.account("takes its position first"),
+        desk.account("commits first"),
+    );
     block_on(async {
         let mut slow = fx.db.pg_connect().await;
         let naive = fx.db.pg_connect().await;
@@ -40,30 +46,55 @@ fn a_late_commit_is_never_skipped() {
             move || client.push(&[late]).unwrap()
         });
         assert_eq!(pushing.await.unwrap().accepted, 1);
-        let naive_first: Vec<i64> =
-            naive.query("SELECT pos FROM changes WHERE pos > 0 ORDER BY pos", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        let naive_first: Vec<i64> = naive
+            .query("SELECT pos FROM changes WHERE pos > 0 ORDER BY pos", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let portal_first = tokio::task::spawn_blocking({
             let client = client.clone();
             move || client.pull(None, 100).unwrap()
         })
         .await
         .unwrap();
-        assert_eq!(naive_first.len(), 1, "the plain reader sees position 2 already");
-        assert!(portal_first.changes.is_empty(), "the portal holds it back while position 1 may still commit");
+        assert_eq!(
+            naive_first.len(),
+            1,
+            "the plain reader sees position 2 already"
+        );
+        assert!(
+            portal_first.changes.is_empty(),
+            "the portal holds it back while position 1 may still commit"
+        );
         tx.commit().await.unwrap();
         let naive_cursor = naive_first[0];
         let naive_then: Vec<i64> = naive
-            .query("SELECT pos FROM changes WHERE pos > $1 ORDER BY pos", &[&naive_cursor])
+            .query(
+                "SELECT pos FROM changes WHERE pos > $1 ORDER BY pos",
+                &[&naive_cursor],
+            )
             .await
             .unwrap()
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert!(naive_then.is_empty(), "the plain reader has skipped position 1 for good");
+        assert!(
+            naive_then.is_empty(),
+            "the plain reader has skipped position 1 for good"
+        );
         let after = portal_first.next_cursor;
-        let portal_then = tokio::task::spawn_blocking(move || client.pull(Some(&after), 100).unwrap()).await.unwrap();
+        let portal_then =
+            tokio::task::spawn_blocking(move || client.pull(Some(&after), 100).unwrap())
+                .await
+                .unwrap();
         let got: Vec<Uuid> = portal_then.changes.iter().map(|c| c.change_id).collect();
-        assert_eq!(got, [early.change_id, late.change_id], "the portal hands out both, in commit-safe order");
+        assert_eq!(
+            got,
+            [early.change_id, late.change_id],
+            "the portal hands out both, in commit-safe order"
+        );
     });
 }
 
@@ -72,13 +103,21 @@ fn a_late_commit_is_never_skipped() {
 /// change, each once, all in the same order. A plain `pos > cursor` reader runs beside them
 /// for comparison; what it misses is printed, not asserted (it depends on timing).
 #[test]
-#[cfg_attr(no_postgres, ignore = "no PostgreSQL on /var/run/postgresql (bash .ci/postgres.sh starts it)")]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL on /var/run/postgresql (bash .ci/postgres.sh starts it)"
+)]
 fn two_portals_concurrent_pushes_every_puller_gets_everything_once_in_order() {
     let db = TestDb::new(Kind::Postgres);
     let token = cli_token(&db.text, "scale desk");
-    let portals = [PortalProcess::start(&db.text), PortalProcess::start(&db.text)];
-    let clients: Vec<PortalClient> =
-        portals.iter().map(|p| PortalClient::new(&p.url, &token, ClientOptions::default()).unwrap()).collect();
+    let portals = [
+        PortalProcess::start(&db.text),
+        PortalProcess::start(&db.text),
+    ];
+    let clients: Vec<PortalClient> = portals
+        .iter()
+        .map(|p| PortalClient::new(&p.url, &token, ClientOptions::default()).unwrap())
+        .collect();
     const PUSHERS: usize = 4;
     const BATCHES: usize = 40;
     const PER_BATCH: usize = 25;
@@ -115,7 +154,11 @@ fn two_portals_concurrent_pushes_every_puller_gets_everything_once_in_order() {
                     if finished && !page.more && seen.len() >= total {
                         return seen;
                     }
-                    assert!(start.elapsed() < Duration::from_secs(120), "pulled {} of {total}", seen.len());
+                    assert!(
+                        start.elapsed() < Duration::from_secs(120),
+                        "pulled {} of {total}",
+                        seen.len()
+                    );
                     if page.changes.is_empty() {
                         std::thread::sleep(Duration::from_millis(2));
                     }
@@ -129,7 +172,13 @@ fn two_portals_concurrent_pushes_every_puller_gets_everything_once_in_order() {
                 let mut count = 0usize;
                 loop {
                     let finished = done.load(Ordering::SeqCst);
-                    let rows = conn.query("SELECT pos FROM changes WHERE pos > $1 ORDER BY pos LIMIT 97", &[&cursor]).await.unwrap();
+                    let rows = conn
+                        .query(
+                            "SELECT pos FROM changes WHERE pos > $1 ORDER BY pos LIMIT 97",
+                            &[&cursor],
+                        )
+                        .await
+                        .unwrap();
                     count += rows.len();
                     if let Some(last) = rows.last() {
                         cursor = last.get(0);
@@ -149,7 +198,11 @@ fn two_portals_concurrent_pushes_every_puller_gets_everything_once_in_order() {
     });
     for seen in &pulled {
         assert_eq!(seen.len(), total, "each change once");
-        assert_eq!(seen.iter().copied().collect::<HashSet<_>>().len(), total, "no change twice");
+        assert_eq!(
+            seen.iter().copied().collect::<HashSet<_>>().len(),
+            total,
+            "no change twice"
+        );
         assert_eq!(seen, &pulled[0], "every client sees the same order");
     }
     eprintln!("a plain `pos > cursor` reader beside them missed {naive_missed} of {total} changes");
@@ -158,7 +211,10 @@ fn two_portals_concurrent_pushes_every_puller_gets_everything_once_in_order() {
 /// The feed is in transaction-id order as numbers (9 < 10 < 100), page by page, never in the
 /// order of their text ("10" < "100" < "9"), which would hand out changes twice or skip them.
 #[test]
-#[cfg_attr(no_postgres, ignore = "no PostgreSQL on /var/run/postgresql (bash .ci/postgres.sh starts it)")]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL on /var/run/postgresql (bash .ci/postgres.sh starts it)"
+)]
 fn feed_order_is_numeric_transaction_order() {
     let fx = Fixture::new(Kind::Postgres);
     let mut desk = Desk::default();
@@ -176,6 +232,16 @@ fn feed_order_is_numeric_transaction_order() {
             .unwrap();
         }
     });
-    let one_by_one: Vec<Uuid> = pull_all(&fx.client(), 1).iter().map(|c| c.change_id).collect();
-    assert_eq!(one_by_one, [changes[1].change_id, changes[2].change_id, changes[0].change_id]);
+    let one_by_one: Vec<Uuid> = pull_all(&fx.client(), 1)
+        .iter()
+        .map(|c| c.change_id)
+        .collect();
+    assert_eq!(
+        one_by_one,
+        [
+            changes[1].change_id,
+            changes[2].change_id,
+            changes[0].change_id
+        ]
+    );
 }
