@@ -9,10 +9,13 @@
 use crate::clock::SharedClock;
 use crate::domain::settings::Settings;
 use crate::services::accounts::{self, AccountsCommand, AccountsEvent};
+use crate::services::arrays::{self, ArraysCommand, ArraysEvent};
 use crate::services::commerce::{self, CommerceCommand, CommerceEvent};
+use crate::services::dashboard::{self, DashboardCommand, DashboardSummary};
 use crate::services::files::Saved;
 use crate::services::keys::{KeyVault, KeysCommand, KeysEvent};
 use crate::services::licensing::{self, LicensingCommand, LicensingEvent};
+use crate::services::referrals::{self, ReferralsCommand, ReferralsEvent};
 use crate::services::{self, Progress};
 use crate::store::{OpenProgress, Store};
 use keyvault::KdfParams;
@@ -37,6 +40,10 @@ pub enum Command {
     Keys(KeysCommand),
     Licensing(LicensingCommand),
     Commerce(CommerceCommand),
+    Arrays(ArraysCommand),
+    Referrals(ReferralsCommand),
+    /// Count the dashboard's numbers again (reads only).
+    Dashboard(DashboardCommand),
     SaveSettings(Settings),
     /// Write a text the app made (license file, public key) where staff chose.
     SaveText {
@@ -54,6 +61,9 @@ impl Command {
             Command::Keys(c) => c.action(),
             Command::Licensing(c) => c.action(),
             Command::Commerce(c) => c.action(),
+            Command::Arrays(c) => c.action(),
+            Command::Referrals(c) => c.action(),
+            Command::Dashboard(c) => c.action(),
             Command::SaveSettings(_) => "Save settings",
             Command::SaveText { .. } => "Save file",
         }
@@ -68,6 +78,9 @@ pub enum Event {
     Keys(KeysEvent),
     Licensing(LicensingEvent),
     Commerce(CommerceEvent),
+    Arrays(ArraysEvent),
+    Referrals(ReferralsEvent),
+    Dashboard(Box<DashboardSummary>),
     SettingsSaved(Settings),
     TextSaved { what: Saved, path: PathBuf },
 }
@@ -378,6 +391,15 @@ impl WorkerState {
                 .map_err(|e| e.to_string()),
             Command::Commerce(c) => commerce::run(store, &mut self.vault, now, c)
                 .map(Event::Commerce)
+                .map_err(|e| e.to_string()),
+            Command::Arrays(c) => arrays::run(store, &mut self.vault, now, c)
+                .map(Event::Arrays)
+                .map_err(|e| e.to_string()),
+            Command::Referrals(c) => referrals::run(store, now, c)
+                .map(Event::Referrals)
+                .map_err(|e| e.to_string()),
+            Command::Dashboard(c) => dashboard::run(store, now, c)
+                .map(|s| Event::Dashboard(Box::new(s)))
                 .map_err(|e| e.to_string()),
             Command::SaveSettings(settings) => {
                 let saved =

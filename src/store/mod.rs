@@ -8,8 +8,10 @@
 //! connections for panels ([`open_read_only`]), which can never read secret columns.
 
 pub mod accounts;
+pub mod arrays;
 pub mod billing;
 pub mod commerce;
+pub mod dashboard;
 pub mod desk;
 pub mod invoices;
 pub mod keys;
@@ -22,6 +24,7 @@ pub mod outbox;
 pub mod payments;
 pub mod price_lists;
 pub mod quotes;
+pub mod referrals;
 pub mod renewals;
 pub mod revocations;
 pub mod seats;
