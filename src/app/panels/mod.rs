@@ -2,6 +2,7 @@
 
 mod about;
 mod accounts;
+mod arrays;
 mod billing_form;
 mod dashboard;
 mod doc_view;
@@ -14,6 +15,7 @@ mod placeholder;
 mod prices;
 mod purchase;
 mod quotes_orders;
+mod referrals;
 mod renewals;
 mod seats;
 mod settings;
@@ -29,6 +31,8 @@ use crate::jobs::{Event, RequestId};
 pub struct Panels {
     dashboard: dashboard::DashboardPanel,
     accounts: accounts::AccountsPanel,
+    arrays: arrays::ArraysPanel,
+    referrals: referrals::ReferralsPanel,
     settings: settings::SettingsPanel,
     signing_keys: signing_keys::SigningKeysPanel,
     ledger: ledger::LedgerPanel,
@@ -46,6 +50,8 @@ impl Panels {
         Self {
             dashboard: dashboard::DashboardPanel::default(),
             accounts: accounts::AccountsPanel::default(),
+            arrays: arrays::ArraysPanel::default(),
+            referrals: referrals::ReferralsPanel::default(),
             settings: settings::SettingsPanel::new(saved),
             signing_keys: signing_keys::SigningKeysPanel::default(),
             ledger: ledger::LedgerPanel::default(),
@@ -63,6 +69,8 @@ impl Panels {
     pub fn ui(&mut self, page: Page, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         match page {
             Page::Accounts => self.accounts.ui(ui, cx),
+            Page::Arrays => self.arrays.ui(ui, cx),
+            Page::Referrals => self.referrals.ui(ui, cx),
             Page::Ledger => self.ledger.ui(ui, cx),
             Page::Licenses => self.licenses.ui(ui, cx),
             other => {
@@ -102,8 +110,10 @@ impl Panels {
 
     /// Lets each panel react to what the worker did.
     pub fn on_event(&mut self, request: RequestId, event: &Event, toasts: &mut Toasts) {
-        self.dashboard.on_event(event);
+        self.dashboard.on_event(request, event);
         self.accounts.on_event(request, event, toasts);
+        self.arrays.on_event(request, event);
+        self.referrals.on_event(request, event);
         self.settings.on_event(event);
         self.signing_keys.on_event(event);
         self.ledger.on_event(event);
@@ -118,6 +128,9 @@ impl Panels {
     /// Lets panels that wait for a request see that it failed.
     pub fn on_failed(&mut self, request: RequestId, message: &str) {
         self.signing_keys.on_failed(request, message);
+        self.dashboard.on_failed(request, message);
+        self.arrays.on_failed(request, message);
+        self.referrals.on_failed(request, message);
         self.ledger.on_failed(request);
         self.purchase.on_failed(request, message);
         self.seats.on_failed(request, message);
