@@ -85,133 +85,121 @@ impl DashboardPanel {
             first_use(ui, cx);
             return;
         }
-        let mut target = None;
-        ui.label(RichText::new("Arrays and licenses").strong());
-        ui.horizontal_wrapped(|ui| {
-            let kinds: Vec<String> = summary
-                .arrays_by_kind
-                .iter()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect();
-            if card(
-                ui,
+        let licenses = |filter: LicenseFilter| Target::Licenses(Box::new(filter));
+        let kinds: Vec<String> = summary
+            .arrays_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let mut first = vec![
+            Card::new(
                 "Arrays",
-                &summary.arrays.to_string(),
-                &kinds.join(" · "),
-            ) {
-                target = Some(Target::Page(Page::Arrays));
-            }
-            if card(
-                ui,
+                summary.arrays,
+                kinds.join(" · "),
+                Target::Page(Page::Arrays),
+            ),
+            Card::new(
                 "Ordered",
-                &summary.ordered.to_string(),
+                summary.ordered,
                 "Pro from the wallet, serial not generated",
-            ) {
-                target = Some(Target::Page(Page::Arrays));
-            }
-            if card(
-                ui,
+                Target::Page(Page::Arrays),
+            ),
+            Card::new(
                 "Licenses issued",
-                &summary.licenses.to_string(),
+                summary.licenses,
                 "all of them, linked to an account or not",
-            ) {
-                target = Some(Target::Licenses(Box::default()));
-            }
-            for (title, status, note) in [
-                ("Active", LicenseStatus::Active, "working, not expired"),
-                (
-                    "Suspended",
-                    LicenseStatus::Suspended,
-                    "on the revocation list for now",
-                ),
-                ("Revoked", LicenseStatus::Revoked, "disabled for good"),
-            ] {
-                if card(ui, title, &summary.count(status).to_string(), note) {
-                    target = Some(Target::Licenses(Box::new(LicenseFilter::with_status(
-                        status,
-                    ))));
-                }
-            }
-            if card(
-                ui,
+                licenses(LicenseFilter::default()),
+            ),
+        ];
+        for (title, status, note) in [
+            ("Active", LicenseStatus::Active, "working, not expired"),
+            (
+                "Suspended",
+                LicenseStatus::Suspended,
+                "on the revocation list for now",
+            ),
+            ("Revoked", LicenseStatus::Revoked, "disabled for good"),
+        ] {
+            first.push(Card::new(
+                title,
+                summary.count(status),
+                note,
+                licenses(LicenseFilter::with_status(status)),
+            ));
+        }
+        first.extend([
+            Card::new(
                 "Expired",
-                &summary.expired.to_string(),
+                summary.expired,
                 "active, past their expiry",
-            ) {
-                target = Some(Target::Licenses(Box::new(LicenseFilter {
+                licenses(LicenseFilter {
                     expired_at: Some(summary.at),
                     ..LicenseFilter::default()
-                })));
-            }
-            if card(
-                ui,
+                }),
+            ),
+            Card::new(
                 &format!("Expiring in {EXPIRING_DAYS} days"),
-                &summary.expiring_soon.to_string(),
+                summary.expiring_soon,
                 "active licenses to renew",
-            ) {
-                target = Some(Target::Licenses(Box::new(LicenseFilter::expiring_within(
-                    summary.at,
-                    EXPIRING_DAYS,
-                ))));
-            }
-            if card(
-                ui,
+                licenses(LicenseFilter::expiring_within(summary.at, EXPIRING_DAYS)),
+            ),
+            Card::new(
                 "Unlinked licenses",
-                &summary.unlinked.to_string(),
+                summary.unlinked,
                 "a customer name only, no account",
-            ) {
-                target = Some(Target::Licenses(Box::new(LicenseFilter {
+                licenses(LicenseFilter {
                     unlinked: true,
                     ..LicenseFilter::default()
-                })));
-            }
-        });
+                }),
+            ),
+        ]);
+        let wallet = match &summary.wallet {
+            Some(w) => Card {
+                title: "Wallet balance".into(),
+                value: w
+                    .money
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "empty".into()),
+                detail: format!(
+                    "{}: {} Pro licenses, {} TB free",
+                    w.account_name, w.pro_available, w.tb_available
+                ),
+                target: Target::Page(Page::Purchase),
+            },
+            None => Card {
+                title: "Wallet balance".into(),
+                value: "no account chosen".into(),
+                detail: "choose an account in the top bar".into(),
+                target: Target::Page(Page::Accounts),
+            },
+        };
+        let owed: Vec<String> = summary.unpaid_total.iter().map(Money::to_string).collect();
+        let owed = if owed.is_empty() {
+            "nothing owed".to_string()
+        } else {
+            format!("{} owed", owed.join(" + "))
+        };
+        let money = vec![
+            wallet,
+            Card::new(
+                "Unpaid invoices",
+                summary.unpaid_invoices,
+                owed,
+                Target::Page(Page::Invoices),
+            ),
+            Card::new(
+                "Accounts",
+                summary.accounts,
+                "customers",
+                Target::Page(Page::Accounts),
+            ),
+        ];
+        let mut target = None;
+        ui.label(RichText::new("Arrays and licenses").strong());
+        target = card_rows(ui, first).or(target);
         ui.add_space(6.0);
         ui.label(RichText::new("Money").strong());
-        ui.horizontal_wrapped(|ui| {
-            match &summary.wallet {
-                Some(w) => {
-                    let money = w
-                        .money
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| "empty".into());
-                    let detail = format!(
-                        "{}: {} Pro licenses, {} TB free",
-                        w.account_name, w.pro_available, w.tb_available
-                    );
-                    if card(ui, "Wallet balance", &money, &detail) {
-                        target = Some(Target::Page(Page::Purchase));
-                    }
-                }
-                None => {
-                    if card(
-                        ui,
-                        "Wallet balance",
-                        "no account chosen",
-                        "choose an account in the top bar",
-                    ) {
-                        target = Some(Target::Page(Page::Accounts));
-                    }
-                }
-            }
-            let owed: Vec<String> = summary.unpaid_total.iter().map(Money::to_string).collect();
-            let owed = if owed.is_empty() {
-                "nothing owed".to_string()
-            } else {
-                format!("{} owed", owed.join(" + "))
-            };
-            if card(
-                ui,
-                "Unpaid invoices",
-                &summary.unpaid_invoices.to_string(),
-                &owed,
-            ) {
-                target = Some(Target::Page(Page::Invoices));
-            }
-            if card(ui, "Accounts", &summary.accounts.to_string(), "customers") {
-                target = Some(Target::Page(Page::Accounts));
-            }
-        });
+        target = card_rows(ui, money).or(target);
         ui.add_space(10.0);
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
@@ -243,19 +231,60 @@ fn first_use(ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
     }
 }
 
+/// One card: a title, a large value, a line under it, and where clicking it leads.
+struct Card {
+    title: String,
+    value: String,
+    detail: String,
+    target: Target,
+}
+
+impl Card {
+    fn new(title: &str, count: u64, detail: impl Into<String>, target: Target) -> Card {
+        Card {
+            title: title.into(),
+            value: count.to_string(),
+            detail: detail.into(),
+            target,
+        }
+    }
+}
+
+/// Width of a card's content.
+const CARD_WIDTH: f32 = 190.0;
+
+/// Lays cards out in rows that fit the width (a frame's size is known only after it is drawn,
+/// so wrapping is worked out here); returns where the clicked one leads.
+fn card_rows(ui: &mut egui::Ui, cards: Vec<Card>) -> Option<Target> {
+    let spacing = ui.spacing().item_spacing.x;
+    let outer = CARD_WIDTH + 2.0 * 12.0 + 2.0 + spacing;
+    let per_row = ((ui.available_width() + spacing) / outer).floor().max(1.0) as usize;
+    let mut clicked = None;
+    let mut cards = cards.into_iter().peekable();
+    while cards.peek().is_some() {
+        ui.horizontal(|ui| {
+            for card in cards.by_ref().take(per_row) {
+                if card_ui(ui, &card.title, &card.value, &card.detail) {
+                    clicked = Some(card.target);
+                }
+            }
+        });
+    }
+    clicked
+}
+
 /// A card: a title, a large value and a line under it; the whole card is one button whose
 /// name a screen reader hears is "title: value".
-fn card(ui: &mut egui::Ui, title: &str, value: &str, detail: &str) -> bool {
+fn card_ui(ui: &mut egui::Ui, title: &str, value: &str, detail: &str) -> bool {
     let frame = egui::Frame::group(ui.style())
         .inner_margin(12)
         .show(ui, |ui| {
-            ui.set_min_width(170.0);
-            ui.set_max_width(230.0);
+            // The card is one button: its texts must not take the click for text selection.
+            ui.style_mut().interaction.selectable_labels = false;
+            ui.set_width(CARD_WIDTH);
             ui.label(RichText::new(title).weak());
             ui.label(RichText::new(value).size(22.0).strong());
-            if !detail.is_empty() {
-                ui.label(RichText::new(detail).small());
-            }
+            ui.add(egui::Label::new(RichText::new(detail).small()).truncate());
         });
     let response = ui.interact(
         frame.response.rect,
