@@ -25,7 +25,7 @@ pub enum CreditReason {
     /// A goodwill credit, with a note saying why.
     Goodwill { note: String },
     /// The reward for a referred friend who became a customer (one per referral; the entry's
-    /// id is derived from the referral's, see docs/billing.md §14).
+    /// id is derived from the referral's, see docs/billing.md §15).
     Referral { referral: Uuid, friend: String },
 }
 

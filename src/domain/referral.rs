@@ -1,6 +1,6 @@
 //! Referrals: friends an account refers (a name and an email), who move from invited to signed
 //! up to customer. The status only moves forward; a friend who became a customer stays one, and
-//! that move is what earns the referring account its reward (see docs/billing.md, §14).
+//! that move is what earns the referring account its reward (see docs/billing.md, §15).
 
 use super::validation::{FieldErrors, required_text};
 use serde::{Deserialize, Serialize};

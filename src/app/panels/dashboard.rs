@@ -38,14 +38,13 @@ impl DashboardPanel {
     /// Any change may move a number: count again the next time the dashboard is drawn.
     pub fn on_event(&mut self, request: RequestId, event: &Event) {
         match event {
-            Event::Dashboard(summary) => {
-                if self.asked == Some(request) {
-                    self.asked = None;
-                    self.error = None;
-                    self.summary = Some((**summary).clone());
-                }
+            Event::Dashboard(summary) if self.asked == Some(request) => {
+                self.asked = None;
+                self.error = None;
+                self.summary = Some((**summary).clone());
             }
-            _ => self.stale = true,
+            other if counts_change(other) => self.stale = true,
+            _ => {}
         }
     }
 
@@ -217,6 +216,31 @@ impl DashboardPanel {
             Some(Target::Page(page)) => *cx.navigate = Some(page),
             None => {}
         }
+    }
+}
+
+/// Whether `event` may move a number the dashboard shows (keys locking, files saved, a
+/// ledger check or a request file read change none, so they cost no recount).
+fn counts_change(event: &Event) -> bool {
+    use crate::services::arrays::ArraysEvent;
+    use crate::services::licensing::LicensingEvent;
+    match event {
+        Event::Accounts(_) | Event::Commerce(_) | Event::Referrals(_) => true,
+        Event::Arrays(e) => !matches!(
+            e,
+            ArraysEvent::RequestRead { .. } | ArraysEvent::SerialSent { .. }
+        ),
+        Event::Licensing(e) => matches!(
+            e,
+            LicensingEvent::Issued(_)
+                | LicensingEvent::Revoked { .. }
+                | LicensingEvent::StatusChanged { .. }
+                | LicensingEvent::Cancelled { .. }
+        ),
+        Event::Keys(_)
+        | Event::Dashboard(_)
+        | Event::SettingsSaved(_)
+        | Event::TextSaved { .. } => false,
     }
 }
 
