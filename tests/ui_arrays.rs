@@ -303,6 +303,37 @@ fn new_array_paste_uuid_pro_from_the_wallet_generate_serial_and_save_the_file() 
         store::ledger::verify(db.conn(), |_| {}).unwrap(),
         ChainReport::Intact { .. }
     ));
+
+    // Giving a TB back withdraws the serial that grants it: asked first, naming it.
+    click(&mut harness, "Edit array");
+    click(&mut harness, "−1 TB");
+    assert!(shows(
+        &harness,
+        "Saving gives 1 TB back to the wallet, withdraws the current serial"
+    ));
+    click(&mut harness, "Save array");
+    assert!(shows(
+        &harness,
+        "Save 'Rack A' and withdraw its current Pro serial?"
+    ));
+    click(&mut harness, "Save and withdraw");
+    settle(&mut harness);
+    assert!(shows(
+        &harness,
+        "was withdrawn (put on the revocation list); generate a new one."
+    ));
+    assert!(harness.query_all_by_label("Ordered").next().is_some());
+    let withdrawn = store::licenses::get(db.conn(), license.license_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        withdrawn.status,
+        license_desk::domain::license_status::LicenseStatus::Deleted
+    );
+    assert!(matches!(
+        store::ledger::verify(db.conn(), |_| {}).unwrap(),
+        ChainReport::Intact { .. }
+    ));
 }
 
 #[test]

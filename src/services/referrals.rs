@@ -252,9 +252,12 @@ pub fn refer(
             return Err(ReferralsError::Friend { row: i + 1, errors });
         }
     }
-    if let Some(row) = referral::duplicate_rows(friends).first() {
+    if let Some(friend) = referral::duplicate_rows(friends)
+        .first()
+        .and_then(|row| friends.get(*row))
+    {
         return Err(ReferralsError::AlreadyReferred(
-            friends[*row].email.trim().to_string(),
+            friend.email.trim().to_string(),
         ));
     }
     let (event, mails) = store.write(|tx| {

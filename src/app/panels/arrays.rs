@@ -93,6 +93,8 @@ struct Available {
 struct EditForm {
     id: ArrayId,
     original_name: String,
+    /// The kind and cluster saved: an Eval the array already has is not refused again.
+    original: (Option<LicenseKind>, Option<Uuid>),
     edit: ArrayEdit,
     /// What the array holds from the wallet now (given back when the form gives it up).
     held: Holding,
@@ -106,6 +108,8 @@ struct EditForm {
     name_taken: Option<(String, bool)>,
     sent: Option<RequestId>,
     failure: Option<String>,
+    /// Saving withdraws the serial: asked first, naming it.
+    confirm_withdraw: bool,
 }
 
 #[derive(Default)]
@@ -785,6 +789,7 @@ impl ArraysPanel {
         self.mode = Mode::Edit(Box::new(EditForm {
             id: array.id,
             original_name: array.name.clone(),
+            original: (array.kind, array.cluster),
             edit: ArrayEdit {
                 name: array.name.clone(),
                 product: array.product.clone(),
@@ -801,6 +806,7 @@ impl ArraysPanel {
             name_taken: None,
             sent: None,
             failure: None,
+            confirm_withdraw: false,
         }));
     }
 }
@@ -863,11 +869,7 @@ fn edit_ui(
             let used = cx.or_toast(used, None);
             form.eval_used = Some((cluster, used.map(|(_, at)| at)));
         }
-        let own = form.held == Holding::of(Some(LicenseKind::Eval), 0)
-            && form
-                .licensed
-                .as_ref()
-                .is_some_and(|l| l.cluster == Some(cluster));
+        let own = form.original == (Some(LicenseKind::Eval), Some(cluster));
         if let Some((_, Some(issued))) = form.eval_used
             && !own
         {
@@ -1029,9 +1031,11 @@ fn edit_ui(
             -moves.capacity_tb
         ));
     }
-    if let (Some(current), Ok(spec)) = (&form.licensed, &result)
-        && array::withdraws(moves, current, spec)
-    {
+    let withdraws = matches!(
+        (&form.licensed, &result),
+        (Some(current), Ok(spec)) if array::withdraws(moves, current, spec)
+    );
+    if withdraws {
         effects.push("withdraws the current serial (it goes on the revocation list; the signing key must be unlocked)".to_string());
     }
     if !effects.is_empty() {
@@ -1041,20 +1045,54 @@ fn edit_ui(
         widgets::error_text(ui, failure);
     }
     let mut close = false;
-    let enter = widgets::enter_pressed(ui) && problems.is_empty();
+    let mut save = false;
+    let dialog_open = form.confirm_withdraw;
+    let enter = !dialog_open && widgets::enter_pressed(ui) && problems.is_empty();
     ui.horizontal(|ui| {
         let clicked = widgets::submit_button(ui, "Save array", &problems);
         if (clicked || enter) && form.sent.is_none() && problems.is_empty() {
-            form.failure = None;
-            form.sent = Some(cx.send(Command::Arrays(ArraysCommand::Save {
-                id: form.id,
-                edit: Box::new(form.edit.clone()),
-            })));
+            if withdraws {
+                form.confirm_withdraw = true;
+            } else {
+                save = true;
+            }
         }
-        if ui.button("Cancel").clicked() || widgets::escape_pressed(ui) {
+        if ui.button("Cancel").clicked() || (!dialog_open && widgets::escape_pressed(ui)) {
             close = true;
         }
     });
+    if form.confirm_withdraw {
+        let serial = form
+            .licensed
+            .as_ref()
+            .map(|l| format!("{} serial", l.kind.name()))
+            .unwrap_or_else(|| "serial".into());
+        let body = format!(
+            "Save '{}' and withdraw its current {serial}? It goes on the revocation list and stops working once the array sees the list; generate a new serial afterwards.",
+            form.original_name
+        );
+        match widgets::confirm_dialog(
+            ui,
+            "confirm_withdraw_serial",
+            "Withdraw serial",
+            &body,
+            "Save and withdraw",
+        ) {
+            Confirm::Yes => {
+                form.confirm_withdraw = false;
+                save = true;
+            }
+            Confirm::No => form.confirm_withdraw = false,
+            Confirm::Pending => {}
+        }
+    }
+    if save {
+        form.failure = None;
+        form.sent = Some(cx.send(Command::Arrays(ArraysCommand::Save {
+            id: form.id,
+            edit: Box::new(form.edit.clone()),
+        })));
+    }
     close
 }
 

@@ -385,14 +385,19 @@ fn revenue_chart(ui: &mut egui::Ui, summary: &DashboardSummary) {
         .collect();
     let bars: Vec<Bar> = amounts
         .iter()
+        .zip(&months)
         .enumerate()
-        .map(|(i, amount)| {
+        .map(|(i, (amount, month))| {
             Bar::new(i as f64, amount.minor() as f64)
-                .name(format!("{}: {amount}", months[i]))
+                .name(format!("{month}: {amount}"))
                 .width(0.7)
         })
         .collect();
-    let labels: Vec<String> = months.iter().map(|m| m[2..].to_string()).collect();
+    // "2026-11" is shown as "26-11" under its bar.
+    let labels: Vec<String> = months
+        .iter()
+        .map(|m| m.get(2..).unwrap_or(m).to_string())
+        .collect();
     let per_major = currency.minor_per_major() as f64;
     let response = Plot::new("revenue_by_month")
         .height(200.0)
