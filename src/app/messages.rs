@@ -186,9 +186,10 @@ fn arrays_toast(event: &ArraysEvent) -> Option<String> {
             array,
             withdrawn: Some(id),
         } => format!(
-            "Array '{}' saved; its serial {} was withdrawn (it is on the revocation list)",
+            "Array '{}' saved; its serial …{} was withdrawn (it is on the revocation list)",
             array.name,
-            id.short()
+            // The end of the id: ids made in the same minute share their first digits.
+            id.0.simple().to_string().get(24..).unwrap_or_default()
         ),
         ArraysEvent::Saved { array, .. } => format!("Array '{}' saved", array.name),
         ArraysEvent::Generated { array, issued, .. } => format!(

@@ -596,7 +596,12 @@ fn serial_mail(array: &ArrayRow, license: &SignedLicense) -> (String, String) {
         product = p.product,
         name = array.name,
         serial = license.to_serial(),
-        short = LicenseId(p.license_id).short(),
+        short = p
+            .license_id
+            .simple()
+            .to_string()
+            .get(24..)
+            .unwrap_or_default(),
         file = license.to_license_file(),
     );
     (subject, text)

@@ -4,6 +4,7 @@
 //! license serial", then view and copy it, save the license file, show it as a QR code, or mail
 //! it to the account's billing email.
 
+use super::renewals::tail;
 use crate::app::paged::{Paged, RowSource};
 use crate::app::widgets::{self, Confirm, Tone};
 use crate::app::{AppCtx, Page};
@@ -215,7 +216,7 @@ impl ArraysPanel {
                             self.notice = Some(match withdrawn {
                                 Some(id) => format!(
                                     "Saved. The serial {} was withdrawn (put on the revocation list); generate a new one.",
-                                    id.short()
+                                    tail(&id.0)
                                 ),
                                 None => format!("Array '{}' saved.", array.name),
                             });
@@ -636,7 +637,7 @@ impl ArraysPanel {
             if let Some(license) = &standing {
                 body.push_str(&format!(
                     " Its serial {} is withdrawn (put on the revocation list).",
-                    license.license_id.short()
+                    tail(&license.license_id.0)
                 ));
             }
             match widgets::confirm_dialog(
@@ -675,7 +676,7 @@ impl ArraysPanel {
                 ui.label(format!(
                     "{} serial {} — {expiry}",
                     license.kind,
-                    license.license_id.short()
+                    tail(&license.license_id.0)
                 ));
                 if state == SerialState::OutOfDate {
                     ui.label("The array changed since: generate a new serial (a Pro serial keeps its running term).");
@@ -709,8 +710,9 @@ impl ArraysPanel {
             ),
             Some(_) => {}
         }
+        // Prerequisites of a new serial, not errors: said plainly beside the disabled button.
         for problem in blockers.iter() {
-            widgets::error_text(ui, &format!("{}: {}", problem.field, problem.message));
+            ui.label(format!("{}: {}", problem.field, problem.message));
         }
         let text = if details.standing.is_some() {
             "Generate new serial"
@@ -812,7 +814,7 @@ impl ArraysPanel {
 }
 
 fn save_license_file(cx: &mut AppCtx<'_>, license: LicenseId, file: &str) {
-    let name = format!("license-{}.lic", license.short());
+    let name = format!("license-{}.lic", tail(&license.0));
     if let Some(path) = cx.dialogs.save_file("Save license file", &name) {
         cx.send(Command::SaveText {
             path,

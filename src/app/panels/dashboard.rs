@@ -15,7 +15,7 @@ use crate::domain::money::Money;
 use crate::jobs::{Command, Event, RequestId};
 use crate::services::dashboard::{DashboardCommand, DashboardSummary, EXPIRING_DAYS};
 use egui::RichText;
-use egui_plot::{Bar, BarChart, GridMark, Plot};
+use egui_plot::{AxisHints, Bar, BarChart, GridMark, Plot};
 
 /// View state: the last summary and whether a change made it stale.
 #[derive(Default)]
@@ -306,9 +306,11 @@ fn card_ui(ui: &mut egui::Ui, title: &str, value: &str, detail: &str) -> bool {
             // The card is one button: its texts must not take the click for text selection.
             ui.style_mut().interaction.selectable_labels = false;
             ui.set_width(CARD_WIDTH);
-            ui.label(RichText::new(title).weak());
-            ui.label(RichText::new(value).size(22.0).strong());
-            ui.add(egui::Label::new(RichText::new(detail).small()).truncate());
+            ui.vertical(|ui| {
+                ui.label(RichText::new(title).weak());
+                ui.label(RichText::new(value).size(22.0).strong());
+                ui.add(egui::Label::new(RichText::new(detail).small()).truncate());
+            });
         });
     let response = ui.interact(
         frame.response.rect,
@@ -353,7 +355,7 @@ fn whole_marks(count: usize) -> impl Fn(egui_plot::GridInput) -> Vec<GridMark> {
 /// Revenue by month in the currency with the most of it; the amounts are integer sums, and
 /// the bars' heights (plot geometry, f64) only draw them.
 fn revenue_chart(ui: &mut egui::Ui, summary: &DashboardSummary) {
-    ui.label(RichText::new("Revenue by month").strong());
+    ui.label(RichText::new("Revenue by month (last 12 months)").strong());
     let months = summary.months();
     let mut currencies: Vec<_> = summary
         .revenue
@@ -393,10 +395,14 @@ fn revenue_chart(ui: &mut egui::Ui, summary: &DashboardSummary) {
                 .width(0.7)
         })
         .collect();
-    // "2026-11" is shown as "26-11" under its bar.
-    let labels: Vec<String> = months
-        .iter()
-        .map(|m| m.get(2..).unwrap_or(m).to_string())
+    // "2026-11" is shown as "Nov" under its bar (the table below has the years).
+    let labels: Vec<String> = (0..months.len())
+        .filter_map(|i| {
+            let day = summary
+                .revenue_from
+                .checked_add_months(chrono::Months::new(u32::try_from(i).ok()?))?;
+            Some(day.format("%b").to_string())
+        })
         .collect();
     let per_major = currency.minor_per_major() as f64;
     let response = Plot::new("revenue_by_month")
@@ -411,7 +417,12 @@ fn revenue_chart(ui: &mut egui::Ui, summary: &DashboardSummary) {
         .show_y(false)
         .include_y(0.0)
         .x_grid_spacer(whole_marks(months.len()))
-        .x_axis_formatter(move |mark, _| label_at(&labels, mark))
+        .custom_x_axes(vec![
+            AxisHints::new_x()
+                .label_spacing(24.0..=30.0)
+                .formatter(move |mark, _| label_at(&labels, mark)),
+        ])
+        .y_axis_label(currency.code())
         .y_axis_formatter(move |mark, _| format!("{:.0}", mark.value / per_major))
         .show(ui, |plot| {
             plot.bar_chart(
@@ -482,7 +493,12 @@ fn capacity_chart(ui: &mut egui::Ui, summary: &DashboardSummary) {
         .show_y(false)
         .include_y(0.0)
         .x_grid_spacer(whole_marks(names.len()))
-        .x_axis_formatter(move |mark, _| label_at(&names, mark))
+        .custom_x_axes(vec![
+            AxisHints::new_x()
+                .label_spacing(24.0..=30.0)
+                .formatter(move |mark, _| label_at(&names, mark)),
+        ])
+        .y_axis_label("TB")
         .show(ui, |plot| {
             plot.bar_chart(
                 BarChart::new("Capacity", bars).color(egui::Color32::from_rgb(0x2e, 0x9e, 0x6a)),

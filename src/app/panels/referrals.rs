@@ -272,7 +272,7 @@ impl ReferralsPanel {
             .column(Column::initial(210.0).clip(true))
             .column(Column::exact(130.0))
             .column(Column::initial(200.0).clip(true))
-            .column(Column::remainder())
+            .column(Column::remainder().at_least(260.0))
             .header(row_height, |mut header| {
                 for title in ["Friend", "Email", "Status", "Reward", "Set status"] {
                     header.col(|ui| {
@@ -309,25 +309,27 @@ impl ReferralsPanel {
                         };
                     });
                     row.col(|ui| {
-                        for (status, text, spoken) in [
-                            (ReferralStatus::SignedUp, "Signed up", "signed up"),
-                            (
-                                ReferralStatus::Customer,
-                                "Became customer",
-                                "became a customer",
-                            ),
-                        ] {
-                            if friend.status < status {
-                                let name = format!("Mark {} as {spoken}", friend.name);
-                                let button = ui.button(text);
-                                button.widget_info(|| {
-                                    egui::WidgetInfo::labeled(egui::Role::Button, true, &name)
-                                });
-                                if button.on_hover_text(&name).clicked() {
-                                    set = Some((friend.id, status));
+                        ui.horizontal(|ui| {
+                            for (status, text, spoken) in [
+                                (ReferralStatus::SignedUp, "Signed up", "signed up"),
+                                (
+                                    ReferralStatus::Customer,
+                                    "Became customer",
+                                    "became a customer",
+                                ),
+                            ] {
+                                if friend.status < status {
+                                    let name = format!("Mark {} as {spoken}", friend.name);
+                                    let button = ui.button(text);
+                                    button.widget_info(|| {
+                                        egui::WidgetInfo::labeled(egui::Role::Button, true, &name)
+                                    });
+                                    if button.on_hover_text(&name).clicked() {
+                                        set = Some((friend.id, status));
+                                    }
                                 }
                             }
-                        }
+                        });
                     });
                 });
             });
