@@ -9,11 +9,14 @@
 use crate::clock::SharedClock;
 use crate::domain::settings::Settings;
 use crate::services::accounts::{self, AccountsCommand, AccountsEvent};
+use crate::services::arrays::{self, ArraysCommand, ArraysEvent};
 use crate::services::backup::{self, BackupCommand, BackupEvent};
 use crate::services::commerce::{self, CommerceCommand, CommerceEvent};
+use crate::services::dashboard::{self, DashboardCommand, DashboardSummary};
 use crate::services::files::Saved;
 use crate::services::keys::{KeyVault, KeysCommand, KeysEvent};
 use crate::services::licensing::{self, LicensingCommand, LicensingEvent};
+use crate::services::referrals::{self, ReferralsCommand, ReferralsEvent};
 use crate::services::{self, Progress};
 use crate::store::{OpenStep, Store, StoreError};
 use keyvault::KdfParams;
@@ -39,6 +42,10 @@ pub enum Command {
     Licensing(LicensingCommand),
     Commerce(CommerceCommand),
     Backup(BackupCommand),
+    Arrays(ArraysCommand),
+    Referrals(ReferralsCommand),
+    /// Count the dashboard's numbers again (reads only).
+    Dashboard(DashboardCommand),
     SaveSettings(Settings),
     /// Write a text the app made (license file, public key) where staff chose.
     SaveText {
@@ -57,6 +64,9 @@ impl Command {
             Command::Licensing(c) => c.action(),
             Command::Commerce(c) => c.action(),
             Command::Backup(c) => c.action(),
+            Command::Arrays(c) => c.action(),
+            Command::Referrals(c) => c.action(),
+            Command::Dashboard(c) => c.action(),
             Command::SaveSettings(_) => "Save settings",
             Command::SaveText { .. } => "Save file",
         }
@@ -72,6 +82,9 @@ pub enum Event {
     Licensing(LicensingEvent),
     Commerce(CommerceEvent),
     Backup(BackupEvent),
+    Arrays(ArraysEvent),
+    Referrals(ReferralsEvent),
+    Dashboard(Box<DashboardSummary>),
     SettingsSaved(Settings),
     TextSaved { what: Saved, path: PathBuf },
 }
@@ -537,6 +550,15 @@ impl WorkerState {
                 .map_err(|e| e.to_string()),
             Command::Backup(c) => backup::run(store, self.clock.now(), c, progress)
                 .map(Event::Backup)
+                .map_err(|e| e.to_string()),
+            Command::Arrays(c) => arrays::run(store, &mut self.vault, now, c)
+                .map(Event::Arrays)
+                .map_err(|e| e.to_string()),
+            Command::Referrals(c) => referrals::run(store, now, c)
+                .map(Event::Referrals)
+                .map_err(|e| e.to_string()),
+            Command::Dashboard(c) => dashboard::run(store, now, c)
+                .map(|s| Event::Dashboard(Box::new(s)))
                 .map_err(|e| e.to_string()),
             Command::SaveSettings(settings) => {
                 let saved =

@@ -562,11 +562,15 @@ impl eframe::App for LicenseDeskApp {
             });
         });
         for dropped in ui.input(|i| i.raw.dropped_files.clone()) {
-            self.worker.send(Command::Licensing(
-                crate::services::licensing::LicensingCommand::LoadRequest {
-                    path: dropped.path().to_path_buf(),
-                },
-            ));
+            let path = dropped.path().to_path_buf();
+            // A request file dropped on Arrays is for the array being edited there.
+            self.worker.send(if self.page == Page::Arrays {
+                Command::Arrays(crate::services::arrays::ArraysCommand::ReadRequest { path })
+            } else {
+                Command::Licensing(crate::services::licensing::LicensingCommand::LoadRequest {
+                    path,
+                })
+            });
         }
         let mut navigate = None;
         let mut open_licenses = None;

@@ -1,14 +1,17 @@
-//! One module per area (accounts, backup, commerce, keys, licensing, settings, files): each owns its commands,
+//! One module per area (accounts, arrays, backup, commerce, keys, licensing, referrals, dashboard, settings, files): each owns its commands,
 //! its events and a typed error, and runs each write in one `BEGIN IMMEDIATE` transaction that
 //! also records the outbox change. The GUI's worker ([`crate::jobs`]) dispatches commands to
 //! them; the CLI calls the same functions directly.
 
 pub mod accounts;
+pub mod arrays;
 pub mod backup;
 pub mod commerce;
+pub mod dashboard;
 pub mod files;
 pub mod keys;
 pub mod licensing;
+pub mod referrals;
 pub mod settings;
 
 /// How a long job reports how far it is and learns that it should stop.

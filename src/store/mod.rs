@@ -8,11 +8,13 @@
 //! connections for panels ([`open_read_only`]), which can never read secret columns.
 
 pub mod accounts;
+pub mod arrays;
 pub mod backup;
 pub mod billing;
 pub mod bulk;
 pub mod bundle;
 pub mod commerce;
+pub mod dashboard;
 pub mod desk;
 pub mod health;
 pub mod invoices;
@@ -26,6 +28,7 @@ pub mod outbox;
 pub mod payments;
 pub mod price_lists;
 pub mod quotes;
+pub mod referrals;
 pub mod renewals;
 pub mod revocations;
 pub mod seats;

@@ -128,6 +128,15 @@ pub enum Change {
     SeatAssignment(super::seats::SeatAssignmentRecord),
     RenewalSetting(super::renewals::RenewalSettingRecord),
     Renewal(super::renewals::RenewalRecord),
+    /// An array's whole state (its license kind, capacity and current serial).
+    Array(super::arrays::ArrayRecord),
+    ArrayDeleted {
+        id: crate::domain::ids::ArrayId,
+    },
+    /// A referred friend and where they stand.
+    Referral(super::referrals::ReferralRecord),
+    /// The one reward a referral earned (its wallet credit syncs as a wallet entry).
+    ReferralReward(super::referrals::ReferralRewardRecord),
 }
 
 impl Change {
@@ -155,6 +164,9 @@ impl Change {
             Change::SeatAssignment(_) => "seat_assignment",
             Change::RenewalSetting(_) => "renewal_setting",
             Change::Renewal(_) => "renewal",
+            Change::Array(_) | Change::ArrayDeleted { .. } => "array",
+            Change::Referral(_) => "referral",
+            Change::ReferralReward(_) => "referral_reward",
         }
     }
 
@@ -184,6 +196,10 @@ impl Change {
             Change::SeatAssignment(a) => a.id.to_string(),
             Change::RenewalSetting(r) => r.license_id.to_string(),
             Change::Renewal(r) => r.id.to_string(),
+            Change::Array(a) => a.id.to_string(),
+            Change::ArrayDeleted { id } => id.to_string(),
+            Change::Referral(r) => r.id.to_string(),
+            Change::ReferralReward(r) => r.referral_id.to_string(),
         }
     }
 
@@ -201,10 +217,13 @@ impl Change {
             | Change::InvoiceStatus(_)
             | Change::SeatContract(_)
             | Change::SeatAssignment(_)
-            | Change::RenewalSetting(_) => Op::Upsert,
+            | Change::RenewalSetting(_)
+            | Change::Array(_)
+            | Change::Referral(_) => Op::Upsert,
             Change::AccountDeleted { .. }
             | Change::PaymentMethodDeleted { .. }
-            | Change::InvoiceDraftDeleted { .. } => Op::Delete,
+            | Change::InvoiceDraftDeleted { .. }
+            | Change::ArrayDeleted { .. } => Op::Delete,
             Change::RevocationList(_)
             | Change::LedgerEntry(_)
             | Change::PriceList(_)
@@ -213,7 +232,8 @@ impl Change {
             | Change::CreditNote(_)
             | Change::WalletEntry(_)
             | Change::SeatChange(_)
-            | Change::Renewal(_) => Op::Insert,
+            | Change::Renewal(_)
+            | Change::ReferralReward(_) => Op::Insert,
         }
     }
 
@@ -260,6 +280,10 @@ impl Change {
             Change::SeatAssignment(a) => serde_json::to_string(a),
             Change::RenewalSetting(r) => serde_json::to_string(r),
             Change::Renewal(r) => serde_json::to_string(r),
+            Change::Array(a) => serde_json::to_string(a),
+            Change::ArrayDeleted { id } => serde_json::to_string(&serde_json::json!({ "id": id })),
+            Change::Referral(r) => serde_json::to_string(r),
+            Change::ReferralReward(r) => serde_json::to_string(r),
         }
     }
 }

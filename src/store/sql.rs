@@ -3,9 +3,9 @@
 //! turned into a default.
 
 use crate::domain::ids::{
-    AccountId, ChangeId, CreditNoteId, DeskId, IdempotencyKey, InvoiceId, LicenseId, MailId,
-    OrderId, PaymentMethodId, PriceListId, QuoteId, RenewalId, SeatAssignmentId, SeatChangeId,
-    SeatContractId, WalletEntryId,
+    AccountId, ArrayId, ChangeId, CreditNoteId, DeskId, IdempotencyKey, InvoiceId, LicenseId,
+    MailId, OrderId, PaymentMethodId, PriceListId, QuoteId, ReferralId, RenewalId,
+    SeatAssignmentId, SeatChangeId, SeatContractId, WalletEntryId,
 };
 use licensekey::KeyId;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -54,7 +54,9 @@ uuid_sql!(
     SeatAssignmentId,
     RenewalId,
     MailId,
-    IdempotencyKey
+    IdempotencyKey,
+    ArrayId,
+    ReferralId
 );
 
 /// A signing key's id as stored (8 bytes).
