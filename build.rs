@@ -12,15 +12,22 @@ fn main() {
     }
 }
 
-/// The air-gapped CLI test runs the binary in a network namespace of its own.
+/// The air-gapped CLI test runs the binary in a network namespace of its own; the full-disk
+/// and read-only-drive tests mount a small file system in a mount namespace of their own.
 fn probe_unshare() {
     println!("cargo::rustc-check-cfg=cfg(no_unshare)");
-    let unshare = std::process::Command::new("unshare")
-        .args(["-rn", "true"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !unshare {
+    println!("cargo::rustc-check-cfg=cfg(no_mount_namespace)");
+    let works = |args: &[&str]| {
+        std::process::Command::new("unshare")
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !works(&["-rn", "true"]) {
         println!("cargo::rustc-cfg=no_unshare");
+    }
+    if !works(&["-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"]) {
+        println!("cargo::rustc-cfg=no_mount_namespace");
     }
 }
 

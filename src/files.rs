@@ -155,6 +155,23 @@ pub fn read_text(path: &Path, limit: Limit) -> Result<String, FileError> {
     })
 }
 
+/// Opens a regular file of any size to stream it (a backup, an export), refusing a folder,
+/// device or pipe the way [`read`] does.
+pub fn open_regular(path: &Path, what: &'static str) -> Result<File, FileError> {
+    let io = |source| FileError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = open_for_reading(path).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(FileError::NotRegular {
+            path: path.to_path_buf(),
+            what,
+        });
+    }
+    Ok(file)
+}
+
 /// Opens without blocking on a FIFO (its writer may never come); the type is checked after.
 #[cfg(unix)]
 fn open_for_reading(path: &Path) -> std::io::Result<File> {

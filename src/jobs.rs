@@ -9,12 +9,16 @@
 use crate::clock::SharedClock;
 use crate::domain::settings::Settings;
 use crate::services::accounts::{self, AccountsCommand, AccountsEvent};
+use crate::services::arrays::{self, ArraysCommand, ArraysEvent};
+use crate::services::backup::{self, BackupCommand, BackupEvent};
 use crate::services::commerce::{self, CommerceCommand, CommerceEvent};
+use crate::services::dashboard::{self, DashboardCommand, DashboardSummary};
 use crate::services::files::Saved;
 use crate::services::keys::{KeyVault, KeysCommand, KeysEvent};
 use crate::services::licensing::{self, LicensingCommand, LicensingEvent};
+use crate::services::referrals::{self, ReferralsCommand, ReferralsEvent};
 use crate::services::{self, Progress};
-use crate::store::{OpenProgress, Store};
+use crate::store::{OpenStep, Store, StoreError};
 use keyvault::KdfParams;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -37,6 +41,11 @@ pub enum Command {
     Keys(KeysCommand),
     Licensing(LicensingCommand),
     Commerce(CommerceCommand),
+    Backup(BackupCommand),
+    Arrays(ArraysCommand),
+    Referrals(ReferralsCommand),
+    /// Count the dashboard's numbers again (reads only).
+    Dashboard(DashboardCommand),
     SaveSettings(Settings),
     /// Write a text the app made (license file, public key) where staff chose.
     SaveText {
@@ -54,6 +63,10 @@ impl Command {
             Command::Keys(c) => c.action(),
             Command::Licensing(c) => c.action(),
             Command::Commerce(c) => c.action(),
+            Command::Backup(c) => c.action(),
+            Command::Arrays(c) => c.action(),
+            Command::Referrals(c) => c.action(),
+            Command::Dashboard(c) => c.action(),
             Command::SaveSettings(_) => "Save settings",
             Command::SaveText { .. } => "Save file",
         }
@@ -68,6 +81,10 @@ pub enum Event {
     Keys(KeysEvent),
     Licensing(LicensingEvent),
     Commerce(CommerceEvent),
+    Backup(BackupEvent),
+    Arrays(ArraysEvent),
+    Referrals(ReferralsEvent),
+    Dashboard(Box<DashboardSummary>),
     SettingsSaved(Settings),
     TextSaved { what: Saved, path: PathBuf },
 }
@@ -94,15 +111,116 @@ impl JobProgress {
     }
 }
 
+/// How the worker opens the database.
+#[derive(Debug, Clone, Default)]
+pub enum OpenMode {
+    /// Read and write, upgrading the schema when needed (the normal start).
+    #[default]
+    ReadWrite,
+    /// Read only: nothing is written, not even an upgrade; every change is refused.
+    ReadOnly,
+    /// Put a backup in place of a database file that cannot be opened (moving that file aside
+    /// into `damaged/`), then open it.
+    RestoreFirst {
+        backup: PathBuf,
+        passphrase: Option<crate::services::keys::Secret>,
+    },
+}
+
+/// What kind of problem kept the database from opening, which decides the ways forward the
+/// window offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenProblem {
+    /// Not a healthy database (truncated, damaged, empty, not SQLite): restore a backup.
+    Damaged,
+    /// Written by a newer License Desk: never written to, never migrated down.
+    TooNew,
+    /// Another program held the write lock through every retry.
+    Locked,
+    /// The file, its folder or the drive cannot be written.
+    ReadOnly,
+    /// The data folder or the drive is not there.
+    Unavailable,
+    /// Another License Desk window has this data folder open.
+    InUse,
+    /// Anything else.
+    Other,
+}
+
+/// The database could not be opened: which file, why, and what kind of problem it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenFailure {
+    pub database: PathBuf,
+    pub problem: OpenProblem,
+    pub message: String,
+}
+
+impl OpenFailure {
+    /// Classifies a store error met while opening `database`.
+    pub fn from_store(database: &std::path::Path, error: &StoreError) -> Self {
+        let problem = match error {
+            StoreError::Damaged { .. } | StoreError::Corrupt(_) => OpenProblem::Damaged,
+            StoreError::TooNew { .. } | StoreError::VersionMismatch { .. } => OpenProblem::TooNew,
+            StoreError::Locked => OpenProblem::Locked,
+            StoreError::ReadOnly => OpenProblem::ReadOnly,
+            StoreError::Unavailable(_) => OpenProblem::Unavailable,
+            StoreError::DataDir { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                OpenProblem::Unavailable
+            }
+            StoreError::DataDir { source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                OpenProblem::ReadOnly
+            }
+            _ => OpenProblem::Other,
+        };
+        Self {
+            database: database.to_path_buf(),
+            problem,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl OpenProblem {
+    /// The way forward on the command line.
+    pub fn cli_hint(self) -> &'static str {
+        match self {
+            OpenProblem::Damaged => {
+                "nothing was written to it: put a backup in its place with `license-desk restore BACKUP` (the damaged file is moved to damaged/, not deleted), or choose another folder with --data-dir"
+            }
+            OpenProblem::TooNew => {
+                "this version will not write to it or convert it back: use the newer License Desk"
+            }
+            OpenProblem::Locked => {
+                "try again when the other program has finished (LICENSE_DESK_LOCK_WAIT sets how many seconds to wait)"
+            }
+            OpenProblem::ReadOnly => {
+                "make the file and its folder writable, or choose another folder with --data-dir"
+            }
+            OpenProblem::Unavailable => {
+                "is its drive connected? Choose another folder with --data-dir"
+            }
+            OpenProblem::InUse | OpenProblem::Other => "choose another folder with --data-dir",
+        }
+    }
+}
+
+impl std::fmt::Display for OpenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.database.display(), self.message)
+    }
+}
+
 /// What the worker tells the UI.
 #[derive(Debug, Clone)]
 pub enum Message {
     /// The database is being opened and upgraded (a large one may take a while).
-    Opening(OpenProgress),
+    Opening(OpenStep),
     /// The database is open: panels may read it.
     Ready,
     /// The database could not be opened (or the worker could not start); nothing more follows.
-    OpenFailed(String),
+    OpenFailed(OpenFailure),
     Done {
         request: RequestId,
         event: Box<Event>,
@@ -143,6 +261,17 @@ impl Worker {
         kdf: KdfParams,
         notify: Box<dyn Fn() + Send>,
     ) -> Worker {
+        Self::spawn_with(database, OpenMode::ReadWrite, clock, kdf, notify)
+    }
+
+    /// Like [`Worker::spawn`], opening the database the way `mode` says.
+    pub fn spawn_with(
+        database: PathBuf,
+        mode: OpenMode,
+        clock: SharedClock,
+        kdf: KdfParams,
+        notify: Box<dyn Fn() + Send>,
+    ) -> Worker {
         let (command_tx, command_rx) = mpsc::channel::<Queue>();
         let (message_tx, message_rx) = mpsc::channel::<Message>();
         let (stopped_tx, stopped_rx) = mpsc::channel::<()>();
@@ -160,7 +289,7 @@ impl Worker {
             std::thread::Builder::new()
                 .name("store-worker".into())
                 .spawn(move || {
-                    let mut opened = WorkerState::open(database, clock, kdf, &shared);
+                    let mut opened = WorkerState::open(database, mode, clock, kdf, &shared);
                     pending.fetch_sub(1, Ordering::SeqCst);
                     (shared.notify)();
                     for (request, command) in command_rx {
@@ -182,9 +311,11 @@ impl Worker {
         let thread = match thread {
             Ok(handle) => Some(handle),
             Err(e) => {
-                let _ = message_tx.send(Message::OpenFailed(format!(
-                    "the background worker could not start: {e}"
-                )));
+                let _ = message_tx.send(Message::OpenFailed(OpenFailure {
+                    database: PathBuf::new(),
+                    problem: OpenProblem::Other,
+                    message: format!("the background worker could not start: {e}"),
+                }));
                 pending.store(0, Ordering::SeqCst);
                 None
             }
@@ -198,6 +329,23 @@ impl Worker {
             next_request: AtomicU64::new(1),
             thread,
             stopped: stopped_rx,
+        }
+    }
+
+    /// A worker with no thread and no database (the window before it may open one): commands
+    /// sent to it are dropped, and it is always idle.
+    pub fn not_started() -> Worker {
+        let (_, messages) = mpsc::channel::<Message>();
+        let (_, stopped) = mpsc::channel::<()>();
+        Worker {
+            commands: None,
+            messages,
+            pending: Arc::new(AtomicUsize::new(0)),
+            running: Arc::new(AtomicU64::new(0)),
+            cancelled: Arc::new(Mutex::new(HashSet::new())),
+            next_request: AtomicU64::new(1),
+            thread: None,
+            stopped,
         }
     }
 
@@ -294,17 +442,38 @@ struct WorkerState {
 impl WorkerState {
     fn open(
         database: PathBuf,
+        mode: OpenMode,
         clock: SharedClock,
         kdf: KdfParams,
         shared: &Shared,
     ) -> Option<WorkerState> {
-        let opened = Store::open_with_progress(&database, |step| {
-            shared.send(Message::Opening(step));
-        })
-        .map_err(|e| format!("{}: {e}", database.display()))
+        let failure = |e: &StoreError| OpenFailure::from_store(&database, e);
+        if let OpenMode::RestoreFirst { backup, passphrase } = &mode {
+            shared.send(Message::Opening(OpenStep::Restoring));
+            if let Err(e) = backup::restore_in_place_of(
+                &database,
+                backup,
+                passphrase.as_ref(),
+                clock.now(),
+                &mut services::NoProgress,
+            ) {
+                shared.send(Message::OpenFailed(OpenFailure {
+                    database: database.clone(),
+                    problem: OpenProblem::Damaged,
+                    message: format!("the backup was not restored: {e}"),
+                }));
+                return None;
+            }
+        }
+        let opened = match mode {
+            OpenMode::ReadOnly => Store::open_read_only_store(&database),
+            _ => Store::open_checked(&database, |step| {
+                shared.send(Message::Opening(step));
+            }),
+        }
+        .map_err(|e| failure(&e))
         .and_then(|store| {
-            let settings = crate::store::settings::load(store.conn())
-                .map_err(|e| format!("{}: {e}", database.display()))?;
+            let settings = crate::store::settings::load(store.conn()).map_err(|e| failure(&e))?;
             Ok((store, settings))
         });
         match opened {
@@ -378,6 +547,18 @@ impl WorkerState {
                 .map_err(|e| e.to_string()),
             Command::Commerce(c) => commerce::run(store, &mut self.vault, now, c)
                 .map(Event::Commerce)
+                .map_err(|e| e.to_string()),
+            Command::Backup(c) => backup::run(store, self.clock.now(), c, progress)
+                .map(Event::Backup)
+                .map_err(|e| e.to_string()),
+            Command::Arrays(c) => arrays::run(store, &mut self.vault, now, c)
+                .map(Event::Arrays)
+                .map_err(|e| e.to_string()),
+            Command::Referrals(c) => referrals::run(store, now, c)
+                .map(Event::Referrals)
+                .map_err(|e| e.to_string()),
+            Command::Dashboard(c) => dashboard::run(store, now, c)
+                .map(|s| Event::Dashboard(Box::new(s)))
                 .map_err(|e| e.to_string()),
             Command::SaveSettings(settings) => {
                 let saved =

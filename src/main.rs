@@ -38,6 +38,9 @@ fn describe(err: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
+    if paths::is_default(cli.data_dir.as_deref()) {
+        paths::prepare_default(&data_dir)?;
+    }
     let database = paths::database_path(&data_dir);
     match cli.command {
         None => {

@@ -24,6 +24,26 @@ pub fn data_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         })
 }
 
+/// Creates the platform's default data directory (and the folders above it) when it is not
+/// there yet. A folder chosen with `--data-dir` or the environment is not created this way:
+/// the store makes only its last level, so a missing drive is reported, not papered over.
+pub fn prepare_default(dir: &Path) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the data directory {}: {e}", dir.display())
+        })?;
+        crate::platform::restrict_to_owner(dir).map_err(|e| {
+            anyhow::anyhow!("cannot protect the data directory {}: {e}", dir.display())
+        })?;
+    }
+    Ok(())
+}
+
+/// True when the data directory is the platform default (no `--data-dir`, no environment).
+pub fn is_default(explicit: Option<&Path>) -> bool {
+    explicit.is_none() && std::env::var_os(DATA_DIR_ENV).is_none_or(|v| v.is_empty())
+}
+
 /// The database file inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DATABASE_FILE)

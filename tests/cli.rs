@@ -3,145 +3,18 @@
 
 mod common;
 
+use common::desk::{BIN, Desk, PASSPHRASE, code, s, text};
 use license_desk::clock::Clock as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_license-desk");
-const PASSPHRASE: &str = "correct horse battery staple";
 const CLUSTER: &str = "123e4567-e89b-12d3-a456-426614174000";
-
-/// One data directory and the binary run against it.
-struct Desk {
-    dir: tempfile::TempDir,
-}
-
-impl Desk {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("test setup"),
-        }
-    }
-
-    /// A desk with one signing key named `ops`.
-    fn with_key() -> Self {
-        let desk = Self::new();
-        desk.ok(&["keys", "new", "--name", "ops"]);
-        desk
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn database(&self) -> PathBuf {
-        license_desk::paths::database_path(self.dir.path())
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--data-dir")
-            .arg(self.dir.path())
-            .args(args)
-            .env_remove("LICENSE_DESK_DATA")
-            .env("LICENSE_DESK_PASSPHRASE", PASSPHRASE)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("test setup")
-    }
-
-    /// Runs and asserts success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("test setup")
-    }
-
-    /// Issues a Pro license for Acme with `extra` flags; returns (license id, serial, file).
-    fn issue(&self, file: &str, extra: &[&str]) -> (String, String, PathBuf) {
-        let out = self.path(file);
-        let mut args = vec![
-            "issue",
-            "--product",
-            "Storage",
-            "--kind",
-            "pro",
-            "--customer",
-            "Acme",
-            "--out",
-            out.to_str().expect("test setup"),
-        ];
-        args.extend_from_slice(extra);
-        let stdout = self.ok(&args);
-        (
-            field(&stdout, "License id:"),
-            field(&stdout, "Serial:"),
-            out,
-        )
-    }
-
-    /// Exports the public key `key` in `format` to a file and returns its path.
-    fn export(&self, key: &str, format: &str) -> PathBuf {
-        let out = self.path(&format!("{key}.{format}"));
-        self.ok(&[
-            "keys",
-            "export",
-            key,
-            "--format",
-            format,
-            "--out",
-            out.to_str().expect("test setup"),
-        ]);
-        out
-    }
-
-    fn ledger_count(&self) -> i64 {
-        let conn = common::raw_connection(&self.database());
-        conn.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))
-            .expect("test setup")
-    }
-}
-
-/// The value after `label` on its line.
-fn field(stdout: &str, label: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(label))
-        .unwrap_or_else(|| panic!("no '{label}' in:\n{stdout}"))
-        .trim()
-        .to_string()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn verify_code(desk: &Desk, args: &[&str]) -> (i32, String) {
     let mut all = vec!["verify"];
     all.extend_from_slice(args);
     let out = desk.run(&all);
     (code(&out), text(&out))
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("test setup")
 }
 
 #[test]
@@ -1070,7 +943,8 @@ fn the_app_and_command_line_write_at_the_same_time_without_locking_errors() {
         .poll()
         .into_iter()
         .filter_map(|m| match m {
-            Message::Failed { message, .. } | Message::OpenFailed(message) => Some(message),
+            Message::Failed { message, .. } => Some(message),
+            Message::OpenFailed(failure) => Some(failure.to_string()),
             _ => None,
         })
         .collect();

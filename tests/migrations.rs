@@ -170,7 +170,12 @@ fn every_earlier_schema_upgrades_with_its_data() {
             head
         };
         let mut steps = Vec::new();
-        let mut store = Store::open_with_progress(&path, |step| steps.push(step.applying)).unwrap();
+        let mut store = Store::open_with_progress(&path, |step| {
+            if let store::OpenStep::Migrating { applying, .. } = step {
+                steps.push(applying);
+            }
+        })
+        .unwrap();
         assert_eq!(
             steps,
             (version + 1..=SCHEMA_VERSION).collect::<Vec<_>>(),
@@ -235,4 +240,95 @@ fn every_earlier_schema_upgrades_with_its_data() {
         let store = Store::open(&path).unwrap();
         assert_eq!(store::accounts::total(store.conn()).unwrap(), 2);
     }
+}
+
+/// Schema 8 rebuilds the licenses table on a database that already has arrays (which refer to
+/// licenses), referrals and bulk rows: every reference still holds and is still enforced.
+#[test]
+fn the_licenses_rebuild_keeps_the_arrays_and_bulk_rows_that_refer_to_licenses() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    let first = Uuid::from_bytes([1; 16]);
+    {
+        let mut conn = common::raw_connection(&path);
+        store::migrate_to(&mut conn, 3).unwrap();
+        fill(&conn, 3).expect("licenses at version 3");
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        store::migrate_to(&mut conn, 7).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        conn.execute(
+            "INSERT INTO arrays (id, account_id, name, product, kind, pro_days, capacity_tb,
+                 license_id, created_at, updated_at)
+             VALUES (?1, (SELECT id FROM accounts), 'Rack 1', 'Storage OS', 'Pro', 365, 10, ?2,
+                 1, 1)",
+            params![
+                Uuid::from_bytes([5; 16]).as_bytes().as_slice(),
+                first.as_bytes().as_slice()
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO referrals (id, account_id, name, email, status, created_at, updated_at)
+             VALUES (?1, (SELECT id FROM accounts), 'Bob', 'bob@example.com', 'invited', 1, 1)",
+            [Uuid::from_bytes([6; 16]).as_bytes().as_slice()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO bulk_rows (batch, row, license_id) VALUES (?1, 1, ?2)",
+            params![[3u8; 32].as_slice(), first.as_bytes().as_slice()],
+        )
+        .unwrap();
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0, "the version 7 database is sound");
+    }
+
+    let store = Store::open(&path).unwrap();
+    let conn = store.conn();
+    let broken: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(broken, 0, "every reference to a license still holds");
+    let linked: Vec<u8> = conn
+        .query_row("SELECT license_id FROM arrays", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(linked, first.as_bytes());
+    assert!(
+        store::licenses::get(conn, LicenseId(first))
+            .unwrap()
+            .is_some()
+    );
+    // The references are enforced against the rebuilt table.
+    let dangling = conn.execute(
+        "UPDATE arrays SET license_id = ?1",
+        [Uuid::from_bytes([8; 16]).as_bytes().as_slice()],
+    );
+    assert!(
+        dangling.is_err(),
+        "an array cannot name a license that does not exist"
+    );
+    // The index schema 7 made on licenses was made again on the rebuilt table.
+    let index: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index'
+             AND name = 'licenses_eval_by_cluster' AND tbl_name = 'licenses'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 1);
+    // A bulk batch recorded before the rebuild still lists its license's bytes.
+    let issued = store::bulk::issued(conn, &[3u8; 32]).unwrap();
+    assert_eq!(issued.len(), 1);
+    let license = SignedLicense::from_bytes(&issued[0].1).unwrap();
+    assert_eq!(license.payload().license_id, first);
+    assert!(matches!(
+        store::ledger::verify(conn, |_| {}).unwrap(),
+        ChainReport::Intact { entries: 3, .. }
+    ));
 }

@@ -542,6 +542,8 @@ fn settings_round_trip_and_validate() {
         air_gapped: true,
         key_idle_lock_minutes: 5,
         operator: " ada ".into(),
+        daily_backups: false,
+        backups_kept: 30,
     };
     let saved = settings::save(&mut store, &chosen).unwrap();
     assert_eq!(saved.operator, "ada");
@@ -555,6 +557,12 @@ fn settings_round_trip_and_validate() {
         err.to_string(),
         "Lock keys after (minutes): must be from 1 to 1440"
     );
+    let bad = Settings {
+        backups_kept: 0,
+        ..chosen.clone()
+    };
+    let err = settings::save(&mut store, &bad).err().unwrap();
+    assert_eq!(err.to_string(), "Daily backups kept: must be from 1 to 365");
     assert_eq!(settings::load(&store).unwrap(), saved);
 }
 

@@ -12,6 +12,8 @@ pub trait FileDialogs: Send + Sync {
     fn open_file(&self, title: &str, filter_name: &str, extensions: &[&str]) -> Option<PathBuf>;
     /// Asks where to save, starting from `default_name`.
     fn save_file(&self, title: &str, default_name: &str) -> Option<PathBuf>;
+    /// Asks for a folder.
+    fn pick_folder(&self, title: &str) -> Option<PathBuf>;
 }
 
 /// The platform's dialogs through rfd (called on the UI thread, as macOS requires).
@@ -33,6 +35,10 @@ impl FileDialogs for NativeDialogs {
             .set_file_name(default_name)
             .save_file()
     }
+
+    fn pick_folder(&self, title: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_title(title).pick_folder()
+    }
 }
 
 /// Dialogs that answer from a queue (tests); an empty queue behaves like "cancelled".
@@ -40,6 +46,7 @@ impl FileDialogs for NativeDialogs {
 pub struct ScriptedDialogs {
     opens: Mutex<VecDeque<PathBuf>>,
     saves: Mutex<VecDeque<PathBuf>>,
+    folders: Mutex<VecDeque<PathBuf>>,
 }
 
 impl ScriptedDialogs {
@@ -56,6 +63,13 @@ impl ScriptedDialogs {
             q.push_back(path);
         }
     }
+
+    /// The next folder dialog returns `path`.
+    pub fn push_folder(&self, path: PathBuf) {
+        if let Ok(mut q) = self.folders.lock() {
+            q.push_back(path);
+        }
+    }
 }
 
 impl FileDialogs for ScriptedDialogs {
@@ -65,5 +79,9 @@ impl FileDialogs for ScriptedDialogs {
 
     fn save_file(&self, _title: &str, _default_name: &str) -> Option<PathBuf> {
         self.saves.lock().ok()?.pop_front()
+    }
+
+    fn pick_folder(&self, _title: &str) -> Option<PathBuf> {
+        self.folders.lock().ok()?.pop_front()
     }
 }

@@ -2,9 +2,12 @@
 
 use crate::jobs::Event;
 use crate::services::accounts::AccountsEvent;
+use crate::services::arrays::ArraysEvent;
+use crate::services::backup::{self, BackupEvent};
 use crate::services::commerce::CommerceEvent;
 use crate::services::keys::KeysEvent;
 use crate::services::licensing::LicensingEvent;
+use crate::services::referrals::ReferralsEvent;
 
 /// The confirmation to show for `event`, if it deserves one.
 pub fn toast_for(event: &Event) -> Option<String> {
@@ -111,10 +114,45 @@ pub fn toast_for(event: &Event) -> Option<String> {
             }
         },
         Event::Commerce(e) => commerce_toast(e)?,
+        Event::Backup(e) => backup_toast(e)?,
+        Event::Arrays(e) => arrays_toast(e)?,
+        Event::Referrals(e) => referrals_toast(e),
+        // The dashboard shows its numbers; reading them is no news.
+        Event::Dashboard(_) => return None,
         Event::SettingsSaved(_) => "Settings saved".into(),
         Event::TextSaved { what, path } => {
             format!("{} saved to {}", what.label(), path.display())
         }
+    })
+}
+
+fn backup_toast(event: &BackupEvent) -> Option<String> {
+    Some(match event {
+        BackupEvent::BackedUp(w) => format!(
+            "Backup written to {} ({}, {} licenses{})",
+            w.path.display(),
+            backup::size_text(w.bytes),
+            w.contents.licenses,
+            if w.encrypted { ", encrypted" } else { "" }
+        ),
+        // The Backups list shows it; a routine copy needs no toast.
+        BackupEvent::Daily(_) | BackupEvent::Previewed(_) => return None,
+        BackupEvent::Restored(r) => format!(
+            "Backup restored. The database it replaced is kept at {}",
+            r.set_aside.display()
+        ),
+        BackupEvent::Exported { path, totals } => format!(
+            "Exported {} rows of {} tables to {}",
+            totals.rows,
+            totals.tables,
+            path.display()
+        ),
+        BackupEvent::Imported { totals, set_aside } => format!(
+            "Imported {} rows of {} tables (the database it replaced is kept at {})",
+            totals.rows,
+            totals.tables,
+            set_aside.display()
+        ),
     })
 }
 
@@ -213,4 +251,64 @@ fn commerce_toast(event: &CommerceEvent) -> Option<String> {
             format!("{what} saved to {}", path.display())
         }
     })
+}
+
+fn arrays_toast(event: &ArraysEvent) -> Option<String> {
+    Some(match event {
+        ArraysEvent::Created(a) => format!("Array '{}' created", a.name),
+        ArraysEvent::Saved {
+            array,
+            withdrawn: Some(id),
+        } => format!(
+            "Array '{}' saved; its serial …{} was withdrawn (it is on the revocation list)",
+            array.name,
+            // The end of the id: ids made in the same minute share their first digits.
+            id.0.simple().to_string().get(24..).unwrap_or_default()
+        ),
+        ArraysEvent::Saved { array, .. } => format!("Array '{}' saved", array.name),
+        ArraysEvent::Generated { array, issued, .. } => format!(
+            "{} serial for '{}' generated: {}",
+            issued.kind,
+            array.name,
+            issued
+                .expires_at
+                .map(|t| format!("expires {}", crate::domain::time::date(t)))
+                .unwrap_or_else(|| "never expires".into())
+        ),
+        ArraysEvent::SerialSent { to, .. } => {
+            format!("Serial mailed to {to} (in the mail outbox)")
+        }
+        ArraysEvent::Deleted { array, .. } => format!("Array '{}' deleted", array.name),
+        // The Arrays panel shows what the file says in the form.
+        ArraysEvent::RequestRead { .. } => return None,
+    })
+}
+
+fn referrals_toast(event: &ReferralsEvent) -> String {
+    match event {
+        ReferralsEvent::Referred { referrals, .. } => match referrals.as_slice() {
+            [one] => format!("{} invited", one.name),
+            many => format!("{} friends invited", many.len()),
+        },
+        ReferralsEvent::StatusSet {
+            referral,
+            rewarded: Some(reward),
+            ..
+        } => format!(
+            "{} became a customer: {} (one free month) credited to the wallet",
+            referral.name, reward.amount
+        ),
+        ReferralsEvent::StatusSet {
+            referral,
+            changed: false,
+            ..
+        } => format!(
+            "{} is already '{}'; nothing changed",
+            referral.name,
+            referral.status.label()
+        ),
+        ReferralsEvent::StatusSet { referral, .. } => {
+            format!("{} is now '{}'", referral.name, referral.status.label())
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod dialogs;
 mod messages;
 pub mod paged;
 pub mod panels;
+pub mod startup;
 mod switcher;
 pub mod toasts;
 pub mod widgets;
@@ -16,9 +17,9 @@ pub mod widgets;
 use crate::clock::{SharedClock, SystemClock};
 use crate::domain::account::Account;
 use crate::domain::settings::{Settings, Theme};
-use crate::jobs::{Command, Event, JobProgress, Message, RequestId, Worker};
+use crate::jobs::{Command, Event, JobProgress, Message, OpenFailure, OpenMode, RequestId, Worker};
 use crate::services::keys::KeysEvent;
-use crate::store::{self, OpenProgress};
+use crate::store::{self, OpenStep};
 use chrono::NaiveDate;
 use dialogs::{FileDialogs, NativeDialogs};
 use keyvault::KdfParams;
@@ -183,11 +184,11 @@ impl AppCtx<'_> {
 /// Where the app is in its life.
 enum Phase {
     /// The worker is opening (maybe upgrading) the database.
-    Opening(Option<OpenProgress>),
+    Opening(Option<OpenStep>),
     /// Ready: panels read through `db`.
     Ready { db: Connection },
-    /// The database could not be opened.
-    Failed(String),
+    /// The database could not be opened: the page says why and offers ways forward.
+    Failed(OpenFailure),
 }
 
 /// The License Desk window.
@@ -206,6 +207,13 @@ pub struct LicenseDeskApp {
     unlocked_keys: BTreeMap<KeyId, String>,
     /// When the worker was last asked to lock idle keys (the injected clock's time).
     last_idle_check: i64,
+    /// Held while this window has the data folder open (read-write).
+    instance: Option<startup::InstanceLock>,
+    /// Opened read-only: every change is refused, and the top bar says so.
+    read_only: bool,
+    failure_page: startup::FailurePage,
+    /// When the daily backup was last asked for (the injected clock's time).
+    last_backup_check: i64,
 }
 
 impl LicenseDeskApp {
@@ -216,17 +224,10 @@ impl LicenseDeskApp {
         if config.test_mode {
             ctx.global_style_mut(|s| s.animation_time = 0.0);
         }
-        let repaint = ctx.clone();
-        let worker = Worker::spawn(
-            config.database.clone(),
-            Arc::clone(&config.clock),
-            config.kdf,
-            Box::new(move || repaint.request_repaint()),
-        );
         let settings = Settings::default();
-        Self {
+        let mut app = Self {
             config,
-            worker,
+            worker: Worker::not_started(),
             phase: Phase::Opening(None),
             page: Page::Dashboard,
             panels: panels::Panels::new(&settings),
@@ -237,7 +238,72 @@ impl LicenseDeskApp {
             switcher: switcher::AccountSwitcher::default(),
             unlocked_keys: BTreeMap::new(),
             last_idle_check: 0,
+            instance: None,
+            read_only: false,
+            failure_page: startup::FailurePage::default(),
+            last_backup_check: 0,
+        };
+        app.start(ctx, OpenMode::ReadWrite);
+        app
+    }
+
+    /// (Re)starts the worker on the configured database: read-write only when no other window
+    /// has it open.
+    fn start(&mut self, ctx: &egui::Context, mode: OpenMode) {
+        self.instance = None;
+        self.read_only = matches!(mode, OpenMode::ReadOnly);
+        self.phase = Phase::Opening(None);
+        self.unlocked_keys.clear();
+        self.progress = None;
+        if !self.read_only {
+            match startup::claim(&self.config.database) {
+                Ok(lock) => self.instance = lock,
+                Err(failure) => {
+                    self.worker = Worker::not_started();
+                    self.phase = Phase::Failed(failure);
+                    return;
+                }
+            }
         }
+        let repaint = ctx.clone();
+        self.worker = Worker::spawn_with(
+            self.config.database.clone(),
+            mode,
+            Arc::clone(&self.config.clock),
+            self.config.kdf,
+            Box::new(move || repaint.request_repaint()),
+        );
+    }
+
+    /// Acts on a way forward chosen on the failure page.
+    fn choose(&mut self, ctx: &egui::Context, choice: startup::Choice) {
+        use startup::Choice;
+        match choice {
+            Choice::Retry => self.start(ctx, OpenMode::ReadWrite),
+            Choice::ReadOnly => self.start(ctx, OpenMode::ReadOnly),
+            Choice::OpenFile(file) => {
+                self.config.database = file;
+                self.start(ctx, OpenMode::ReadWrite);
+            }
+            Choice::UseFolder(folder) => {
+                self.config.database = crate::paths::database_path(&folder);
+                self.start(ctx, OpenMode::ReadWrite);
+            }
+            Choice::Restore { backup, passphrase } => {
+                self.start(ctx, OpenMode::RestoreFirst { backup, passphrase })
+            }
+            Choice::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    /// True when the database was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The database file in use.
+    pub fn database(&self) -> &std::path::Path {
+        &self.config.database
     }
 
     /// The page on screen.
@@ -301,10 +367,9 @@ impl LicenseDeskApp {
                 self.phase = Phase::Ready { db };
             }
             Err(e) => {
-                self.phase = Phase::Failed(format!(
-                    "{}: cannot open it for reading: {e}",
-                    self.config.database.display()
-                ))
+                let mut failure = OpenFailure::from_store(&self.config.database, &e);
+                failure.message = format!("cannot open it for reading: {}", failure.message);
+                self.phase = Phase::Failed(failure);
             }
         }
     }
@@ -346,6 +411,10 @@ impl LicenseDeskApp {
             Event::Licensing(crate::services::licensing::LicensingEvent::RequestLoaded {
                 ..
             }) => self.page = Page::Licenses,
+            Event::Backup(
+                crate::services::backup::BackupEvent::Restored(_)
+                | crate::services::backup::BackupEvent::Imported { .. },
+            ) => self.reload(ctx),
             _ => {}
         }
         if let Some(text) = messages::toast_for(event) {
@@ -353,6 +422,26 @@ impl LicenseDeskApp {
         }
         self.switcher.on_event(event);
         self.panels.on_event(request, event, &mut self.toasts);
+    }
+
+    /// After a restore or import replaced the database: keys unlocked from the old one are
+    /// locked, and every panel and the settings are read afresh.
+    fn reload(&mut self, ctx: &egui::Context) {
+        self.worker
+            .send(Command::Keys(crate::services::keys::KeysCommand::Lock));
+        self.current_account = None;
+        if let Phase::Ready { db } = &self.phase {
+            match store::settings::load(db) {
+                Ok(settings) => {
+                    apply_theme(ctx, settings.theme);
+                    self.settings = settings;
+                }
+                Err(e) => self
+                    .toasts
+                    .error(format!("Could not read the settings: {e}")),
+            }
+        }
+        self.panels = panels::Panels::new(&self.settings);
     }
 
     fn nav(&mut self, ui: &mut egui::Ui) {
@@ -390,6 +479,23 @@ impl LicenseDeskApp {
         });
     }
 
+    /// Asks the worker for the daily backup once an hour (it takes one when the last is a day
+    /// old); never for a database opened read-only.
+    fn take_daily_backup(&mut self) {
+        if self.read_only || !self.settings.daily_backups {
+            return;
+        }
+        let now = self.config.clock.now().timestamp();
+        if self.last_backup_check == 0 || now - self.last_backup_check >= 3600 {
+            self.last_backup_check = now;
+            self.worker.send(Command::Backup(
+                crate::services::backup::BackupCommand::Daily {
+                    even_if_recent: false,
+                },
+            ));
+        }
+    }
+
     /// While keys are unlocked, asks the worker every 30 s to lock the idle ones.
     fn lock_idle_keys(&mut self, ctx: &egui::Context) {
         if self.unlocked_keys.is_empty() {
@@ -402,27 +508,6 @@ impl LicenseDeskApp {
                 .send(Command::Keys(crate::services::keys::KeysCommand::LockIdle));
         }
         ctx.request_repaint_after(std::time::Duration::from_secs(30));
-    }
-
-    fn opening_ui(ui: &mut egui::Ui, step: Option<&OpenProgress>, database: &std::path::Path) {
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.heading("Opening the database…");
-            ui.label(database.display().to_string());
-            if let Some(step) = step {
-                ui.label(format!(
-                    "Upgrading from version {} to {} (step {} of {})",
-                    step.from,
-                    step.to,
-                    step.applying - step.from,
-                    step.to - step.from
-                ));
-                let fraction =
-                    (step.applying - step.from) as f32 / (step.to - step.from).max(1) as f32;
-                ui.add(egui::ProgressBar::new(fraction).desired_width(300.0));
-            } else {
-                ui.spinner();
-            }
-        });
     }
 }
 
@@ -440,15 +525,15 @@ impl eframe::App for LicenseDeskApp {
         self.handle_messages(&ctx);
         match &self.phase {
             Phase::Opening(step) => {
-                Self::opening_ui(ui, step.as_ref(), &self.config.database);
+                startup::opening_ui(ui, step.as_ref(), &self.config.database);
                 return;
             }
-            Phase::Failed(message) => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    ui.heading("License Desk cannot open its database");
-                    widgets::error_text(ui, message);
-                    ui.label("Choose another folder with --data-dir DIR (or LICENSE_DESK_DATA), or move the file aside and start again.");
-                });
+            Phase::Failed(failure) => {
+                let failure = failure.clone();
+                let dialogs = Arc::clone(&self.config.dialogs);
+                if let Some(choice) = self.failure_page.ui(ui, &failure, dialogs.as_ref()) {
+                    self.choose(&ctx, choice);
+                }
                 return;
             }
             Phase::Ready { .. } => {}
@@ -459,6 +544,7 @@ impl eframe::App for LicenseDeskApp {
             .exact_size(190.0)
             .show(ui, |ui| self.nav(ui));
         self.lock_idle_keys(&ctx);
+        self.take_daily_backup();
         let Phase::Ready { db } = &self.phase else {
             return;
         };
@@ -469,14 +555,22 @@ impl eframe::App for LicenseDeskApp {
                 if let Some(account) = &self.current_account {
                     ui.label(account.wallet_label());
                 }
+                if self.read_only {
+                    widgets::chip(ui, "Read-only", widgets::Tone::Warning);
+                    ui.label("Opened read-only: changes cannot be saved.");
+                }
             });
         });
         for dropped in ui.input(|i| i.raw.dropped_files.clone()) {
-            self.worker.send(Command::Licensing(
-                crate::services::licensing::LicensingCommand::LoadRequest {
-                    path: dropped.path().to_path_buf(),
-                },
-            ));
+            let path = dropped.path().to_path_buf();
+            // A request file dropped on Arrays is for the array being edited there.
+            self.worker.send(if self.page == Page::Arrays {
+                Command::Arrays(crate::services::arrays::ArraysCommand::ReadRequest { path })
+            } else {
+                Command::Licensing(crate::services::licensing::LicensingCommand::LoadRequest {
+                    path,
+                })
+            });
         }
         let mut navigate = None;
         let mut open_licenses = None;

@@ -28,6 +28,10 @@ Bulk issue: --csv FILE --out FILE.csv
   Every row is checked first; if any is bad, the file is refused with one line per problem
   (\"row N: Field: problem\", rows counted from 1 after the header) and nothing is issued.
   The output CSV has: license_id, customer, kind, expires_at, serial.
+  A run that was stopped (Ctrl-C, a crash, a full disk) is resumed by running the same
+  command again: rows are known by the file's content and their number, so only the rows not
+  issued yet are issued, and the output is complete. While it runs, FILE.csv.partial holds
+  every row committed so far. --new-batch issues the whole file again on purpose.
 
 Passphrase: --passphrase-file FILE, else LICENSE_DESK_PASSPHRASE, else a prompt in a terminal.";
 
@@ -265,11 +269,18 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
         )
     })?;
 
+    let batch_id: crate::store::bulk::BatchId = if args.new_batch {
+        crate::store::bulk::new_batch_id()
+    } else {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(text.as_bytes()).into()
+    };
+    let rows: Vec<(u32, IssueSpec)> = (1..).zip(specs).collect();
     let mut store = open_store(database)?;
     let account = account_id(&store, args.account.as_deref())?;
     let (_, key, operator) = unlock_active(&store, &args.passphrase)?;
     let bar = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(specs.len() as u64)
+        indicatif::ProgressBar::new(rows.len() as u64)
     } else {
         indicatif::ProgressBar::hidden()
     };
@@ -279,18 +290,22 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
     );
     bar.set_message("Issuing");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let mut issued = Vec::with_capacity(specs.len());
-    licensing::issue_many(
+    let mut partial = Partial::create(out_path)?;
+    let outcome = licensing::issue_batch(
         &mut store,
         &key,
-        &specs,
+        &licensing::Batch {
+            id: Some(batch_id),
+            rows: &rows,
+        },
         account,
         &operator,
         now(),
         &mut Bar(&bar),
-        |license| {
-            issued.push(license.clone());
-            Ok(())
+        |chunk| {
+            partial
+                .push(chunk)
+                .map_err(|e| licensing::LicensingError::Output(e.to_string()))
         },
     )?;
     // The licenses are issued (with their ledger entries); the list takes them in now.
@@ -298,18 +313,93 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
     bar.set_position(0);
     licensing::index_list(&mut store, &mut Bar(&bar))?;
     bar.finish_and_clear();
+    let issued = crate::store::bulk::issued(store.conn(), &batch_id)?;
     write_output(out, database, &issued).with_context(|| {
         format!(
-            "{} licenses were issued (see the ledger), but the output CSV could not be written",
-            issued.len()
+            "the licenses were issued (see the ledger, and {}), but the output CSV could not be written; run the same command again to write it",
+            partial.path.display()
         )
     })?;
-    outln!(
-        "Issued {} licenses; wrote {}",
-        issued.len(),
-        out_path.display()
-    );
+    partial.remove();
+    if outcome.earlier > 0 {
+        outln!(
+            "Issued {} licenses ({} already issued by an earlier run of this file); wrote {}",
+            outcome.issued,
+            outcome.earlier,
+            out_path.display()
+        );
+    } else {
+        outln!(
+            "Issued {} licenses; wrote {}",
+            outcome.issued,
+            out_path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The output rows committed so far, appended (and synced) as each transaction commits, so
+/// that what was handed out is on disk even if the run is stopped before the end.
+struct Partial {
+    path: std::path::PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl Partial {
+    fn create(out: &Path) -> anyhow::Result<Self> {
+        let mut name = out.as_os_str().to_owned();
+        name.push(".partial");
+        let path = std::path::PathBuf::from(name);
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut partial = Self {
+            path,
+            file: std::io::BufWriter::new(file),
+        };
+        partial.line(&output_header())?;
+        Ok(partial)
+    }
+
+    /// Appends one committed chunk and makes it durable before the run moves on.
+    fn push(&mut self, chunk: &[(u32, SignedLicense)]) -> anyhow::Result<()> {
+        for (_, license) in chunk {
+            self.line(&output_record(license))?;
+        }
+        use std::io::Write as _;
+        self.file.flush()?;
+        self.file.get_ref().sync_data()?;
+        Ok(())
+    }
+
+    fn line(&mut self, fields: &[String]) -> anyhow::Result<()> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(fields)?;
+        let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        use std::io::Write as _;
+        self.file.write_all(&bytes)?;
+        Ok(())
+    }
+
+    fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn output_header() -> Vec<String> {
+    ["license_id", "customer", "kind", "expires_at", "serial"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn output_record(license: &SignedLicense) -> Vec<String> {
+    let p = license.payload();
+    vec![
+        p.license_id.to_string(),
+        p.customer.clone(),
+        p.kind.name().to_ascii_lowercase(),
+        p.expires_at.map(rfc3339).unwrap_or_default(),
+        license.to_serial(),
+    ]
 }
 
 /// The terminal's progress bar as a service progress.
@@ -322,18 +412,13 @@ impl Progress for Bar<'_> {
     }
 }
 
-fn write_output(out: OutArg<'_>, database: &Path, issued: &[SignedLicense]) -> anyhow::Result<()> {
+/// Writes the batch's licenses, in row order, to `--out` (atomically).
+fn write_output(out: OutArg<'_>, database: &Path, issued: &[(u32, Vec<u8>)]) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["license_id", "customer", "kind", "expires_at", "serial"])?;
-    for license in issued {
-        let p = license.payload();
-        writer.write_record([
-            p.license_id.to_string(),
-            p.customer.clone(),
-            p.kind.name().to_ascii_lowercase(),
-            p.expires_at.map(rfc3339).unwrap_or_default(),
-            license.to_serial(),
-        ])?;
+    writer.write_record(output_header())?;
+    for (_, artifact) in issued {
+        let license = SignedLicense::from_bytes(artifact)?;
+        writer.write_record(output_record(&license))?;
     }
     let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = out.path {

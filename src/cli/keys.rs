@@ -72,7 +72,7 @@ fn create(
 }
 
 fn list(database: &Path) -> anyhow::Result<ExitCode> {
-    let store = open_store(database)?;
+    let store = super::open_for_reading(database)?;
     let keys = crate::store::keys::list(store.conn())?;
     if keys.is_empty() {
         outln!("No signing keys yet: create one with `license-desk keys new --name NAME`.");
@@ -110,7 +110,7 @@ fn export(
     out: OutArg<'_>,
 ) -> anyhow::Result<ExitCode> {
     out.check(database)?;
-    let store = open_store(database)?;
+    let store = super::open_for_reading(database)?;
     let row = keys::find(store.conn(), key)?;
     let (text, secret) = match format {
         ExportFormat::Base64 => (keys::export_public(&row, PublicKeyFormat::Base64)?, false),

@@ -76,7 +76,7 @@ pub fn run(command: LedgerCommand, database: &Path) -> anyhow::Result<ExitCode> 
 }
 
 fn verify(database: &Path, check: Option<&CheckpointCheck>) -> anyhow::Result<ExitCode> {
-    let store = open_store(database)?;
+    let store = super::open_for_reading(database)?;
     let checkpoint = match check {
         Some(check) => Some(
             licensing::read_checkpoint(check)
@@ -129,7 +129,7 @@ fn checkpoint(
 
 fn export(database: &Path, out: OutArg<'_>) -> anyhow::Result<ExitCode> {
     out.check(database)?;
-    let store = open_store(database)?;
+    let store = super::open_for_reading(database)?;
     match out.path {
         Some(path) => {
             if let ExportEnd::Complete { written } =

@@ -5,6 +5,8 @@
 //! come from `domain` and `services`, shared with the GUI. Output goes through [`output`], so a
 //! closed pipe (`license-desk issue … | head -0`) ends the command with a message, not a panic.
 
+mod backup;
+mod commerce;
 mod issue;
 mod keys;
 mod ledger;
@@ -68,6 +70,24 @@ pub enum CliCommand {
     /// The hash-chained issuance ledger: verify it or export it.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Write a checked copy of the database to FILE (while the app and other writers run),
+    /// or take the daily copy into the data folder's backups/ (--daily).
+    Backup(BackupArgs),
+    /// List the backups in the data folder's backups/: date, size, licenses, last ledger
+    /// entry, and whether each was verified.
+    Backups,
+    /// Check a backup, show what it holds and what the current database has that it lacks,
+    /// then put it in place (the current database is kept in backups/, never deleted).
+    Restore(RestoreArgs),
+    /// Write every table as a versioned JSON Lines bundle (docs/export-format.md).
+    Export(ExportArgs),
+    /// Load an export into this desk, which must hold no data yet (a new --data-dir).
+    Import(ImportArgs),
+    /// Place an order for an account, priced with the current price list (as Buy more does).
+    Order(OrderArgs),
+    /// Named seat contracts: change the number of seats (prorated by the day).
+    #[command(subcommand)]
+    Seats(SeatsCommand),
     /// Fill the database with realistic demo accounts and licenses (through the same
     /// services as real work: ledger, outbox, revocation lists).
     DemoData(DemoDataArgs),
@@ -111,6 +131,167 @@ pub struct DeactivateArgs {
     /// Replace the --out file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+/// What an order line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProductArg {
+    /// Pro licenses, per license.
+    Pro,
+    /// Storage capacity, per TB.
+    Capacity,
+    /// The support add-on, per Pro license.
+    Support,
+    /// Named seats, per person.
+    Seat,
+}
+
+/// A billing term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TermArg {
+    Monthly,
+    Quarterly,
+    Annual,
+    Triennial,
+}
+
+/// How an order is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PayByArg {
+    /// From the account's wallet, at once.
+    Wallet,
+    /// A new invoice, paid later.
+    Invoice,
+    /// A new invoice charged to the default payment method now.
+    Card,
+}
+
+/// `order ...`
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    /// The account's wallet id.
+    #[arg(long, value_name = "WALLET_ID")]
+    pub account: String,
+    #[arg(long, value_enum)]
+    pub product: ProductArg,
+    #[arg(long, value_enum)]
+    pub term: TermArg,
+    /// How many licenses, TB or seats.
+    #[arg(long, default_value_t = 1)]
+    pub quantity: u32,
+    /// How many consecutive terms.
+    #[arg(long, default_value_t = 1)]
+    pub terms: u32,
+    #[arg(long, value_enum, default_value_t = PayByArg::Invoice)]
+    pub pay_by: PayByArg,
+    /// The price list by name (default: the first one).
+    #[arg(long, value_name = "NAME")]
+    pub price_list: Option<String>,
+    /// Idempotency key: the same key places the order at most once (printed by every run).
+    #[arg(long, value_name = "UUID")]
+    pub key: Option<String>,
+}
+
+/// `seats ...`
+#[derive(Debug, Subcommand)]
+pub enum SeatsCommand {
+    /// Change a contract's number of seats from a date; the prorated charge or credit is
+    /// booked, confirmed with the active key's passphrase.
+    Change(SeatsChangeArgs),
+}
+
+/// `seats change ...`
+#[derive(Debug, Args)]
+pub struct SeatsChangeArgs {
+    /// The seat contract's id.
+    #[arg(value_name = "CONTRACT")]
+    pub contract: String,
+    /// The new number of seats.
+    #[arg(long)]
+    pub seats: u32,
+    /// When the change takes effect (YYYY-MM-DD; default today).
+    #[arg(long, value_name = "DATE")]
+    pub effective: Option<chrono::NaiveDate>,
+    /// Idempotency key: the same key makes the change at most once (printed by every run).
+    #[arg(long, value_name = "UUID")]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// Encrypting a backup or export with a passphrase (age format).
+#[derive(Debug, Clone, Args)]
+pub struct EncryptArgs {
+    /// Encrypt with a passphrase in the age format (`age -d` opens it too).
+    #[arg(long)]
+    pub encrypt: bool,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `backup ...`
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the backup.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "daily",
+        conflicts_with = "daily"
+    )]
+    pub file: Option<PathBuf>,
+    /// Take the daily copy into the data folder's backups/ when one is due (for a scheduler).
+    #[arg(long)]
+    pub daily: bool,
+    /// Replace FILE if it exists (never the database itself).
+    #[arg(long, requires = "file")]
+    pub force: bool,
+    #[command(flatten)]
+    pub encryption: EncryptArgs,
+}
+
+/// `restore ...`
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup: a database copy, or one encrypted with a passphrase (.age).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Restore without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Only check the backup and show what restoring it would change.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Also check the backup's ledger against this signed checkpoint. Needs --pubkey.
+    #[arg(long, value_name = "FILE", requires = "pubkey")]
+    pub checkpoint: Option<PathBuf>,
+    /// The public key the checkpoint was signed with, kept off this machine.
+    #[arg(long, value_name = "FILE|BASE64", requires = "checkpoint")]
+    pub pubkey: Option<String>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `export ...`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the bundle.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub encryption: EncryptArgs,
+}
+
+/// `import ...`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle written by `export` (encrypted or not).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 /// Where a passphrase comes from, for commands that seal or unlock a key.
@@ -270,6 +451,9 @@ pub struct IssueArgs {
         ]
     )]
     pub csv: Option<PathBuf>,
+    /// With --csv: issue every row again, even those an earlier run of the same file issued.
+    #[arg(long, requires = "csv")]
+    pub new_batch: bool,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -458,9 +642,57 @@ fn emit(out: OutArg<'_>, database: &Path, text: &str, secret: bool) -> anyhow::R
     Ok(())
 }
 
+/// Opens the database, saying on stderr what a slow open is waiting for.
 fn open_store(database: &Path) -> anyhow::Result<crate::store::Store> {
-    crate::store::Store::open(database)
-        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", database.display()))
+    use crate::store::OpenStep;
+    crate::store::Store::open_with_progress(database, |step| match step {
+        OpenStep::WaitingForLock { attempt, of } => output::note(&format!(
+            "Another program is writing to the database; waiting (try {attempt} of {of})…"
+        )),
+        OpenStep::BackingUp { from } => output::note(&format!(
+            "Copying the database (schema {from}) into backups/ before upgrading it…"
+        )),
+        OpenStep::Migrating { applying, to, .. } => {
+            output::note(&format!("Upgrading the database: step {applying} of {to}…"))
+        }
+        OpenStep::Checking | OpenStep::Restoring => {}
+    })
+    .map_err(|e| open_error(database, &e))
+}
+
+/// Opens the database for a command that only reads: read-write when it can be written, else
+/// read-only (a read-only file, folder or drive), saying so.
+fn open_for_reading(database: &Path) -> anyhow::Result<crate::store::Store> {
+    match open_store(database) {
+        Ok(store) => Ok(store),
+        Err(e) if e.downcast_ref::<ReadOnlyOpen>().is_some() => {
+            let store = crate::store::Store::open_read_only_store(database)
+                .map_err(|e| open_error(database, &e))?;
+            output::note("The database cannot be written: opened read-only");
+            Ok(store)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Marks an open that failed only because the database cannot be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ReadOnlyOpen(String);
+
+/// A store error met while opening, with the way forward.
+fn open_error(database: &Path, error: &crate::store::StoreError) -> anyhow::Error {
+    let failure = crate::jobs::OpenFailure::from_store(database, error);
+    let text = format!(
+        "cannot open the database {}: {error}; {}",
+        database.display(),
+        failure.problem.cli_hint()
+    );
+    if failure.problem == crate::jobs::OpenProblem::ReadOnly {
+        anyhow::Error::new(ReadOnlyOpen(text))
+    } else {
+        anyhow::anyhow!(text)
+    }
 }
 
 /// Runs a sub-command against the database at `database`; the exit code is the command's.
@@ -492,6 +724,13 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
             passphrase,
         }) => ledger::publish_list(OutArg::new(out.as_deref(), force), &passphrase, database),
         CliCommand::Ledger(cmd) => ledger::run(cmd, database),
+        CliCommand::Backup(args) => backup::back_up(&args, database),
+        CliCommand::Backups => backup::list(database),
+        CliCommand::Restore(args) => backup::restore(&args, database),
+        CliCommand::Export(args) => backup::export(&args, database),
+        CliCommand::Import(args) => backup::import(&args, database),
+        CliCommand::Order(args) => commerce::place(&args, database),
+        CliCommand::Seats(SeatsCommand::Change(args)) => commerce::change(&args, database),
         CliCommand::DemoData(args) => licenses::demo_data(&args, database),
         CliCommand::Deactivate(args) => licenses::deactivate(&args, database),
         CliCommand::ApplyDeactivation { file } => licenses::apply_deactivation(&file, database),

@@ -75,7 +75,7 @@ fn key_ring(pubkeys: &[String], database: &Path) -> anyhow::Result<KeyRing> {
                 database.display()
             );
         }
-        let store = super::open_store(database)?;
+        let store = super::open_for_reading(database)?;
         ring = crate::services::keys::keyring(store.conn())?;
         if ring.key_ids().next().is_none() {
             anyhow::bail!(
@@ -199,7 +199,7 @@ pub const EXIT_NOT_ISSUED_HERE: u8 = 19;
 
 /// Prints whether this desk's ledger holds the license, and returns whether it does.
 fn ledger_line(database: &Path, text: &str) -> anyhow::Result<bool> {
-    let store = super::open_store(database)?;
+    let store = super::open_for_reading(database)?;
     let license = SignedLicense::parse(text)?;
     let id = crate::domain::ids::LicenseId(license.payload().license_id);
     if !crate::services::licensing::issued_here(store.conn(), &license)? {

@@ -24,6 +24,9 @@ pub enum CreditReason {
     CreditNote { number: String },
     /// A goodwill credit, with a note saying why.
     Goodwill { note: String },
+    /// The reward for a referred friend who became a customer (one per referral; the entry's
+    /// id is derived from the referral's, see docs/billing.md §15).
+    Referral { referral: Uuid, friend: String },
 }
 
 /// What kind of entry a refund reverses.

@@ -164,6 +164,16 @@ uuid_id!(
     "mail id"
 );
 uuid_id!(
+    /// A customer's storage array (a cluster known by its UUID).
+    ArrayId,
+    "array id"
+);
+uuid_id!(
+    /// A friend referred by an account.
+    ReferralId,
+    "referral id"
+);
+uuid_id!(
     /// A client-made key that makes a placement or payment happen at most once: the review
     /// page makes one when it opens, and a second request with it returns the first result.
     IdempotencyKey,

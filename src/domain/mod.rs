@@ -2,6 +2,7 @@
 //! payment methods and settings. Every rule lives here once; the UI, CLI and store call it.
 
 pub mod account;
+pub mod array;
 pub mod billing;
 pub mod checkpoint;
 pub mod country;
@@ -12,6 +13,7 @@ pub mod license_filter;
 pub mod license_status;
 pub mod money;
 pub mod payment;
+pub mod referral;
 pub mod settings;
 pub mod time;
 pub mod validation;

@@ -44,6 +44,10 @@ pub struct Settings {
     pub key_idle_lock_minutes: u32,
     /// Name recorded as the operator in the issuance ledger.
     pub operator: String,
+    /// Take a copy of the database into the data folder's `backups/` once a day.
+    pub daily_backups: bool,
+    /// How many daily copies are kept (the oldest beyond that are deleted).
+    pub backups_kept: u32,
 }
 
 impl Default for Settings {
@@ -53,6 +57,8 @@ impl Default for Settings {
             air_gapped: false,
             key_idle_lock_minutes: 10,
             operator: String::new(),
+            daily_backups: true,
+            backups_kept: 7,
         }
     }
 }
@@ -65,6 +71,9 @@ impl Settings {
             errors.push("Lock keys after (minutes)", "must be from 1 to 1440");
         }
         super::validation::optional_text(&mut errors, "Operator name", &self.operator, 80);
+        if !(1..=365).contains(&self.backups_kept) {
+            errors.push("Daily backups kept", "must be from 1 to 365");
+        }
         errors
     }
 }

@@ -15,6 +15,7 @@ use super::Progress;
 use super::licensing::{BULK_COMMIT_EVERY, LicensingError};
 use crate::domain::ids::{AccountId, LicenseId};
 use crate::domain::issue::IssueSpec;
+use crate::store::bulk::BatchId;
 use crate::store::ledger::{self, Record};
 use crate::store::licenses::{self, Names, Prepared};
 use crate::store::outbox::{self, Change, LedgerBatchRecord};
@@ -48,6 +49,37 @@ pub trait Items: Sync {
     fn account(&self, i: usize) -> Option<AccountId>;
     fn order_months(&self, i: usize) -> Option<u32>;
     fn issued_at(&self, i: usize) -> Option<i64>;
+    /// The item's row number in its batch (recorded with its license when the batch has an id).
+    fn row(&self, i: usize) -> u32 {
+        u32::try_from(i + 1).unwrap_or(u32::MAX)
+    }
+}
+
+/// Rows of a batch (row number and spec), all issued to one account.
+pub struct Rows<'a> {
+    pub rows: &'a [&'a (u32, IssueSpec)],
+    pub account: Option<AccountId>,
+}
+
+impl Items for Rows<'_> {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn spec(&self, i: usize) -> &IssueSpec {
+        &self.rows[i].1
+    }
+    fn account(&self, _i: usize) -> Option<AccountId> {
+        self.account
+    }
+    fn order_months(&self, _i: usize) -> Option<u32> {
+        None
+    }
+    fn issued_at(&self, _i: usize) -> Option<i64> {
+        None
+    }
+    fn row(&self, i: usize) -> u32 {
+        self.rows[i].0
+    }
 }
 
 /// Specs all issued to one account.
@@ -113,6 +145,25 @@ pub fn issue<I: Items + ?Sized>(
     progress: &mut dyn Progress,
     mut committed: impl FnMut(&SignedLicense) -> Result<(), LicensingError>,
 ) -> Result<u64, LicensingError> {
+    issue_rows(store, key, items, None, operator, now, progress, |chunk| {
+        chunk.iter().try_for_each(|(_, license)| committed(license))
+    })
+}
+
+/// [`issue`], recording each item's row of `batch` with its license in the same transaction
+/// (so a stopped batch resumes without issuing a row twice), and handing each committed chunk
+/// (row numbers and licenses, in input order) to `committed`.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_rows<I: Items + ?Sized>(
+    store: &mut Store,
+    key: &SigningKey,
+    items: &I,
+    batch: Option<&BatchId>,
+    operator: &str,
+    now: i64,
+    progress: &mut dyn Progress,
+    mut committed: impl FnMut(&[(u32, SignedLicense)]) -> Result<(), LicensingError>,
+) -> Result<u64, LicensingError> {
     super::keys::ensure_active(store.conn(), key)?;
     let total = items.len();
     if total == 0 {
@@ -155,6 +206,7 @@ pub fn issue<I: Items + ?Sized>(
         let outcome = write(
             store,
             items,
+            batch,
             receive,
             batches,
             operator,
@@ -173,12 +225,13 @@ pub fn issue<I: Items + ?Sized>(
 fn write<I: Items + ?Sized>(
     store: &mut Store,
     items: &I,
+    batch: Option<&BatchId>,
     receive: mpsc::Receiver<(usize, Result<Vec<Prepared>, licensekey::Error>)>,
     batches: usize,
     operator: &str,
     now: i64,
     progress: &mut dyn Progress,
-    committed: &mut impl FnMut(&SignedLicense) -> Result<(), LicensingError>,
+    committed: &mut impl FnMut(&[(u32, SignedLicense)]) -> Result<(), LicensingError>,
 ) -> Result<u64, LicensingError> {
     let total = items.len() as u64;
     let mut waiting: BTreeMap<usize, Vec<Prepared>> = BTreeMap::new();
@@ -227,10 +280,14 @@ fn write<I: Items + ?Sized>(
                     false,
                 )?;
                 seqs = (seqs.0.min(seq), seqs.1.max(seq));
+                let license_id = LicenseId(prepared.license.payload().license_id);
+                if let Some(batch) = batch {
+                    crate::store::bulk::insert(tx, batch, items.row(i), license_id)?;
+                }
                 last = ledger::append_in_batch(
                     tx,
                     last,
-                    LicenseId(prepared.license.payload().license_id),
+                    license_id,
                     Record::Issue {
                         artifact_hash: prepared.hash,
                         account,
@@ -251,10 +308,14 @@ fn write<I: Items + ?Sized>(
             )?;
             Ok::<_, LicensingError>(())
         })?;
-        for prepared in &chunk {
-            committed(&prepared.license)?;
-        }
-        done += chunk.len() as u64;
+        let count = chunk.len();
+        let licenses: Vec<(u32, SignedLicense)> = chunk
+            .into_iter()
+            .enumerate()
+            .map(|(offset, prepared)| (items.row(first + offset), prepared.license))
+            .collect();
+        committed(&licenses)?;
+        done += count as u64;
         progress.report(done, total);
         if progress.cancelled() {
             break;

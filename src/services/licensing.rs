@@ -23,7 +23,7 @@ use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 /// Licenses are committed in transactions of this many during bulk issue.
-pub const BULK_COMMIT_EVERY: usize = 10_000;
+pub const BULK_COMMIT_EVERY: usize = 2_000;
 
 /// Where a checkpoint is checked against: the checkpoint file and the public key kept with it,
 /// off this machine (a key in this database proves nothing to whoever can write it).
@@ -273,6 +273,10 @@ pub enum LicensingError {
     /// Refused, with the reason in words.
     #[error("{0}")]
     Refused(String),
+    /// Where committed licenses are written as they commit could not be written; what was
+    /// committed stays, and a new run resumes.
+    #[error("the output could not be written: {0}")]
+    Output(String),
 }
 
 impl From<rusqlite::Error> for LicensingError {
@@ -529,6 +533,74 @@ pub fn index_list(store: &mut Store, progress: &mut dyn Progress) -> Result<u64,
         progress.report(done.min(total), total);
     }
     Ok(done)
+}
+
+/// A bulk issue's rows, each known by its row number within the batch. With an id, each row's
+/// license is recorded (see [`crate::store::bulk`]) and issuing it again issues only the rows
+/// not issued yet; without one, nothing is recorded.
+pub struct Batch<'a> {
+    pub id: Option<crate::store::bulk::BatchId>,
+    pub rows: &'a [(u32, IssueSpec)],
+}
+
+/// What a batch issue did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Rows issued by this run.
+    pub issued: u64,
+    /// Rows an earlier run had already issued (skipped).
+    pub earlier: u64,
+}
+
+/// Issues the rows of `batch` not issued yet, on every core with one writer (see
+/// [`super::bulk`]), committing every [`BULK_COMMIT_EVERY`]; each license is recorded with its
+/// row in the same transaction, and each committed chunk (row numbers and licenses, in row
+/// order) is handed to `committed` right after its transaction commits. Stops at the next
+/// commit when `progress` says so; what was committed stays, and the next run goes on from
+/// there. The licenses join the list when [`index_list`] takes them in.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_batch(
+    store: &mut Store,
+    key: &SigningKey,
+    batch: &Batch<'_>,
+    account_id: Option<AccountId>,
+    operator: &str,
+    now: i64,
+    progress: &mut dyn Progress,
+    committed: impl FnMut(&[(u32, SignedLicense)]) -> Result<(), LicensingError>,
+) -> Result<BatchOutcome, LicensingError> {
+    keys::ensure_active(store.conn(), key)?;
+    let done = match &batch.id {
+        Some(id) => crate::store::bulk::done(store.conn(), id)?,
+        None => Default::default(),
+    };
+    let pending: Vec<&(u32, IssueSpec)> = batch
+        .rows
+        .iter()
+        .filter(|(row, _)| !done.contains(row))
+        .collect();
+    let total = batch.rows.len() as u64;
+    let earlier = total - pending.len() as u64;
+    progress.report(earlier, total);
+    let mut progress = super::Offset {
+        inner: progress,
+        earlier,
+        total,
+    };
+    let issued = super::bulk::issue_rows(
+        store,
+        key,
+        &super::bulk::Rows {
+            rows: &pending,
+            account: account_id,
+        },
+        batch.id.as_ref(),
+        operator,
+        now,
+        &mut progress,
+        committed,
+    )?;
+    Ok(BatchOutcome { issued, earlier })
 }
 
 /// Stores a freshly signed license and appends its ledger entry after `head`, inside the

@@ -1,16 +1,20 @@
-//! One module per area (accounts, keys, licensing, settings, files): each owns its commands,
+//! One module per area (accounts, arrays, backup, commerce, keys, licensing, referrals, dashboard, settings, files): each owns its commands,
 //! its events and a typed error, and runs each write in one `BEGIN IMMEDIATE` transaction that
 //! also records the outbox change. The GUI's worker ([`crate::jobs`]) dispatches commands to
 //! them; the CLI calls the same functions directly.
 
 pub mod accounts;
+pub mod arrays;
+pub mod backup;
 pub mod bulk;
 pub mod commerce;
+pub mod dashboard;
 pub mod demo;
 pub mod files;
 pub mod keys;
 pub mod license_admin;
 pub mod licensing;
+pub mod referrals;
 pub mod settings;
 pub mod transfers;
 
@@ -32,4 +36,22 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {
     fn report(&mut self, _done: u64, _total: u64) {}
+}
+
+/// A part of a longer job: what it reports is counted after `earlier` steps done before it,
+/// out of the whole job's `total`.
+pub struct Offset<'a> {
+    pub inner: &'a mut dyn Progress,
+    pub earlier: u64,
+    pub total: u64,
+}
+
+impl Progress for Offset<'_> {
+    fn report(&mut self, done: u64, _total: u64) {
+        self.inner.report(self.earlier + done, self.total);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.inner.cancelled()
+    }
 }

@@ -551,7 +551,73 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     "#,
-    // 6: licenses at a million rows (issue #14). The licenses table is rebuilt: a license
+    // 6: the rows of bulk issues, so a run that was stopped resumes where it stopped: a batch
+    // is the hash of its input file, a row its number in it. No foreign key: a license deleted
+    // later stays issued for its row.
+    r#"
+    CREATE TABLE bulk_rows (
+        batch       BLOB NOT NULL CHECK (length(batch) = 32),
+        row         INTEGER NOT NULL CHECK (row >= 1),
+        license_id  BLOB NOT NULL UNIQUE,
+        PRIMARY KEY (batch, row)
+    ) WITHOUT ROWID;
+    "#,
+    // 7: arrays and referrals. An array is an account's storage cluster (name unique per
+    // account without regard to case) with the license kind chosen for it, the capacity it
+    // holds from the wallet, the term (days) of the Pro license it holds, the request file
+    // made on the cluster (its machine binding) and its current serial. A Pro array with no
+    // serial is "Ordered" (partial index). Eval licenses are looked up by cluster (once per
+    // cluster). Referrals are friends an account referred; a reward row, keyed by the
+    // referral, makes the reward credited at most once (its wallet entry id is derived from
+    // the referral id, so the same reward arriving by sync is the same entry).
+    r#"
+    CREATE TABLE arrays (
+        seq          INTEGER PRIMARY KEY,
+        id           BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        account_id   BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL COLLATE NOCASE,
+        product      TEXT NOT NULL,
+        cluster      BLOB CHECK (cluster IS NULL OR length(cluster) = 16),
+        request      TEXT,
+        kind         TEXT CHECK (kind IS NULL OR kind IN ('Eval', 'Dev', 'Pro')),
+        pro_days     INTEGER CHECK (pro_days IS NULL OR pro_days >= 1),
+        capacity_tb  INTEGER NOT NULL DEFAULT 0 CHECK (capacity_tb >= 0),
+        license_id   BLOB REFERENCES licenses(license_id),
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        UNIQUE (account_id, name),
+        CHECK (capacity_tb = 0 OR kind = 'Pro'),
+        CHECK ((kind IS 'Pro') = (pro_days IS NOT NULL))
+    );
+    CREATE INDEX arrays_by_cluster ON arrays(cluster) WHERE cluster IS NOT NULL;
+    CREATE INDEX arrays_by_license ON arrays(license_id) WHERE license_id IS NOT NULL;
+    CREATE INDEX arrays_ordered ON arrays(account_id, seq) WHERE kind = 'Pro' AND license_id IS NULL;
+    CREATE INDEX licenses_eval_by_cluster ON licenses(cluster) WHERE kind = 'Eval';
+
+    CREATE TABLE referrals (
+        seq         INTEGER PRIMARY KEY,
+        id          BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+        account_id  BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        email       TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('invited', 'signed_up', 'customer')),
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX referrals_one_per_friend ON referrals(account_id, email COLLATE NOCASE);
+    CREATE INDEX referrals_by_account ON referrals(account_id, seq);
+
+    CREATE TABLE referral_rewards (
+        referral_id      BLOB PRIMARY KEY REFERENCES referrals(id) ON DELETE CASCADE,
+        account_id       BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        wallet_entry_id  BLOB NOT NULL UNIQUE CHECK (length(wallet_entry_id) = 16),
+        currency         TEXT NOT NULL CHECK (length(currency) = 3),
+        amount_minor     INTEGER NOT NULL CHECK (amount_minor > 0),
+        at               INTEGER NOT NULL
+    );
+    CREATE INDEX referral_rewards_by_account ON referral_rewards(account_id);
+    "#,
+    // 8: licenses at a million rows (issue #14). The licenses table is rebuilt: a license
     // issued from now on is stored as the columns of its signed payload plus its signature
     // (its canonical bytes are re-encoded from them), not as a copy of the bytes beside
     // copies of the columns; licenses stored before keep their bytes in `artifact`, their
@@ -643,6 +709,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX licenses_list_product ON licenses(product_id) WHERE listed = 1;
     CREATE INDEX licenses_list_ip ON licenses(ip) WHERE listed = 1;
     CREATE INDEX licenses_list_order ON licenses(order_months) WHERE listed = 1;
+    -- Kept from schema 7 (the rebuild dropped it with the old table): Eval licenses by cluster.
+    CREATE INDEX licenses_eval_by_cluster ON licenses(cluster) WHERE kind = 'Eval';
     -- Rows a bulk issue committed and the list has not taken in yet (one row per batch).
     CREATE TABLE licenses_unlisted (
         from_seq  INTEGER PRIMARY KEY,

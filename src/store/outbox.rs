@@ -181,6 +181,15 @@ pub enum Change {
     LicenseAdmin(LicenseAdminRecord),
     Deactivation(DeactivationRecord),
     LicenseTransfer(LicenseTransferRecord),
+    /// An array's whole state (its license kind, capacity and current serial).
+    Array(super::arrays::ArrayRecord),
+    ArrayDeleted {
+        id: crate::domain::ids::ArrayId,
+    },
+    /// A referred friend and where they stand.
+    Referral(super::referrals::ReferralRecord),
+    /// The one reward a referral earned (its wallet credit syncs as a wallet entry).
+    ReferralReward(super::referrals::ReferralRewardRecord),
 }
 
 impl Change {
@@ -212,6 +221,9 @@ impl Change {
             Change::LicenseAdmin(_) => "license_admin",
             Change::Deactivation(_) => "deactivation",
             Change::LicenseTransfer(_) => "license_transfer",
+            Change::Array(_) | Change::ArrayDeleted { .. } => "array",
+            Change::Referral(_) => "referral",
+            Change::ReferralReward(_) => "referral_reward",
         }
     }
 
@@ -245,6 +257,10 @@ impl Change {
             Change::LicenseAdmin(a) => a.license_id.to_string(),
             Change::Deactivation(d) => d.id.clone(),
             Change::LicenseTransfer(t) => t.id.to_string(),
+            Change::Array(a) => a.id.to_string(),
+            Change::ArrayDeleted { id } => id.to_string(),
+            Change::Referral(r) => r.id.to_string(),
+            Change::ReferralReward(r) => r.referral_id.to_string(),
         }
     }
 
@@ -264,10 +280,13 @@ impl Change {
             | Change::SeatAssignment(_)
             | Change::RenewalSetting(_)
             | Change::LicenseAdmin(_)
-            | Change::LicenseTransfer(_) => Op::Upsert,
+            | Change::LicenseTransfer(_)
+            | Change::Array(_)
+            | Change::Referral(_) => Op::Upsert,
             Change::AccountDeleted { .. }
             | Change::PaymentMethodDeleted { .. }
-            | Change::InvoiceDraftDeleted { .. } => Op::Delete,
+            | Change::InvoiceDraftDeleted { .. }
+            | Change::ArrayDeleted { .. } => Op::Delete,
             Change::RevocationList(_)
             | Change::LedgerEntry(_)
             | Change::PriceList(_)
@@ -278,7 +297,8 @@ impl Change {
             | Change::SeatChange(_)
             | Change::Renewal(_)
             | Change::LedgerBatch(_)
-            | Change::Deactivation(_) => Op::Insert,
+            | Change::Deactivation(_)
+            | Change::ReferralReward(_) => Op::Insert,
         }
     }
 
@@ -329,6 +349,10 @@ impl Change {
             Change::LicenseAdmin(a) => serde_json::to_string(a),
             Change::Deactivation(d) => serde_json::to_string(d),
             Change::LicenseTransfer(t) => serde_json::to_string(t),
+            Change::Array(a) => serde_json::to_string(a),
+            Change::ArrayDeleted { id } => serde_json::to_string(&serde_json::json!({ "id": id })),
+            Change::Referral(r) => serde_json::to_string(r),
+            Change::ReferralReward(r) => serde_json::to_string(r),
         }
     }
 }

@@ -26,6 +26,15 @@ pub fn load(conn: &Connection) -> StoreResult<Settings> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(defaults.key_idle_lock_minutes),
         operator: values.get("operator").cloned().unwrap_or(defaults.operator),
+        daily_backups: values
+            .get("daily_backups")
+            .map(|v| v == "1")
+            .unwrap_or(defaults.daily_backups),
+        backups_kept: values
+            .get("backups_kept")
+            .and_then(|v| v.parse().ok())
+            .filter(|n| (1..=365).contains(n))
+            .unwrap_or(defaults.backups_kept),
     })
 }
 
@@ -42,6 +51,11 @@ pub fn save(tx: &Transaction<'_>, settings: &Settings) -> StoreResult<()> {
             settings.key_idle_lock_minutes.to_string(),
         ),
         ("operator", settings.operator.clone()),
+        (
+            "daily_backups",
+            if settings.daily_backups { "1" } else { "0" }.to_string(),
+        ),
+        ("backups_kept", settings.backups_kept.to_string()),
     ];
     let mut stmt = tx.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)

@@ -3,9 +3,9 @@
 //! turned into a default.
 
 use crate::domain::ids::{
-    AccountId, ChangeId, CreditNoteId, DeskId, IdempotencyKey, InvoiceId, LicenseId, MailId,
-    OrderId, PaymentMethodId, PriceListId, QuoteId, RenewalId, SeatAssignmentId, SeatChangeId,
-    SeatContractId, TransferId, WalletEntryId,
+    AccountId, ArrayId, ChangeId, CreditNoteId, DeskId, IdempotencyKey, InvoiceId, LicenseId,
+    MailId, OrderId, PaymentMethodId, PriceListId, QuoteId, ReferralId, RenewalId,
+    SeatAssignmentId, SeatChangeId, SeatContractId, TransferId, WalletEntryId,
 };
 use licensekey::KeyId;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -55,7 +55,9 @@ uuid_sql!(
     RenewalId,
     TransferId,
     MailId,
-    IdempotencyKey
+    IdempotencyKey,
+    ArrayId,
+    ReferralId
 );
 
 /// A signing key's id as stored (8 bytes).

@@ -2,6 +2,8 @@
 //! egui_kittest harness around the real app.
 #![allow(dead_code)]
 
+pub mod desk;
+
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use license_desk::app::dialogs::ScriptedDialogs;

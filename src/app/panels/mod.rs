@@ -2,6 +2,8 @@
 
 mod about;
 mod accounts;
+mod arrays;
+mod backups;
 mod billing_form;
 mod dashboard;
 mod doc_view;
@@ -17,6 +19,7 @@ mod placeholder;
 mod prices;
 mod purchase;
 mod quotes_orders;
+mod referrals;
 mod renewals;
 mod seats;
 mod settings;
@@ -32,6 +35,9 @@ use crate::jobs::{Event, RequestId};
 pub struct Panels {
     dashboard: dashboard::DashboardPanel,
     accounts: accounts::AccountsPanel,
+    backups: backups::BackupsPanel,
+    arrays: arrays::ArraysPanel,
+    referrals: referrals::ReferralsPanel,
     settings: settings::SettingsPanel,
     signing_keys: signing_keys::SigningKeysPanel,
     ledger: ledger::LedgerPanel,
@@ -49,6 +55,9 @@ impl Panels {
         Self {
             dashboard: dashboard::DashboardPanel::default(),
             accounts: accounts::AccountsPanel::default(),
+            backups: backups::BackupsPanel::default(),
+            arrays: arrays::ArraysPanel::default(),
+            referrals: referrals::ReferralsPanel::default(),
             settings: settings::SettingsPanel::new(saved),
             signing_keys: signing_keys::SigningKeysPanel::default(),
             ledger: ledger::LedgerPanel::default(),
@@ -66,6 +75,8 @@ impl Panels {
     pub fn ui(&mut self, page: Page, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         match page {
             Page::Accounts => self.accounts.ui(ui, cx),
+            Page::Arrays => self.arrays.ui(ui, cx),
+            Page::Referrals => self.referrals.ui(ui, cx),
             Page::Ledger => self.ledger.ui(ui, cx),
             Page::Licenses => {
                 self.licenses.ui(ui, cx);
@@ -86,6 +97,7 @@ impl Panels {
                                 prices::SettingsTab::General => self.settings.ui(ui, cx),
                                 prices::SettingsTab::Prices => self.prices.prices_ui(ui, cx),
                                 prices::SettingsTab::Seller => self.prices.seller_ui(ui, cx),
+                                prices::SettingsTab::Backups => self.backups.ui(ui, cx),
                             }
                         }
                         Page::Purchase => self.purchase.ui(ui, cx),
@@ -112,8 +124,11 @@ impl Panels {
 
     /// Lets each panel react to what the worker did.
     pub fn on_event(&mut self, request: RequestId, event: &Event, toasts: &mut Toasts) {
-        self.dashboard.on_event(event);
+        self.dashboard.on_event(request, event);
         self.accounts.on_event(request, event, toasts);
+        self.backups.on_event(request, event);
+        self.arrays.on_event(request, event);
+        self.referrals.on_event(request, event);
         self.settings.on_event(event);
         self.signing_keys.on_event(event);
         self.ledger.on_event(event);
@@ -129,6 +144,10 @@ impl Panels {
     pub fn on_failed(&mut self, request: RequestId, message: &str) {
         self.signing_keys.on_failed(request, message);
         self.licenses.on_failed(request, message);
+        self.backups.on_failed(request, message);
+        self.dashboard.on_failed(request, message);
+        self.arrays.on_failed(request, message);
+        self.referrals.on_failed(request, message);
         self.ledger.on_failed(request);
         self.purchase.on_failed(request, message);
         self.seats.on_failed(request, message);

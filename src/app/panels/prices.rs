@@ -225,6 +225,7 @@ pub enum SettingsTab {
     General,
     Prices,
     Seller,
+    Backups,
 }
 
 /// Settings → Prices and Seller.
@@ -259,6 +260,7 @@ impl PricesPanel {
                 (SettingsTab::General, "General"),
                 (SettingsTab::Prices, "Prices"),
                 (SettingsTab::Seller, "Seller"),
+                (SettingsTab::Backups, "Backups"),
             ] {
                 if ui.selectable_label(self.tab == tab, name).clicked() {
                     self.tab = tab;

@@ -9,6 +9,7 @@ use crate::jobs::{Command, Event};
 pub struct SettingsPanel {
     draft: Settings,
     idle_minutes: String,
+    backups_kept: String,
 }
 
 impl SettingsPanel {
@@ -16,6 +17,7 @@ impl SettingsPanel {
         Self {
             draft: saved.clone(),
             idle_minutes: saved.key_idle_lock_minutes.to_string(),
+            backups_kept: saved.backups_kept.to_string(),
         }
     }
 
@@ -56,12 +58,19 @@ impl SettingsPanel {
         if let Ok(minutes) = parsed {
             self.draft.key_idle_lock_minutes = minutes;
         }
+        let kept = self.backups_kept.trim().parse::<u32>();
+        if let Ok(kept) = kept {
+            self.draft.backups_kept = kept;
+        }
         let mut problems = self.draft.validate();
         if parsed.is_err() {
             problems.push(
                 "Lock keys after (minutes)",
                 "must be a whole number of minutes",
             );
+        }
+        if kept.is_err() {
+            problems.push("Daily backups kept", "must be a whole number");
         }
         widgets::text_field(
             ui,
@@ -74,6 +83,18 @@ impl SettingsPanel {
             "Operator name",
             &mut self.draft.operator,
             problems.get("Operator name"),
+        );
+        ui.separator();
+        ui.label(egui::RichText::new("Automatic backups").strong());
+        ui.checkbox(
+            &mut self.draft.daily_backups,
+            "Take a daily backup into the data folder's backups/",
+        );
+        widgets::text_field(
+            ui,
+            "Daily backups kept",
+            &mut self.backups_kept,
+            problems.get("Daily backups kept"),
         );
         ui.add_space(8.0);
         let unchanged = &self.draft == cx.settings;

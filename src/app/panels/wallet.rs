@@ -53,6 +53,9 @@ pub fn describe(change: &WalletChange) -> (String, String) {
                 crate::commerce::wallet::CreditReason::Goodwill { note } => {
                     format!("Goodwill: {note}")
                 }
+                crate::commerce::wallet::CreditReason::Referral { friend, .. } => {
+                    format!("Referral reward: {friend} became a customer")
+                }
             };
             (why, format!("+{amount}"))
         }

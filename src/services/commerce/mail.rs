@@ -24,11 +24,18 @@ pub(super) fn deliver(
     f: impl FnOnce(&mut Store) -> Result<Outcome, CommerceError>,
 ) -> Result<CommerceEvent, CommerceError> {
     let (event, mails) = f(store)?;
+    write_files(store, &mails);
+    Ok(event)
+}
+
+/// Writes queued messages as `.eml` files beside the database (after their transaction
+/// committed). A file that cannot be written leaves its message in the app's outbox list.
+pub(crate) fn write_files(store: &Store, mails: &[MailRow]) {
     if let Some(folder) = store.path().parent().map(|p| p.join(MAIL_FOLDER))
         && std::fs::create_dir_all(&folder).is_ok()
     {
         let _ = crate::platform::restrict_to_owner(&folder);
-        for mail in &mails {
+        for mail in mails {
             let _ = files::write(
                 &folder.join(&mail.file_name),
                 mail.message.as_bytes(),
@@ -40,7 +47,6 @@ pub(super) fn deliver(
             );
         }
     }
-    Ok(event)
 }
 
 /// A header value on one line (no CR/LF can start another header).
@@ -219,8 +225,8 @@ pub(super) fn payment_received(
     )
 }
 
-/// A confirmation with a free text (renewals, seat changes).
-pub(super) fn notice(
+/// A confirmation with a free text (renewals, seat changes, an array's license serial).
+pub(crate) fn notice(
     tx: &Transaction<'_>,
     parties: &Parties,
     subject: String,

@@ -17,6 +17,9 @@ mod seats;
 
 pub use export::{invoice_csv, invoice_pdf};
 pub use mail::MAIL_FOLDER;
+pub(crate) use mail::{
+    message as mail_message, notice as mail_notice, write_files as write_mail_files,
+};
 pub use renewals::{RenewalPreview, preview_renewal, renewal_items};
 pub use sales::{Parties, customer_of, parties, price_cart, wallet_of};
 pub use seats::{SeatPreview, preview_seat_change};
