@@ -7,18 +7,16 @@
 // Test helpers panic on setup failures like the tests themselves.
 #![allow(clippy::unwrap_used)]
 
-use chrono::NaiveDate;
+mod common;
+
 use keyvault::KdfParams;
 use license_desk::clock::FixedClock;
-use license_desk::commerce::catalog::{Product, starter};
+use license_desk::commerce::catalog::Product;
 use license_desk::commerce::pricing::LineSpec;
-use license_desk::commerce::seller::SellerDetails;
 use license_desk::commerce::terms::Term;
 use license_desk::domain::array::{ArrayEdit, SerialState};
-use license_desk::domain::billing::BillingDetails;
 use license_desk::domain::ids::{AccountId, ArrayId, IdempotencyKey};
 use license_desk::domain::license_status::LicenseStatus;
-use license_desk::domain::money::{Currency, Money};
 use license_desk::services::accounts;
 use license_desk::services::arrays::{self, ArraysCommand, ArraysError, ArraysEvent};
 use license_desk::services::commerce::{self, CommerceCommand, PayBy, Placement};
@@ -32,10 +30,6 @@ const PASS: &str = "a long enough passphrase";
 const CLUSTER: &str = "123e4567-e89b-12d3-a456-426614174000";
 /// 2026-11-23 12:00 UTC.
 const NOW: i64 = 1_795_435_200;
-
-fn eur(minor: i64) -> Money {
-    Money::from_minor(minor, Currency::EUR)
-}
 
 struct Desk {
     dir: tempfile::TempDir,
@@ -51,69 +45,7 @@ impl Desk {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
         let mut vault = KeyVault::new(KdfParams::TEST_ONLY, 10, Arc::new(FixedClock::at_unix(NOW)));
-        let account = accounts::create(&mut store, "Acme Storage", NOW)
-            .unwrap()
-            .id;
-        accounts::run(
-            &mut store,
-            NOW,
-            accounts::AccountsCommand::SaveBilling {
-                account_id: account,
-                details: BillingDetails {
-                    company: "Acme Storage GmbH".into(),
-                    contact_name: "Ada Lovelace".into(),
-                    email: "ada@acme.example".into(),
-                    address_line1: "Hauptstr. 1".into(),
-                    city: "Berlin".into(),
-                    postal_code: "10115".into(),
-                    country: "DE".into(),
-                    ..BillingDetails::default()
-                },
-            },
-        )
-        .unwrap();
-        accounts::run(
-            &mut store,
-            NOW,
-            accounts::AccountsCommand::AddPaymentMethod {
-                account_id: account,
-                details: license_desk::domain::payment::PaymentDetails::Card {
-                    holder: "Ada".into(),
-                    brand: license_desk::domain::payment::CardBrand::Visa,
-                    last4: "4242".into(),
-                    exp_month: 8,
-                    exp_year: 2030,
-                },
-                make_default: true,
-            },
-        )
-        .unwrap();
-        let mut run = |store: &mut Store, c| commerce::run(store, &mut vault, NOW, c).unwrap();
-        run(
-            &mut store,
-            CommerceCommand::SaveSeller(SellerDetails {
-                company: "Desk Vendor GmbH".into(),
-                address: "Friedrichstr. 10\n10117 Berlin".into(),
-                country: "DE".into(),
-                vat_id: "DE136695976".into(),
-                email: "billing@vendor.example".into(),
-            }),
-        );
-        run(
-            &mut store,
-            CommerceCommand::SavePriceList(starter(
-                Uuid::now_v7(),
-                NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-            )),
-        );
-        run(
-            &mut store,
-            CommerceCommand::TopUp {
-                account_id: account,
-                amount: eur(500_000),
-                key: IdempotencyKey::new(),
-            },
-        );
+        let account = common::shop::customer(&mut store, &mut vault, NOW, 500_000);
         let key =
             keys::generate(&mut store, "Main", PASS, KdfParams::TEST_ONLY, true, NOW).unwrap();
         vault

@@ -9,22 +9,17 @@
 mod common;
 
 use chrono::NaiveDate;
+use common::shop::{self, eur};
 use common::*;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use license_desk::app::LicenseDeskApp;
-use license_desk::commerce::catalog::starter;
 use license_desk::commerce::documents::OrderStatus;
-use license_desk::commerce::seller::SellerDetails;
 use license_desk::commerce::terms::Term;
-use license_desk::domain::billing::BillingDetails;
-use license_desk::domain::ids::{AccountId, IdempotencyKey};
+use license_desk::domain::ids::AccountId;
 use license_desk::domain::issue::IssueDraft;
 use license_desk::domain::license_status::LicenseStatus;
-use license_desk::domain::money::{Currency, Money};
-use license_desk::domain::payment::{CardBrand, PaymentDetails};
-use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::services::commerce::{self, CommerceCommand};
 use license_desk::services::keys::{self, KeyVault};
 use license_desk::services::licensing;
@@ -32,10 +27,6 @@ use license_desk::store::{self, Store};
 use std::sync::Arc;
 
 const PASS: &str = "operator passphrase";
-
-fn eur(minor: i64) -> Money {
-    Money::from_minor(minor, Currency::EUR)
-}
 
 /// A desk with a German seller, the starter price list and the account "Acme Storage" (with
 /// billing details and a card unless `bare`), topped up with `wallet` cents.
@@ -46,75 +37,13 @@ fn seeded(desk: &TempDesk, bare: bool, wallet: i64) -> AccountId {
         10,
         Arc::new(license_desk::clock::FixedClock::at_unix(TEST_NOW)),
     );
-    let mut run = |store: &mut Store, c| commerce::run(store, &mut vault, TEST_NOW, c).unwrap();
-    let account = accounts::create(&mut store, "Acme Storage", TEST_NOW)
-        .unwrap()
-        .id;
-    run(
-        &mut store,
-        CommerceCommand::SaveSeller(SellerDetails {
-            company: "Desk Vendor GmbH".into(),
-            address: "Friedrichstr. 10\n10117 Berlin".into(),
-            country: "DE".into(),
-            vat_id: "DE136695976".into(),
-            email: "billing@vendor.example".into(),
-        }),
-    );
-    run(
-        &mut store,
-        CommerceCommand::SavePriceList(starter(
-            uuid::Uuid::now_v7(),
-            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-        )),
-    );
-    if !bare {
-        let details = BillingDetails {
-            company: "Acme Storage GmbH".into(),
-            contact_name: "Ada Lovelace".into(),
-            email: "ada@acme.example".into(),
-            address_line1: "Hauptstr. 1".into(),
-            city: "Berlin".into(),
-            postal_code: "10115".into(),
-            country: "DE".into(),
-            ..BillingDetails::default()
-        };
-        accounts::run(
-            &mut store,
-            TEST_NOW,
-            AccountsCommand::SaveBilling {
-                account_id: account,
-                details,
-            },
-        )
-        .unwrap();
-        accounts::run(
-            &mut store,
-            TEST_NOW,
-            AccountsCommand::AddPaymentMethod {
-                account_id: account,
-                details: PaymentDetails::Card {
-                    holder: "Ada".into(),
-                    brand: CardBrand::Visa,
-                    last4: "4242".into(),
-                    exp_month: 8,
-                    exp_year: 2030,
-                },
-                make_default: true,
-            },
-        )
-        .unwrap();
-        if wallet > 0 {
-            run(
-                &mut store,
-                CommerceCommand::TopUp {
-                    account_id: account,
-                    amount: eur(wallet),
-                    key: IdempotencyKey::new(),
-                },
-            );
-        }
+    if bare {
+        let account = shop::bare_customer(&mut store, TEST_NOW);
+        shop::open_shop(&mut store, &mut vault, TEST_NOW);
+        account
+    } else {
+        shop::customer(&mut store, &mut vault, TEST_NOW, wallet)
     }
-    account
 }
 
 fn choose_account(harness: &mut Harness<'_, LicenseDeskApp>) {

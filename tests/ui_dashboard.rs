@@ -7,23 +7,17 @@
 
 mod common;
 
-use chrono::NaiveDate;
 use common::*;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use license_desk::app::{LicenseDeskApp, Page};
-use license_desk::commerce::catalog::{Product, starter};
+use license_desk::commerce::catalog::Product;
 use license_desk::commerce::pricing::LineSpec;
-use license_desk::commerce::seller::SellerDetails;
 use license_desk::commerce::terms::Term;
 use license_desk::domain::array::ArrayEdit;
-use license_desk::domain::billing::BillingDetails;
 use license_desk::domain::ids::IdempotencyKey;
 use license_desk::domain::issue::IssueDraft;
-use license_desk::domain::money::{Currency, Money};
-use license_desk::domain::payment::{CardBrand, PaymentDetails};
-use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::services::arrays::{self, ArraysCommand, ArraysEvent};
 use license_desk::services::commerce::{self, CommerceCommand, PayBy, Placement};
 use license_desk::services::keys::{self, KeyVault};
@@ -44,69 +38,8 @@ fn seeded(desk: &TempDesk) {
         10,
         Arc::new(license_desk::clock::FixedClock::at_unix(TEST_NOW)),
     );
-    let account = accounts::create(&mut store, "Acme Storage", TEST_NOW)
-        .unwrap()
-        .id;
+    let account = shop::customer(&mut store, &mut vault, TEST_NOW, 100_000);
     let mut run = |store: &mut Store, c| commerce::run(store, &mut vault, TEST_NOW, c).unwrap();
-    run(
-        &mut store,
-        CommerceCommand::SaveSeller(SellerDetails {
-            company: "Desk Vendor GmbH".into(),
-            address: "Friedrichstr. 10\n10117 Berlin".into(),
-            country: "DE".into(),
-            vat_id: "DE136695976".into(),
-            email: "billing@vendor.example".into(),
-        }),
-    );
-    run(
-        &mut store,
-        CommerceCommand::SavePriceList(starter(
-            uuid::Uuid::now_v7(),
-            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-        )),
-    );
-    accounts::run(
-        &mut store,
-        TEST_NOW,
-        AccountsCommand::SaveBilling {
-            account_id: account,
-            details: BillingDetails {
-                company: "Acme Storage GmbH".into(),
-                contact_name: "Ada Lovelace".into(),
-                email: "ada@acme.example".into(),
-                address_line1: "Hauptstr. 1".into(),
-                city: "Berlin".into(),
-                postal_code: "10115".into(),
-                country: "DE".into(),
-                ..BillingDetails::default()
-            },
-        },
-    )
-    .unwrap();
-    accounts::run(
-        &mut store,
-        TEST_NOW,
-        AccountsCommand::AddPaymentMethod {
-            account_id: account,
-            details: PaymentDetails::Card {
-                holder: "Ada".into(),
-                brand: CardBrand::Visa,
-                last4: "4242".into(),
-                exp_month: 8,
-                exp_year: 2030,
-            },
-            make_default: true,
-        },
-    )
-    .unwrap();
-    run(
-        &mut store,
-        CommerceCommand::TopUp {
-            account_id: account,
-            amount: Money::from_minor(100_000, Currency::EUR),
-            key: IdempotencyKey::new(),
-        },
-    );
     let list = store::price_lists::all(store.conn()).unwrap()[0].reference();
     let today = license_desk::domain::time::utc_date(TEST_NOW).unwrap();
     for (lines, pay_by) in [

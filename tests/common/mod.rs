@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod desk;
+pub mod shop;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
