@@ -645,3 +645,51 @@ fn licenses_of_batch(desk: &Desk, n: usize) -> usize {
         .unwrap();
     usize::try_from(count).unwrap()
 }
+
+#[test]
+fn demo_data_killed_anywhere_leaves_whole_rows_and_runs_again() {
+    let demo = |desk: &Desk, seed: usize| {
+        desk.command(&[
+            "demo-data",
+            "--licenses",
+            "3000",
+            "--accounts",
+            "60",
+            "--seed",
+            &seed.to_string(),
+        ])
+    };
+    let probe = Desk::with_key();
+    let span = timed(&probe, || demo(&probe, 1));
+    let span_ms = u64::try_from(span.as_millis()).unwrap().max(1);
+    let desk = Desk::with_key();
+    let mut rng = Rng::new("demo-data");
+    for n in 1..=kills() {
+        let at = Duration::from_millis(rng.below(span_ms));
+        let run = run_killed(demo(&desk, n), Some(at), desk.dir.path());
+        println!(
+            "[demo-data] kill {n}: after {} ms of {} ({}), {} licenses in the database",
+            at.as_millis(),
+            span.as_millis(),
+            if run.killed {
+                "killed"
+            } else {
+                "it had finished"
+            },
+            licenses(&desk.database())
+        );
+        check_database(&desk);
+    }
+    // The next run completes without any repair.
+    let before = licenses(&desk.database());
+    let again = run_killed(demo(&desk, kills() + 1), None, desk.dir.path());
+    assert!(
+        again
+            .stdout
+            .starts_with("Made 60 accounts and 3000 licenses"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(licenses(&desk.database()), before + 3000);
+    check_database(&desk);
+}
