@@ -464,17 +464,21 @@ impl LicenseTable {
                 };
                 widgets::chip(ui, &what, Tone::Neutral);
             }
-            ui.vertical(|ui| {
-                ui.label("");
-                if ui
-                    .add_enabled(
-                        *f != FilterForm::default(),
-                        egui::Button::new("Remove filter"),
-                    )
-                    .clicked()
-                {
-                    *f = FilterForm::default();
-                }
+            // A fixed size, so the row wraps before the button instead of squeezing its text.
+            ui.allocate_ui(egui::vec2(110.0, 44.0), |ui| {
+                ui.vertical(|ui| {
+                    ui.label("");
+                    if ui
+                        .add_enabled(
+                            *f != FilterForm::default(),
+                            egui::Button::new("Remove filter")
+                                .wrap_mode(egui::TextWrapMode::Extend),
+                        )
+                        .clicked()
+                    {
+                        *f = FilterForm::default();
+                    }
+                });
             });
         });
         if self.form.status == StatusChoice::Ordered {
