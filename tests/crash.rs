@@ -5,9 +5,9 @@
 //! command completes without repair.
 //!
 //! `cargo test` kills each command 5 times. The full count is a flag:
-//! `LICENSE_DESK_CRASH_KILLS=20 cargo test --release --test crash -- --nocapture`; the seed is
-//! printed and `LICENSE_DESK_CRASH_SEED` replays it. Every kill is printed: what, and after
-//! how many milliseconds.
+//! `LICENSE_DESK_CRASH_KILLS=20 LICENSE_DESK_CRASH_ROWS=100000 cargo test --release --test crash
+//! -- --nocapture`; the seed is printed and `LICENSE_DESK_CRASH_SEED` replays it. Every kill
+//! is printed: what, and after how many milliseconds.
 #![cfg(unix)]
 // Helpers panic on a broken test setup, like the tests themselves.
 #![allow(clippy::unwrap_used)]
@@ -27,6 +27,15 @@ fn kills() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
+}
+
+/// Rows of the bulk issue scenario (`LICENSE_DESK_CRASH_ROWS`; 6,000 by default, 100,000 for
+/// the full run).
+fn bulk_rows() -> usize {
+    std::env::var("LICENSE_DESK_CRASH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6000)
 }
 
 /// A small deterministic generator (xorshift), seeded at random unless a seed is given.
@@ -549,7 +558,7 @@ fn a_seat_change_killed_anywhere_is_booked_once_or_not_at_all() {
 
 #[test]
 fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed_and_resumes() {
-    const ROWS: usize = 6000;
+    let rows = bulk_rows();
     let desk = Desk::with_key();
     let mut rng = Rng::new("issue --csv");
     let mut span = None;
@@ -557,7 +566,7 @@ fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed_and_resumes() {
         // A file of its own each time, so that each kill lands in a run that has work to do.
         let csv = desk.path(&format!("bulk-{n}.csv"));
         let mut body = String::from("product,kind,customer\n");
-        for i in 0..ROWS {
+        for i in 0..rows {
             body.push_str(&format!("Storage,pro,Batch {n} customer {i}\n"));
         }
         std::fs::write(&csv, body).unwrap();
@@ -566,7 +575,7 @@ fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed_and_resumes() {
         let span = *span.get_or_insert_with(|| {
             // One uninterrupted run of the same size, on a desk of its own, to time it.
             let probe = Desk::with_key();
-            let probe_csv = issue_csv(&probe, ROWS, "probe.csv");
+            let probe_csv = issue_csv(&probe, rows, "probe.csv");
             let probe_out = probe.path("probe-out.csv");
             timed(&probe, || {
                 probe.command(&["issue", "--csv", s(&probe_csv), "--out", s(&probe_out)])
@@ -576,7 +585,7 @@ fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed_and_resumes() {
         let run = run_killed(make(), Some(at), desk.dir.path());
         let committed = licenses_of_batch(&desk, n);
         println!(
-            "[issue --csv] kill {n}: after {} ms of {} ({}), {committed} of {ROWS} rows committed",
+            "[issue --csv] kill {n}: after {} ms of {} ({}), {committed} of {rows} rows committed",
             at.as_millis(),
             span.as_millis(),
             if run.killed {
@@ -616,11 +625,11 @@ fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed_and_resumes() {
             assert!(resumed.stdout.contains("Issued"), "{}", resumed.stdout);
         }
         check_database(&desk);
-        assert_eq!(licenses_of_batch(&desk, n), ROWS, "every row issued once");
+        assert_eq!(licenses_of_batch(&desk, n), rows, "every row issued once");
         let written = std::fs::read_to_string(&out).unwrap();
         assert_eq!(
             written.lines().count(),
-            ROWS + 1,
+            rows + 1,
             "every row once in the output"
         );
         let customers: std::collections::BTreeSet<&str> = written
@@ -628,7 +637,7 @@ fn a_bulk_issue_killed_anywhere_keeps_every_serial_it_printed_and_resumes() {
             .skip(1)
             .map(|l| l.split(',').nth(1).unwrap())
             .collect();
-        assert_eq!(customers.len(), ROWS);
+        assert_eq!(customers.len(), rows);
         assert!(!partial_path(&out).exists());
     }
 }
