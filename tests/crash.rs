@@ -131,16 +131,16 @@ fn check_database(desk: &Desk) {
             "WITH batches AS (
                  SELECT CAST(substr(entity_id, 1, instr(entity_id, '-') - 1) AS INTEGER) AS lo,
                         CAST(substr(entity_id, instr(entity_id, '-') + 1) AS INTEGER) AS hi
-                 FROM outbox WHERE entity = 'ledger_batch')
-             SELECT count(*) FROM licenses c
-             WHERE c.license_id NOT IN (SELECT license_id FROM ledger WHERE action = 'issue')
+                 FROM outbox WHERE entity = 'ledger_batch'),
+             own AS (SELECT entity_id FROM outbox WHERE entity = 'license'),
+             issued AS (SELECT license_id, seq FROM ledger WHERE action = 'issue')
+             SELECT count(*) FROM licenses c LEFT JOIN issued i USING (license_id)
+             WHERE i.seq IS NULL
                 OR (lower(substr(hex(c.license_id), 1, 8) || '-' || substr(hex(c.license_id), 9, 4)
                     || '-' || substr(hex(c.license_id), 13, 4) || '-'
                     || substr(hex(c.license_id), 17, 4) || '-' || substr(hex(c.license_id), 21))
-                   NOT IN (SELECT entity_id FROM outbox WHERE entity = 'license')
-                   AND NOT EXISTS (
-                       SELECT 1 FROM ledger e JOIN batches b ON e.seq BETWEEN b.lo AND b.hi
-                       WHERE e.action = 'issue' AND e.license_id = c.license_id))",
+                   NOT IN own
+                   AND NOT EXISTS (SELECT 1 FROM batches b WHERE i.seq BETWEEN b.lo AND b.hi))",
             [],
             |r| r.get(0),
         )
