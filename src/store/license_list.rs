@@ -718,7 +718,13 @@ fn from_clause(plan: &Plan, join: &str) -> (String, Vec<Arg>) {
                 args.len()
             )
         }
-        Probed::Common => format!("licenses l {join}"),
+        Probed::Common => match join.strip_prefix("JOIN license_names sk ON ") {
+            // A sort by a name walks the names in their index's order and each name's licenses
+            // by theirs, so a page is read without sorting every license first (SQLite, left
+            // to choose, scanned the licenses and sorted them: 0.9 s at a million).
+            Some(on) => format!("license_names sk CROSS JOIN licenses l ON {on}"),
+            None => format!("licenses l {join}"),
+        },
     };
     (from, args)
 }
