@@ -1,9 +1,9 @@
 //! `license-desk backup`, `backups`, `restore`, `export` and `import`.
 
 use super::passphrase::{self, Purpose};
+use super::progress::Bar;
 use super::{BackupArgs, ExportArgs, ImportArgs, RestoreArgs, open_store};
 use crate::outln;
-use crate::services::Progress;
 use crate::services::backup::{self as service, BackupError, Preview, size_text};
 use crate::services::keys::Secret;
 use crate::services::licensing::{self, CheckpointCheck};
@@ -16,40 +16,6 @@ use std::process::ExitCode;
 fn now() -> DateTime<Utc> {
     use crate::clock::Clock as _;
     crate::clock::SystemClock.now()
-}
-
-/// A progress bar on stderr when it is a terminal, hidden otherwise.
-struct Bar(indicatif::ProgressBar);
-
-impl Bar {
-    fn new(message: &'static str) -> Self {
-        let bar = if std::io::stderr().is_terminal() {
-            indicatif::ProgressBar::new(0)
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:40}] {percent}% {elapsed}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_message(message);
-        Self(bar)
-    }
-}
-
-impl Progress for Bar {
-    fn report(&mut self, done: u64, total: u64) {
-        self.0.set_length(total);
-        self.0.set_position(done);
-    }
-}
-
-impl Drop for Bar {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
 }
 
 fn encryption(args: &super::EncryptArgs, what: &str) -> anyhow::Result<Option<Secret>> {
@@ -71,7 +37,7 @@ pub fn back_up(args: &BackupArgs, database: &Path) -> anyhow::Result<ExitCode> {
         super::open_for_reading(database)?
     };
     if args.daily {
-        let taken = service::daily(&store, now(), false, &mut Bar::new("Backing up"))?;
+        let taken = service::daily(&store, now(), false, &mut Bar::percent("Backing up"))?;
         match taken {
             Some(written) => outln!(
                 "Daily backup written to {} ({}, verified)",
@@ -100,7 +66,7 @@ pub fn back_up(args: &BackupArgs, database: &Path) -> anyhow::Result<ExitCode> {
         passphrase.as_ref(),
         args.force,
         now(),
-        &mut Bar::new("Backing up"),
+        &mut Bar::percent("Backing up"),
     )?;
     outln!(
         "Backup written to {} ({}; {} accounts, {} licenses, {} ledger entries; {}{})",
@@ -185,7 +151,7 @@ pub fn restore(args: &RestoreArgs, database: &Path) -> anyhow::Result<ExitCode> 
             &args.file,
             secret,
             checkpoint.as_ref(),
-            &mut Bar::new("Checking"),
+            &mut Bar::percent("Checking"),
         )
     })?;
     show(&preview)?;
@@ -215,7 +181,7 @@ pub fn restore(args: &RestoreArgs, database: &Path) -> anyhow::Result<ExitCode> 
             secret,
             checkpoint.as_ref(),
             now(),
-            &mut Bar::new("Restoring"),
+            &mut Bar::percent("Restoring"),
         )
     })?;
     outln!(
@@ -255,7 +221,7 @@ fn restore_in_place(
             &args.file,
             secret,
             now(),
-            &mut Bar::new("Restoring"),
+            &mut Bar::percent("Restoring"),
         )
     })?;
     show(&restored.preview)?;
@@ -316,7 +282,7 @@ pub fn export(args: &ExportArgs, database: &Path) -> anyhow::Result<ExitCode> {
         passphrase.as_ref(),
         args.force,
         now(),
-        &mut Bar::new("Exporting"),
+        &mut Bar::percent("Exporting"),
     )?;
     outln!(
         "Exported {} rows of {} tables to {}",
@@ -336,7 +302,7 @@ pub fn import(args: &ImportArgs, database: &Path) -> anyhow::Result<ExitCode> {
             &args.file,
             secret,
             now(),
-            &mut Bar::new("Importing"),
+            &mut Bar::percent("Importing"),
         )
     })?;
     outln!(

@@ -2,6 +2,7 @@
 //! [`IssueDraft::validate`], the rules the GUI form uses, so the messages are the same.
 
 use super::passphrase::{self, Purpose};
+use super::progress::Bar;
 use super::{IssueArgs, OutArg, now, open_store};
 use crate::domain::FieldErrors;
 use crate::domain::ids::AccountId;
@@ -9,13 +10,12 @@ use crate::domain::issue::{IssueDraft, IssueSpec, parse_kind};
 use crate::domain::time::rfc3339;
 use crate::files;
 use crate::outln;
-use crate::services::{self, Progress, licensing};
+use crate::services::{self, licensing};
 use crate::store::Store;
 use crate::store::keys::KeyRow;
 use anyhow::Context as _;
 use licensekey::{SignedLicense, SigningKey};
 use std::collections::HashMap;
-use std::io::IsTerminal as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -279,17 +279,7 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
     let mut store = open_store(database)?;
     let account = account_id(&store, args.account.as_deref())?;
     let (_, key, operator) = unlock_active(&store, &args.passphrase)?;
-    let bar = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(rows.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_message("Issuing");
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let mut bar = Bar::counting("Issuing");
     let mut partial = Partial::create(out_path)?;
     let outcome = licensing::issue_batch(
         &mut store,
@@ -301,7 +291,7 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
         account,
         &operator,
         now(),
-        &mut Bar(&bar),
+        &mut bar,
         |chunk| {
             partial
                 .push(chunk)
@@ -309,10 +299,9 @@ fn bulk(args: &IssueArgs, csv_path: &Path, database: &Path) -> anyhow::Result<Ex
         },
     )?;
     // The licenses are issued (with their ledger entries); the list takes them in now.
-    bar.set_message("Indexing for the license list");
-    bar.set_position(0);
-    licensing::index_list(&mut store, &mut Bar(&bar))?;
-    bar.finish_and_clear();
+    bar.phase("Indexing for the license list");
+    licensing::index_list(&mut store, &mut bar)?;
+    drop(bar);
     let issued = crate::store::bulk::issued(store.conn(), &batch_id)?;
     write_output(out, database, &issued).with_context(|| {
         format!(
@@ -400,16 +389,6 @@ fn output_record(license: &SignedLicense) -> Vec<String> {
         p.expires_at.map(rfc3339).unwrap_or_default(),
         license.to_serial(),
     ]
-}
-
-/// The terminal's progress bar as a service progress.
-struct Bar<'a>(&'a indicatif::ProgressBar);
-
-impl Progress for Bar<'_> {
-    fn report(&mut self, done: u64, total: u64) {
-        self.0.set_length(total);
-        self.0.set_position(done);
-    }
 }
 
 /// Writes the batch's licenses, in row order, to `--out` (atomically).

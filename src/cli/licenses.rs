@@ -2,13 +2,13 @@
 //! `apply-deactivation` (on the desk), and the machine keys a license request keeps.
 
 use super::passphrase::{self, Purpose};
+use super::progress::{self, Bar};
 use super::{DeactivateArgs, DemoDataArgs, OutArg, now, open_store};
 use crate::files;
 use crate::outln;
-use crate::services::{self, Progress, demo, keys, license_admin};
+use crate::services::{self, demo, keys, license_admin};
 use anyhow::Context as _;
 use licensekey::{Deactivation, SignedDeactivation, SignedLicense, SigningKey};
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -174,16 +174,8 @@ pub fn demo_data(args: &DemoDataArgs, database: &Path) -> anyhow::Result<ExitCod
         }
         Err(e) => return Err(e.into()),
     };
-    let bar = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(0)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let mut bar = Bar::counting("");
+    let shown = bar.handle();
     let started = std::time::Instant::now();
     let summary = demo::fill(
         &mut store,
@@ -194,13 +186,10 @@ pub fn demo_data(args: &DemoDataArgs, database: &Path) -> anyhow::Result<ExitCod
             seed: args.seed,
         },
         now(),
-        &mut |phase| {
-            bar.set_position(0);
-            bar.set_message(phase);
-        },
-        &mut Bar(&bar),
+        &mut |message| progress::phase(&shown, message),
+        &mut bar,
     )?;
-    bar.finish_and_clear();
+    drop(bar);
     outln!(
         "Made {} accounts and {} licenses ({} state changes) in {:.1} s; {} licenses listed",
         summary.accounts,
@@ -210,14 +199,4 @@ pub fn demo_data(args: &DemoDataArgs, database: &Path) -> anyhow::Result<ExitCod
         summary.listed
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The terminal's progress bar as a service progress.
-pub(super) struct Bar<'a>(pub &'a indicatif::ProgressBar);
-
-impl Progress for Bar<'_> {
-    fn report(&mut self, done: u64, total: u64) {
-        self.0.set_length(total);
-        self.0.set_position(done);
-    }
 }

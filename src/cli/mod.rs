@@ -13,6 +13,7 @@ mod ledger;
 mod licenses;
 pub mod output;
 mod passphrase;
+mod progress;
 mod verify;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
