@@ -297,6 +297,7 @@ fn write<I: Items + ?Sized>(
                     now,
                 )?;
             }
+            names.index_new(tx)?;
             licenses::mark_unlisted(tx, seqs.0, seqs.1)?;
             outbox::record(
                 tx,

@@ -263,14 +263,20 @@ fn reconstruct(row: &LicenseRow, rest: &Rest, signature: &[u8; 64]) -> Result<Ve
     Ok(bytes)
 }
 
-/// Product and customer names, each stored once; remembers the ids it has seen.
+/// Product and customer names, each stored once; remembers the ids it has seen. Names it adds
+/// join the names' trigram search when [`Names::index_new`] runs, once per transaction: an
+/// FTS5 table flushes its pending terms at every statement that touches it, so one insert per
+/// name (a trigger) made a bulk issue of new customers write and merge a segment per license.
 #[derive(Debug, Default)]
-pub struct Names(HashMap<String, i64>);
+pub struct Names {
+    seen: HashMap<String, i64>,
+    added: Vec<i64>,
+}
 
 impl Names {
     /// The id of `name`, adding it when new.
     pub fn id(&mut self, tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
-        if let Some(id) = self.0.get(name) {
+        if let Some(id) = self.seen.get(name) {
             return Ok(*id);
         }
         let found: Option<i64> = tx
@@ -282,14 +288,35 @@ impl Names {
             None => {
                 tx.prepare_cached("INSERT INTO license_names (name) VALUES (?1)")?
                     .execute([name])?;
-                tx.last_insert_rowid()
+                let id = tx.last_insert_rowid();
+                self.added.push(id);
+                id
             }
         };
-        if self.0.len() > 200_000 {
-            self.0.clear();
+        if self.seen.len() > 200_000 {
+            self.seen.clear();
         }
-        self.0.insert(name.to_string(), id);
+        self.seen.insert(name.to_string(), id);
         Ok(id)
+    }
+
+    /// Adds the names added since the last call to the names' search, in one statement; runs
+    /// in the transaction that added them, before it commits.
+    pub fn index_new(&mut self, tx: &Transaction<'_>) -> StoreResult<()> {
+        if self.added.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<rusqlite::types::Value> = self
+            .added
+            .drain(..)
+            .map(rusqlite::types::Value::Integer)
+            .collect();
+        tx.prepare_cached(
+            "INSERT INTO license_names_search (rowid, name)
+             SELECT id, name FROM license_names WHERE id IN rarray(?1)",
+        )?
+        .execute([std::rc::Rc::new(ids)])?;
+        Ok(())
     }
 }
 
@@ -368,7 +395,8 @@ fn compact_rest(license: &SignedLicense, bytes: &[u8]) -> Option<Rest> {
 }
 
 /// Stores a prepared license (no outbox row: the caller records one for the batch, or
-/// [`insert`] for a single license). `listed` puts it in the list's indexes at once.
+/// [`insert`] for a single license). `listed` puts it in the list's indexes at once. The
+/// caller calls [`Names::index_new`] before its transaction commits.
 pub fn insert_prepared(
     tx: &Transaction<'_>,
     names: &mut Names,
@@ -454,14 +482,9 @@ pub fn insert(
     now: i64,
 ) -> StoreResult<LicenseRow> {
     let prepared = Prepared::new(license.clone());
-    let seq = insert_prepared(
-        tx,
-        &mut Names::default(),
-        &prepared,
-        account_id,
-        order_months,
-        true,
-    )?;
+    let mut names = Names::default();
+    let seq = insert_prepared(tx, &mut names, &prepared, account_id, order_months, true)?;
+    names.index_new(tx)?;
     let row = LicenseRow {
         seq,
         order_months,
