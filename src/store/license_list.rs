@@ -272,6 +272,9 @@ struct Plan {
     terms: Vec<String>,
     args: Vec<Arg>,
     driver: Probed,
+    /// When the list is long: a filter's own indexed query (it yields row numbers as `hit`,
+    /// a superset of the list's rows), which a capped count walks instead of every license.
+    counter: Option<Source>,
     /// A filter matches nothing (an id with a non-hex character): the list is empty.
     empty: bool,
 }
@@ -335,11 +338,15 @@ impl ListQuery {
         let mut args: Vec<Arg> = Vec::new();
         let mut empty = false;
         let mut smallest: Option<Vec<i64>> = None;
-        let mut offer = |rows: Option<Vec<i64>>| {
-            if let Some(rows) = rows
-                && smallest.as_ref().is_none_or(|s| rows.len() < s.len())
-            {
-                smallest = Some(rows);
+        let mut counter: Option<Source> = None;
+        let mut offer = |probed: Probe| match probed {
+            Probe::Few(rows) => {
+                if smallest.as_ref().is_none_or(|s| rows.len() < s.len()) {
+                    smallest = Some(rows);
+                }
+            }
+            Probe::Many(source) => {
+                counter.get_or_insert(source);
             }
         };
         let arg = |args: &mut Vec<Arg>, v: Arg| {
@@ -362,7 +369,7 @@ impl ListQuery {
                 offer(probe(
                     conn,
                     &format!(
-                        "SELECT seq FROM licenses WHERE status <> 'active' AND status IN ({words})"
+                        "SELECT seq AS hit FROM licenses WHERE status <> 'active' AND status IN ({words})"
                     ),
                     &[],
                 )?);
@@ -389,7 +396,7 @@ impl ListQuery {
             };
             offer(probe(
                 conn,
-                "SELECT seq FROM licenses WHERE expires_at >= ?1 AND expires_at < ?2",
+                "SELECT seq AS hit FROM licenses WHERE expires_at >= ?1 AND expires_at < ?2",
                 &[
                     Arg::Value(Value::Integer(f.expires_from.unwrap_or(i64::MIN))),
                     Arg::Value(Value::Integer(until)),
@@ -403,7 +410,7 @@ impl ListQuery {
                     terms.push(format!("+l.order_months = {p}"));
                     offer(probe(
                         conn,
-                        "SELECT seq FROM licenses WHERE order_months = ?1 AND listed = 1",
+                        "SELECT seq AS hit FROM licenses WHERE order_months = ?1 AND listed = 1",
                         &[Arg::Value(Value::Integer(i64::from(m)))],
                     )?);
                 }
@@ -417,7 +424,7 @@ impl ListQuery {
             terms.push(format!("+l.account_id = {p}"));
             offer(probe(
                 conn,
-                "SELECT seq FROM licenses WHERE account_id = ?1",
+                "SELECT seq AS hit FROM licenses WHERE account_id = ?1",
                 &[id],
             )?);
         }
@@ -432,7 +439,7 @@ impl ListQuery {
                 .collect::<Result<_, _>>()?;
             let p = arg(&mut args, Arg::Ids(ids.clone()));
             terms.push(format!("+l.seq IN rarray({p})"));
-            offer(Some(ids));
+            offer(Probe::Few(ids));
         }
 
         // The license id: hex digits, with or without dashes.
@@ -450,7 +457,7 @@ impl ListQuery {
                 terms.push(format!("l.license_id = {p}"));
                 offer(probe(
                     conn,
-                    "SELECT seq FROM licenses WHERE license_id = ?1",
+                    "SELECT seq AS hit FROM licenses WHERE license_id = ?1",
                     &[bytes],
                 )?);
             } else {
@@ -459,7 +466,7 @@ impl ListQuery {
                 if id.len() >= 3 {
                     offer(probe(
                         conn,
-                        "SELECT rowid FROM licenses_id_search WHERE id_hex LIKE ?1",
+                        "SELECT rowid AS hit FROM licenses_id_search WHERE id_hex LIKE ?1",
                         &[Arg::Value(Value::Text(format!("%{id}%")))],
                     )?);
                 }
@@ -473,29 +480,33 @@ impl ListQuery {
             if ip.chars().count() >= 3 && !has_wildcard(ip) {
                 offer(probe(
                     conn,
-                    "SELECT rowid FROM licenses_ip_search WHERE ip LIKE ?1",
+                    "SELECT rowid AS hit FROM licenses_ip_search WHERE ip LIKE ?1",
                     &[Arg::Value(Value::Text(format!("%{ip}%")))],
                 )?);
             }
         }
-        // Customer and product names: any part, without regard to case.
+        // Customer and product names: any part, without regard to case. The row test reads
+        // the row's name; the probe walks the matching names (their search streams, so a
+        // common text stops after a few hundred names) and each name's licenses.
         for (text, column) in [(&f.name, "customer_id"), (&f.software, "product_id")] {
             let text = text.trim();
             if text.is_empty() {
                 continue;
             }
-            let ids = name_ids(conn, text)?;
-            if ids.is_empty() {
-                empty = true;
-                continue;
-            }
-            let p = arg(&mut args, Arg::Ids(ids.clone()));
-            // `+` keeps SQLite from choosing the name index over the sort's.
-            terms.push(format!("+l.{column} IN rarray({p})"));
+            let matching = NameMatch::new(text);
+            let p = arg(&mut args, Arg::Value(Value::Text(matching.pattern.clone())));
+            terms.push(format!(
+                "(SELECT ln.name FROM license_names ln WHERE ln.id = l.{column}) \
+                 LIKE {p} ESCAPE '\\'"
+            ));
             offer(probe(
                 conn,
-                &format!("SELECT seq FROM licenses WHERE {column} IN rarray(?1) AND listed = 1"),
-                &[Arg::Ids(ids)],
+                &format!(
+                    "SELECT l.seq AS hit FROM {} CROSS JOIN licenses l ON l.{column} = n.rowid
+                     WHERE {} AND l.listed = 1",
+                    matching.names, matching.test
+                ),
+                &[Arg::Value(Value::Text(matching.search))],
             )?);
         }
         let driver = match smallest {
@@ -506,6 +517,7 @@ impl ListQuery {
             terms,
             args,
             driver,
+            counter,
             empty,
         })
     }
@@ -588,10 +600,26 @@ impl ListQuery {
         if plan.empty {
             return Ok(0);
         }
-        let (from, args) = from_clause(&plan, "");
-        let cap = match plan.driver {
-            Probed::Few(_) => i64::MAX,
-            Probed::Common => i64::try_from(cap).unwrap_or(i64::MAX),
+        let (from, args, cap) = match (&plan.driver, &plan.counter) {
+            (Probed::Few(_), _) => {
+                let (from, args) = from_clause(&plan, "");
+                (from, args, i64::MAX)
+            }
+            // A long list is counted along a filter's own index, not by testing every license.
+            (Probed::Common, Some(source)) => {
+                let mut args = plan.args.clone();
+                let sql = renumber(&source.sql, args.len());
+                args.extend(source.args.iter().cloned());
+                (
+                    format!("({sql}) d CROSS JOIN licenses l ON l.seq = d.hit"),
+                    args,
+                    i64::try_from(cap).unwrap_or(i64::MAX),
+                )
+            }
+            (Probed::Common, None) => {
+                let (from, args) = from_clause(&plan, "");
+                (from, args, i64::try_from(cap).unwrap_or(i64::MAX))
+            }
         };
         let sql = format!(
             "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE {} LIMIT {cap})",
@@ -759,47 +787,103 @@ fn read_row(r: &Row<'_>, segment: usize, keys: usize) -> rusqlite::Result<ListRo
     })
 }
 
-/// Rows a probe finds, when there are at most [`FEW`].
-fn probe(conn: &Connection, sql: &str, args: &[Arg]) -> StoreResult<Option<Vec<i64>>> {
-    let sql = format!("{sql} LIMIT {}", FEW + 1);
+/// What a filter's probe found.
+enum Probe {
+    /// Every row the filter lets through: at most [`FEW`].
+    Few(Vec<i64>),
+    /// More than [`FEW`]: the probe's query, to walk when counting.
+    Many(Source),
+}
+
+/// A query yielding row numbers as `hit`, with its args.
+#[derive(Debug, Clone, PartialEq)]
+struct Source {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+/// `sql` with its parameters `?1`, `?2`, … moved up by `by` (to follow another query's).
+fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '?' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.next_if(char::is_ascii_digit) {
+            digits.push(d);
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&digits),
+        }
+    }
+    out
+}
+
+/// Runs a filter's indexed query for at most [`FEW`] + 1 rows.
+fn probe(conn: &Connection, sql: &str, args: &[Arg]) -> StoreResult<Probe> {
+    let limited = format!("{sql} LIMIT {}", FEW + 1);
     let bound = bind(args);
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&limited)?;
     let rows: Vec<i64> = stmt
         .query_map(rusqlite::params_from_iter(bound.iter()), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    Ok((rows.len() <= FEW).then_some(rows))
+    Ok(if rows.len() <= FEW {
+        Probe::Few(rows)
+    } else {
+        Probe::Many(Source {
+            sql: sql.to_string(),
+            args: args.to_vec(),
+        })
+    })
 }
 
 fn has_wildcard(text: &str) -> bool {
     text.contains(['%', '_'])
 }
 
-/// Ids of the names (products and customers) holding `text`, without regard to case: by the
-/// trigram index from three characters, by the name index (names starting with it) below.
-fn name_ids(conn: &Connection, text: &str) -> StoreResult<Vec<i64>> {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let (sql, pattern) = if text.chars().count() < 3 {
-        (
-            "SELECT id FROM license_names WHERE name LIKE ?1 ESCAPE '\\'",
-            format!("{escaped}%"),
-        )
-    } else if has_wildcard(text) {
-        // The trigram index answers LIKE only without ESCAPE; a rare wildcard search reads
-        // the names row by row.
-        (
-            "SELECT id FROM license_names WHERE name LIKE ?1 ESCAPE '\\'",
-            format!("%{escaped}%"),
-        )
-    } else {
-        (
-            "SELECT rowid FROM license_names_search WHERE name LIKE ?1",
-            format!("%{text}%"),
-        )
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([pattern], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// How a name filter finds names (products and customers) holding a text, without regard to
+/// case: from three characters by the names' trigram search, below that by names starting
+/// with it; a text with `%` or `_` reads the names row by row (the trigram search answers
+/// LIKE only without ESCAPE).
+struct NameMatch {
+    /// The row test's LIKE pattern (with `\` as escape).
+    pattern: String,
+    /// The names' table (alias `n`, with `rowid`), its test on `?1`, and the value bound.
+    names: &'static str,
+    test: &'static str,
+    search: String,
+}
+
+impl NameMatch {
+    fn new(text: &str) -> Self {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let short = text.chars().count() < 3;
+        let pattern = if short {
+            format!("{escaped}%")
+        } else {
+            format!("%{escaped}%")
+        };
+        if short || has_wildcard(text) {
+            NameMatch {
+                search: pattern.clone(),
+                pattern,
+                names: "license_names n",
+                test: "n.name LIKE ?1 ESCAPE '\\'",
+            }
+        } else {
+            NameMatch {
+                pattern,
+                names: "license_names_search n",
+                test: "n.name LIKE ?1",
+                search: format!("%{text}%"),
+            }
+        }
+    }
 }
