@@ -635,7 +635,12 @@ fn edit_keeps_the_password_masked_and_delete_names_what_goes() {
     click_last(&mut harness, "Delete");
     settle(&mut harness);
     assert!(harness.query_by_label(&id.to_string()).is_none());
-    assert!(shows(&harness, "No licenses yet"));
+    // The desk is not empty: the list says where the deleted license is.
+    assert!(!shows(&harness, "No licenses yet"));
+    assert!(shows(
+        &harness,
+        "Every license here is deleted: choose \"Deleted\" under Status to see them."
+    ));
     choose(&mut harness, "Status", "Deleted");
     assert!(harness.query_by_label(&id.to_string()).is_some());
 }

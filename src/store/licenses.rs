@@ -504,6 +504,15 @@ pub fn mark_unlisted(tx: &Transaction<'_>, from_seq: i64, to_seq: i64) -> StoreR
     Ok(())
 }
 
+/// True when the desk holds a deleted license (the list hides them unless asked).
+pub fn any_deleted(conn: &Connection) -> StoreResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM licenses WHERE status <> 'active' AND status = 'deleted')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// How many committed licenses the list has not taken in yet.
 pub fn unlisted_count(conn: &Connection) -> StoreResult<u64> {
     Ok(conn.query_row(

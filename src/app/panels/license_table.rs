@@ -798,10 +798,14 @@ impl LicenseTable {
         let mapped = self.list.source().directory.is_some()
             || self.list.source().query.is_short(cx.db).unwrap_or(true);
         if total == 0 {
-            if self.form == FilterForm::default() {
-                ui.label("No licenses yet — issue one under \"Issue a license\", or import many with license-desk issue --csv.");
-            } else {
+            if self.form != FilterForm::default() {
                 ui.label("No license matches the filter.");
+            } else if crate::store::licenses::any_deleted(cx.db).unwrap_or(false) {
+                ui.label(
+                    "Every license here is deleted: choose \"Deleted\" under Status to see them.",
+                );
+            } else {
+                ui.label("No licenses yet — issue one under \"Issue a license\", or import many with license-desk issue --csv.");
             }
             return;
         }
