@@ -2,6 +2,11 @@
 //! Python peer script, and the license list's first page for every filter and sort over a
 //! million licenses. Figures and the machine go in BENCHMARKS.md.
 //!
+//! The Licenses panel over that list, in the app driven by egui_kittest (CPU time of the UI
+//! logic, no rendering): one frame while scrolling, one frame jumping to a random place (the
+//! median and 95th percentile are printed), the app's first frame, and the memory the app
+//! holds with the list open against an empty desk.
+//!
 //! `LICENSE_DESK_BENCH_BULK` (default 100,000) sets the bulk issue's size and
 //! `LICENSE_DESK_BENCH_LIST` (default 1,000,000) the list's; the list's database is made once
 //! (demo data: accounts, licenses of every kind and term, suspended and deleted ones) under
@@ -11,7 +16,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
 use keyvault::KdfParams;
+use license_desk::app::dialogs::ScriptedDialogs;
+use license_desk::app::{AppConfig, LicenseDeskApp};
+use license_desk::clock::FixedClock;
 use license_desk::domain::issue::{IssueDraft, IssueSpec};
 use license_desk::domain::license_filter::LicenseFilter;
 use license_desk::domain::license_status::LicenseStatus;
@@ -22,6 +33,7 @@ use license_desk::store::{self, Store};
 use licensekey::{LicenseKind, SignedLicense, SigningKey, Uuid};
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const NOW: i64 = 1_795_435_200;
@@ -332,5 +344,150 @@ fn list(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bulk, list);
+/// The app, 1600×900, over the database at `path`.
+fn harness(path: PathBuf) -> Harness<'static, LicenseDeskApp> {
+    let config = AppConfig {
+        database: path,
+        clock: Arc::new(FixedClock::at_unix(NOW)),
+        test_mode: true,
+        kdf: KdfParams::TEST_ONLY,
+        dialogs: Arc::new(ScriptedDialogs::default()),
+        renderer: "bench harness".to_string(),
+    };
+    Harness::builder()
+        .with_size([1600.0, 900.0])
+        .build_eframe(move |cc| LicenseDeskApp::new(&cc.egui_ctx, config))
+}
+
+/// Steps until the database is open and the worker has nothing left to do.
+fn settle(app: &mut Harness<'static, LicenseDeskApp>) {
+    while app.state().is_opening() || !app.state().wait_for_worker() {
+        app.step();
+    }
+    app.run_ok();
+}
+
+fn wheel(app: &mut Harness<'static, LicenseDeskApp>, pages: f32) {
+    app.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Page,
+        delta: egui::vec2(0.0, -pages),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: egui::Modifiers::NONE,
+    });
+}
+
+/// The resident memory of this process, in bytes (Linux).
+fn resident() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn frames(c: &mut Criterion) {
+    let count = env_count("LICENSE_DESK_BENCH_LIST", 1_000_000);
+    let path = list_database(count);
+    // Brings an older bench database to this build's schema once, outside any timing.
+    drop(Store::open(&path).unwrap());
+
+    // The empty app's memory first, then the app over the list with the panel open.
+    let empty_dir = tempfile::tempdir().unwrap();
+    let mut empty = harness(empty_dir.path().join("desk.sqlite3"));
+    settle(&mut empty);
+    empty
+        .get_by_role_and_label(Role::Button, "Licenses")
+        .click();
+    settle(&mut empty);
+    let empty_memory = resident();
+    drop(empty);
+
+    let mut app = harness(path.clone());
+    settle(&mut app);
+    app.get_by_role_and_label(Role::Button, "Licenses").click();
+    settle(&mut app);
+    // The pointer rests on a row of the list (the wheel scrolls what is under it).
+    app.get_all_by(|n| {
+        n.label()
+            .is_some_and(|l| l.len() == 36 && l.chars().filter(|c| *c == '-').count() == 4)
+    })
+    .nth(5)
+    .expect("the list shows licenses")
+    .hover();
+    app.run_ok();
+    // The wheel moves the list: what it shows after fifty pages differs.
+    let shown = |app: &Harness<'static, LicenseDeskApp>| -> Vec<String> {
+        app.query_all_by(|_| true)
+            .filter_map(|n| n.accesskit_node().label())
+            .collect()
+    };
+    let before = shown(&app);
+    wheel(&mut app, 50.0);
+    settle(&mut app);
+    assert_ne!(before, shown(&app), "the wheel scrolls the license list");
+
+    let mut group = c.benchmark_group(format!("licenses panel, {count} licenses"));
+    group.bench_function("one frame while scrolling", |b| {
+        b.iter(|| {
+            wheel(&mut app, 0.2);
+            app.step();
+        })
+    });
+    // Random jumps: each frame lands somewhere new, up or down.
+    let mut seed = 1u64;
+    let mut jump = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) % 4_000) as f32 - 2_000.0
+    };
+    group.bench_function("one frame jumping to a random place", |b| {
+        b.iter(|| {
+            wheel(&mut app, jump());
+            app.step();
+        })
+    });
+    group.finish();
+    let mut times: Vec<Duration> = (0..400)
+        .map(|_| {
+            wheel(&mut app, jump());
+            let started = Instant::now();
+            app.step();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    settle(&mut app);
+    let list_memory = resident();
+    eprintln!(
+        "random jumps, 400 frames: median {:.2?}, 95th percentile {:.2?}, slowest {:.2?}",
+        times[times.len() / 2],
+        times[times.len() * 95 / 100],
+        times[times.len() - 1]
+    );
+    eprintln!(
+        "memory: empty app {} MB, with {count} licenses listed {} MB (+{} MB)",
+        empty_memory / 1_000_000,
+        list_memory / 1_000_000,
+        list_memory.saturating_sub(empty_memory) / 1_000_000
+    );
+    drop(app);
+
+    let mut group = c.benchmark_group(format!("startup, {count} licenses"));
+    group.sample_size(10);
+    // Closing the app (its worker may still be opening the database) is not timed.
+    group.bench_function("first frame of the app", |b| {
+        b.iter_with_large_drop(|| {
+            let mut app = harness(path.clone());
+            app.step();
+            black_box(app.state().is_opening());
+            app
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bulk, list, frames);
 criterion_main!(benches);
