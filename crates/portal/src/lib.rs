@@ -13,15 +13,26 @@
 //! - [`client`]: the blocking client a desk wires into its sync worker.
 //! - [`store`]: SQLite (default) and PostgreSQL storage behind one type.
 //! - [`server`]: the axum application, its limits, TLS and the listener.
+//!
+//! Without default features only the protocol is built (`protocol`, `entities`, `hlc`,
+//! `validate`): what a desk needs to write changes the portal accepts. Feature `client` adds
+//! the client, `server` the rest.
 
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "server")]
 pub mod clock;
+#[cfg(feature = "server")]
 pub mod cursor;
 pub mod entities;
 pub mod hlc;
+#[cfg(feature = "server")]
 pub mod openapi;
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
 pub mod token;
 pub mod validate;
