@@ -87,13 +87,18 @@ impl LicenseRow {
         })
     }
 
-    fn record(&self) -> StoreResult<Change> {
-        Ok(Change::License(LicenseRecord {
+    fn sync_record(&self) -> StoreResult<LicenseRecord> {
+        Ok(LicenseRecord {
             license_id: self.license_id,
             account_id: self.account_id,
             serial: self.serial()?,
             status: self.status.as_str().to_string(),
-        }))
+        })
+    }
+
+    /// The change a later state of the license syncs as.
+    fn record(&self) -> StoreResult<Change> {
+        Ok(Change::License(self.sync_record()?))
     }
 }
 
@@ -493,7 +498,7 @@ pub fn insert(
         artifact: prepared.bytes,
         ..row_of(license, account_id)
     };
-    outbox::record(tx, &row.record()?, now)?;
+    outbox::record(tx, &Change::LicenseIssued(row.sync_record()?), now)?;
     Ok(row)
 }
 

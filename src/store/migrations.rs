@@ -792,6 +792,30 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP TRIGGER license_names_search_insert;
     "#,
+    // 10: the outbox ready for sync (docs/sync-protocol.md, "What a desk must do"). Each row
+    // carries the desk's hybrid logical clock reading when it was recorded, and the desk row
+    // the clock's last value. Rows recorded before are stamped in outbox order: the latest
+    // recording time so far, and the row number as the counter (strictly increasing). Per-desk
+    // counters (ledger entries, revocation lists, VAT validations, bulk ledger ranges) are
+    // qualified by the desk id, as `<desk id>:<n>`.
+    r#"
+    ALTER TABLE outbox ADD COLUMN hlc TEXT CHECK (hlc IS NULL OR length(hlc) = 21);
+    UPDATE outbox SET hlc = (
+        SELECT printf('%012x-%08x', m.ms, outbox.seq)
+        FROM (SELECT seq, max(created_at) OVER (ORDER BY seq) * 1000 AS ms FROM outbox) m
+        WHERE m.seq = outbox.seq
+    );
+    ALTER TABLE desk ADD COLUMN hlc TEXT CHECK (hlc IS NULL OR length(hlc) = 21);
+    UPDATE desk SET hlc = (SELECT max(hlc) FROM outbox);
+    UPDATE outbox SET entity_id = (
+        SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-'
+                     || substr(h, 17, 4) || '-' || substr(h, 21, 12))
+        FROM (SELECT hex(desk_id) AS h FROM desk WHERE singleton = 1)
+    ) || ':' || entity_id
+    WHERE entity IN ('ledger_entry', 'revocation_list', 'vat_validation', 'ledger_batch')
+      AND entity_id NOT LIKE '%:%'
+      AND EXISTS (SELECT 1 FROM desk);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,8 +10,9 @@
 use super::StoreResult;
 use crate::domain::account::Account;
 use crate::domain::billing::BillingDetails;
-use crate::domain::ids::{AccountId, ChangeId, LicenseId, PaymentMethodId};
+use crate::domain::ids::{AccountId, ChangeId, DeskId, LicenseId, PaymentMethodId};
 use crate::domain::payment::PaymentMethod;
+use portal::hlc::{Hlc, HlcClock};
 use rusqlite::{Connection, Transaction, params};
 use serde::{Deserialize, Serialize};
 
@@ -151,6 +152,9 @@ pub enum Change {
         id: PaymentMethodId,
     },
     PublicKey(PublicKeyRecord),
+    /// A license as issued: the signed artifact, a fact.
+    LicenseIssued(LicenseRecord),
+    /// A license's later state (status, account).
     License(LicenseRecord),
     RevocationList(RevocationListRecord),
     LedgerEntry(LedgerRecord),
@@ -200,7 +204,7 @@ impl Change {
             Change::Billing { .. } => "billing_details",
             Change::PaymentMethod(_) | Change::PaymentMethodDeleted { .. } => "payment_method",
             Change::PublicKey(_) => "public_key",
-            Change::License(_) => "license",
+            Change::License(_) | Change::LicenseIssued(_) => "license",
             Change::RevocationList(_) => "revocation_list",
             Change::LedgerEntry(_) => "ledger_entry",
             Change::PriceList(_) => "price_list",
@@ -227,8 +231,9 @@ impl Change {
         }
     }
 
-    /// The entity's id as text.
-    pub fn entity_id(&self) -> String {
+    /// The entity's id as text. A per-desk counter is qualified by the desk that counted it
+    /// (`<desk id>:<n>`), so two desks' numbers never collide.
+    pub fn entity_id(&self, desk: DeskId) -> String {
         match self {
             Change::Account(a) => a.id.to_string(),
             Change::AccountDeleted { id } => id.to_string(),
@@ -236,11 +241,11 @@ impl Change {
             Change::PaymentMethod(m) => m.id.to_string(),
             Change::PaymentMethodDeleted { id } => id.to_string(),
             Change::PublicKey(k) => k.key_id.clone(),
-            Change::License(l) => l.license_id.to_string(),
-            Change::RevocationList(l) => l.sequence.to_string(),
-            Change::LedgerEntry(e) => e.seq.to_string(),
+            Change::License(l) | Change::LicenseIssued(l) => l.license_id.to_string(),
+            Change::RevocationList(l) => format!("{desk}:{}", l.sequence),
+            Change::LedgerEntry(e) => format!("{desk}:{}", e.seq),
             Change::PriceList(l) => format!("{}/{}", l.id, l.version),
-            Change::VatValidation(v) => v.seq.to_string(),
+            Change::VatValidation(v) => format!("{desk}:{}", v.seq),
             Change::Quote(q) => q.id.to_string(),
             Change::Order(o) => o.id.to_string(),
             Change::InvoiceDraft(i) | Change::Invoice(i) => i.id.to_string(),
@@ -253,7 +258,7 @@ impl Change {
             Change::SeatAssignment(a) => a.id.to_string(),
             Change::RenewalSetting(r) => r.license_id.to_string(),
             Change::Renewal(r) => r.id.to_string(),
-            Change::LedgerBatch(b) => format!("{}-{}", b.from_seq, b.to_seq),
+            Change::LedgerBatch(b) => format!("{desk}:{}-{}", b.from_seq, b.to_seq),
             Change::LicenseAdmin(a) => a.license_id.to_string(),
             Change::Deactivation(d) => d.id.clone(),
             Change::LicenseTransfer(t) => t.id.to_string(),
@@ -291,6 +296,7 @@ impl Change {
             | Change::LedgerEntry(_)
             | Change::PriceList(_)
             | Change::VatValidation(_)
+            | Change::LicenseIssued(_)
             | Change::Invoice(_)
             | Change::CreditNote(_)
             | Change::WalletEntry(_)
@@ -326,7 +332,7 @@ impl Change {
                 serde_json::to_string(&serde_json::json!({ "id": id }))
             }
             Change::PublicKey(k) => serde_json::to_string(k),
-            Change::License(l) => serde_json::to_string(l),
+            Change::License(l) | Change::LicenseIssued(l) => serde_json::to_string(l),
             Change::RevocationList(l) => serde_json::to_string(l),
             Change::LedgerEntry(e) => serde_json::to_string(e),
             Change::PriceList(l) => serde_json::to_string(l),
@@ -357,25 +363,49 @@ impl Change {
     }
 }
 
-/// Appends one change to the outbox inside `tx`; fails (and so fails the transaction) if its
-/// body cannot be written.
+/// Appends one change to the outbox inside `tx`, stamped with the desk's next hybrid logical
+/// clock reading (kept in the desk row, so it never goes back, even across restarts or a
+/// wall clock set back); fails (and so fails the transaction) if its body cannot be written.
 pub fn record(tx: &Transaction<'_>, change: &Change, now: i64) -> StoreResult<ChangeId> {
+    let desk = super::desk::ensure(tx)?;
+    let hlc = tick(tx, now)?;
     let id = ChangeId::new();
     let body = change.body()?;
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     stmt.execute(params![
         id,
         change.entity(),
-        change.entity_id(),
+        change.entity_id(desk),
         change.op().as_str(),
         change.version(),
         body,
-        now
+        now,
+        hlc.to_string()
     ])?;
     Ok(id)
+}
+
+/// The desk's next clock reading for a change made at `now` (Unix seconds), stored as the
+/// clock's last value.
+fn tick(tx: &Transaction<'_>, now: i64) -> StoreResult<Hlc> {
+    let last: Option<String> = tx
+        .prepare_cached("SELECT hlc FROM desk WHERE singleton = 1")?
+        .query_row([], |r| r.get(0))?;
+    let last = last
+        .map(|text| {
+            text.parse::<Hlc>()
+                .map_err(|e| super::StoreError::Corrupt(format!("the desk's clock '{text}': {e}")))
+        })
+        .transpose()?;
+    let mut clock = HlcClock::new(last);
+    let now_ms = u64::try_from(now).unwrap_or(0).saturating_mul(1000);
+    let hlc = clock.tick(now_ms);
+    tx.prepare_cached("UPDATE desk SET hlc = ?1 WHERE singleton = 1")?
+        .execute([hlc.to_string()])?;
+    Ok(hlc)
 }
 
 /// One outbox row as stored.
@@ -389,13 +419,15 @@ pub struct OutboxRow {
     pub version: u32,
     pub body: String,
     pub created_at: i64,
+    /// The desk's clock when the change was recorded (`portal::hlc` text form).
+    pub hlc: String,
 }
 
 /// The oldest `limit` changes waiting to be pushed, after `after_seq`.
 pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> StoreResult<Vec<OutboxRow>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, change_id, entity, entity_id, op, version, body, created_at FROM outbox
-         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        "SELECT seq, change_id, entity, entity_id, op, version, body, created_at, hlc
+         FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![after_seq, super::limit(limit)], |r| {
         Ok(OutboxRow {
@@ -407,6 +439,7 @@ pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> StoreResult<V
             version: r.get(5)?,
             body: r.get(6)?,
             created_at: r.get(7)?,
+            hlc: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -430,7 +463,7 @@ pub fn expand(conn: &Connection, row: &OutboxRow) -> StoreResult<Vec<Change>> {
         if entry.action == "issue"
             && let Some(license) = super::licenses::get(conn, entry.license_id)?
         {
-            changes.push(Change::License(LicenseRecord {
+            changes.push(Change::LicenseIssued(LicenseRecord {
                 license_id: license.license_id,
                 account_id: license.account_id,
                 serial: license.serial()?,
@@ -441,4 +474,65 @@ pub fn expand(conn: &Connection, row: &OutboxRow) -> StoreResult<Vec<Change>> {
     let mut all: Vec<Change> = entries.into_iter().map(Change::LedgerEntry).collect();
     all.extend(changes);
     Ok(all)
+}
+
+/// The envelopes (`docs/sync-protocol.md`, "The change envelope") an outbox row is pushed as,
+/// as JSON text: one for most rows; for a `ledger_batch` row, one per change it stands for
+/// ([`expand`]), each with a change id derived from the row's and its place, so a retried
+/// push sends exactly the same envelopes. The body goes out byte for byte as stored.
+pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResult<Vec<String>> {
+    let envelope = |change_id: uuid::Uuid,
+                    entity: &str,
+                    entity_id: &str,
+                    op: &str,
+                    version: u32,
+                    body: &str|
+     -> StoreResult<String> {
+        Ok(format!(
+            "{{\"change_id\":{},\"desk_id\":{},\"hlc\":{},\"entity\":{},\"entity_id\":{},\"op\":{},\"version\":{version},\"body\":{body}}}",
+            serde_json::to_string(&change_id.hyphenated().to_string())?,
+            serde_json::to_string(&desk.to_string())?,
+            serde_json::to_string(&row.hlc)?,
+            serde_json::to_string(entity)?,
+            serde_json::to_string(entity_id)?,
+            serde_json::to_string(op)?,
+        ))
+    };
+    if row.entity != "ledger_batch" {
+        return Ok(vec![envelope(
+            row.change_id.0,
+            &row.entity,
+            &row.entity_id,
+            &row.op,
+            row.version,
+            &row.body,
+        )?]);
+    }
+    expand(conn, row)?
+        .iter()
+        .enumerate()
+        .map(|(index, change)| {
+            envelope(
+                derived_change_id(row.change_id, index),
+                change.entity(),
+                &change.entity_id(desk),
+                change.op().as_str(),
+                change.version(),
+                &change.body()?,
+            )
+        })
+        .collect()
+}
+
+/// The change id of the `index`th change a `ledger_batch` row stands for: a UUID (version 8)
+/// from the SHA-256 of the row's change id and the index.
+fn derived_change_id(batch: ChangeId, index: usize) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(batch.0.as_bytes());
+    hash.update((index as u64).to_be_bytes());
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }

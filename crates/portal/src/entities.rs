@@ -171,6 +171,42 @@ pub const ENTITIES: &[EntityKind] = &[
         id: Uuid,
         max_version: 1,
     },
+    EntityKind {
+        name: "license_admin",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "deactivation",
+        ops: &[Insert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "license_transfer",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "array",
+        ops: &[Upsert, Delete],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "referral",
+        ops: &[Upsert],
+        id: Uuid,
+        max_version: 1,
+    },
+    EntityKind {
+        name: "referral_reward",
+        ops: &[Insert],
+        id: Uuid,
+        max_version: 1,
+    },
 ];
 
 /// The row for `name`, if the portal knows the entity.

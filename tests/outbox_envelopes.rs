@@ -1,0 +1,222 @@
+//! The outbox is ready for a portal: every change a desk records, turned into the envelope it
+//! will be pushed as, passes the portal's own envelope checks (known entity, allowed
+//! operation, id form, clock); clock readings only go forward, also when the wall clock is
+//! set back and across a reopen; a bulk issue's range expands into the same envelopes every
+//! time; and a database from before the clock was kept gets its rows stamped and its per-desk
+//! ids qualified by the migration.
+
+// Helpers outside the tests unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use keyvault::KdfParams;
+use license_desk::clock::FixedClock;
+use license_desk::domain::issue::IssueDraft;
+use license_desk::domain::license_status::StatusChange;
+use license_desk::services::keys::{self, KeyVault};
+use license_desk::services::{NoProgress, licensing};
+use license_desk::store::{self, Store, outbox};
+use licensekey::LicenseKind;
+use portal::hlc::Hlc;
+use portal::validate::{Rules, check_change};
+use serde_json::value::RawValue;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+const PASS: &str = "a long enough passphrase";
+/// 2026-11-23 12:00 UTC.
+const NOW: i64 = 1_795_435_200;
+
+fn spec(customer: &str) -> license_desk::domain::issue::IssueSpec {
+    IssueDraft {
+        product: "Storage OS".into(),
+        customer: customer.into(),
+        kind: LicenseKind::Pro,
+        seats: "3".into(),
+        days: "365".into(),
+        ..IssueDraft::default()
+    }
+    .validate()
+    .unwrap()
+}
+
+/// Every outbox row of the desk, oldest first.
+fn rows(store: &Store) -> Vec<outbox::OutboxRow> {
+    outbox::pending(store.conn(), 0, 100_000).unwrap()
+}
+
+/// The envelopes of every outbox row, in order.
+fn all_envelopes(store: &Store) -> Vec<String> {
+    let desk = store::desk::desk_id(store.conn()).unwrap().unwrap();
+    rows(store)
+        .iter()
+        .flat_map(|row| outbox::envelopes(store.conn(), desk, row).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_recorded_change_is_an_envelope_the_portal_accepts_in_clock_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
+    let mut vault = KeyVault::new(KdfParams::TEST_ONLY, 10, Arc::new(FixedClock::at_unix(NOW)));
+    // Accounts, billing details, a card, the seller's price list, a wallet top-up.
+    let account = common::shop::customer(&mut store, &mut vault, NOW, 50_000);
+    let row = keys::generate(&mut store, "Main", PASS, KdfParams::TEST_ONLY, true, NOW).unwrap();
+    let key = keys::unlock(store.conn(), &row, PASS).unwrap();
+    // One license issued, then suspended; another revoked (a revocation list); a bulk issue.
+    let one = licensing::issue(&mut store, &key, &spec("Acme"), Some(account), "ada", NOW)
+        .unwrap()
+        .payload()
+        .license_id;
+    // The wall clock set back an hour: the desk's clock still goes forward.
+    let earlier = NOW - 3_600;
+    licensing::change_status(
+        &mut store,
+        &key,
+        license_desk::domain::ids::LicenseId(one),
+        StatusChange::Suspend,
+        "unpaid",
+        "ada",
+        earlier,
+    )
+    .unwrap();
+    let two = licensing::issue(&mut store, &key, &spec("Beta"), None, "ada", NOW)
+        .unwrap()
+        .payload()
+        .license_id;
+    licensing::revoke(
+        &mut store,
+        &key,
+        license_desk::domain::ids::LicenseId(two),
+        "key leaked",
+        "ada",
+        NOW + 1,
+    )
+    .unwrap();
+    let specs: Vec<_> = (0..30).map(|i| spec(&format!("Bulk {i}"))).collect();
+    licensing::issue_many(
+        &mut store,
+        &key,
+        &specs,
+        None,
+        "ada",
+        NOW + 2,
+        &mut NoProgress,
+        |_| Ok(()),
+    )
+    .unwrap();
+
+    let desk = store::desk::desk_id(store.conn()).unwrap().unwrap();
+    let recorded = rows(&store);
+    // Clock readings strictly increase in outbox order, whatever the wall clock said.
+    let clocks: Vec<Hlc> = recorded.iter().map(|r| r.hlc.parse().unwrap()).collect();
+    assert!(clocks.windows(2).all(|w| w[0] < w[1]), "{clocks:?}");
+
+    let rules = Rules {
+        max_change_body_bytes: 1 << 20,
+        max_clock_ahead_ms: 24 * 3_600_000,
+        now_ms: (NOW + 10) * 1000,
+    };
+    let envelopes = all_envelopes(&store);
+    let mut seen = BTreeSet::new();
+    let mut change_ids = BTreeSet::new();
+    for (index, text) in envelopes.iter().enumerate() {
+        let raw = RawValue::from_string(text.clone()).unwrap();
+        let valid = check_change(index, &raw, &rules)
+            .unwrap_or_else(|refused| panic!("the portal refuses {text}: {refused:?}"));
+        assert_eq!(valid.desk_id.to_string(), desk.to_string());
+        assert!(
+            change_ids.insert(valid.change_id),
+            "a change id twice: {text}"
+        );
+        seen.insert((valid.entity, valid.op.as_str()));
+    }
+    for expected in [
+        ("account", "upsert"),
+        ("billing_details", "upsert"),
+        ("payment_method", "upsert"),
+        ("price_list", "insert"),
+        ("wallet_entry", "insert"),
+        ("public_key", "upsert"),
+        ("license", "insert"),
+        ("license", "upsert"),
+        ("ledger_entry", "insert"),
+        ("revocation_list", "insert"),
+    ] {
+        assert!(seen.contains(&expected), "{expected:?} among {seen:?}");
+    }
+    // The bulk issue's range is one outbox row, expanded into 30 ledger entries and 30
+    // licenses; never sent as such.
+    assert_eq!(
+        recorded
+            .iter()
+            .filter(|r| r.entity == "ledger_batch")
+            .count(),
+        1
+    );
+    assert!(!seen.iter().any(|(entity, _)| *entity == "ledger_batch"));
+    // A retried push sends exactly the same envelopes.
+    assert_eq!(all_envelopes(&store), envelopes);
+
+    // The clock survives a reopen: the next change comes after every earlier one.
+    drop(store);
+    let mut store = Store::open(&dir.path().join("desk.sqlite3")).unwrap();
+    license_desk::services::accounts::create(&mut store, "Gamma", NOW - 86_400).unwrap();
+    let last: Hlc = rows(&store).last().unwrap().hlc.parse().unwrap();
+    assert!(last > *clocks.last().unwrap());
+}
+
+#[test]
+fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    drop(Store::open(&path).unwrap());
+    {
+        // Back to schema 9 by hand: no clock column, bare per-desk numbers.
+        let conn = common::raw_connection(&path);
+        conn.execute_batch(
+            "ALTER TABLE outbox DROP COLUMN hlc;
+             ALTER TABLE desk DROP COLUMN hlc;
+             DELETE FROM outbox;
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+        for (seq, entity, entity_id, created_at) in [
+            (1, "ledger_entry", "1", NOW),
+            (
+                2,
+                "account",
+                "0192f5a0-7c1e-7d3a-9b4f-1a2b3c4d5e61",
+                NOW - 50,
+            ),
+            (3, "revocation_list", "4", NOW + 5),
+            (4, "ledger_batch", "2-9", NOW + 5),
+        ] {
+            conn.execute(
+                "INSERT INTO outbox (seq, change_id, entity, entity_id, op, version, body, created_at)
+                 VALUES (?1, randomblob(16), ?2, ?3, 'insert', 1, '{}', ?4)",
+                rusqlite::params![seq, entity, entity_id, created_at],
+            )
+            .unwrap();
+        }
+    }
+    let store = Store::open(&path).unwrap();
+    let desk = store::desk::desk_id(store.conn()).unwrap().unwrap();
+    let migrated = rows(&store);
+    let ids: Vec<&str> = migrated.iter().map(|r| r.entity_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            format!("{desk}:1"),
+            "0192f5a0-7c1e-7d3a-9b4f-1a2b3c4d5e61".to_string(),
+            format!("{desk}:4"),
+            format!("{desk}:2-9"),
+        ]
+    );
+    let clocks: Vec<Hlc> = migrated.iter().map(|r| r.hlc.parse().unwrap()).collect();
+    assert!(clocks.windows(2).all(|w| w[0] < w[1]), "{clocks:?}");
+    // A row recorded at an earlier wall time than the one before it keeps the later time.
+    assert_eq!(clocks[1].ms, (NOW * 1000) as u64);
+    assert_eq!(clocks[2].ms, ((NOW + 5) * 1000) as u64);
+}
