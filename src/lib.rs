@@ -18,3 +18,4 @@ pub mod paths;
 pub mod platform;
 pub mod services;
 pub mod store;
+pub mod sync;

@@ -46,12 +46,13 @@ fn rows(store: &Store) -> Vec<outbox::OutboxRow> {
     outbox::pending(store.conn(), 0, 100_000).unwrap()
 }
 
-/// The envelopes of every outbox row, in order.
+/// The envelopes of every outbox row, in order, as JSON.
 fn all_envelopes(store: &Store) -> Vec<String> {
     let desk = store::desk::desk_id(store.conn()).unwrap().unwrap();
     rows(store)
         .iter()
         .flat_map(|row| outbox::envelopes(store.conn(), desk, row).unwrap())
+        .map(|envelope| serde_json::to_string(&envelope).unwrap())
         .collect()
 }
 
@@ -173,10 +174,11 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
     let path = dir.path().join("desk.sqlite3");
     drop(Store::open(&path).unwrap());
     {
-        // Back to schema 9 by hand: no clock column, bare per-desk numbers.
+        // Back to schema 9 by hand: no clock column, bare per-desk numbers, nothing parked.
         let conn = common::raw_connection(&path);
         conn.execute_batch(
-            "ALTER TABLE outbox DROP COLUMN hlc;
+            "DROP TABLE sync_parked;
+             ALTER TABLE outbox DROP COLUMN hlc;
              ALTER TABLE desk DROP COLUMN hlc;
              DELETE FROM outbox;
              PRAGMA user_version = 9;",

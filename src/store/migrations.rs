@@ -816,6 +816,24 @@ const MIGRATIONS: &[&str] = &[
       AND entity_id NOT LIKE '%:%'
       AND EXISTS (SELECT 1 FROM desk);
     "#,
+    // 11: changes the portal refused, parked with its reason (never in the way of the rest of
+    // the outbox, never dropped): the outbox row as it was, plus the answer.
+    r#"
+    CREATE TABLE sync_parked (
+        seq         INTEGER PRIMARY KEY,
+        change_id   BLOB NOT NULL UNIQUE CHECK (length(change_id) = 16),
+        entity      TEXT NOT NULL,
+        entity_id   TEXT NOT NULL,
+        op          TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        hlc         TEXT NOT NULL CHECK (length(hlc) = 21),
+        code        TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        parked_at   INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

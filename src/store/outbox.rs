@@ -13,8 +13,10 @@ use crate::domain::billing::BillingDetails;
 use crate::domain::ids::{AccountId, ChangeId, DeskId, LicenseId, PaymentMethodId};
 use crate::domain::payment::PaymentMethod;
 use portal::hlc::{Hlc, HlcClock};
+use portal::protocol::{Envelope, Op as WireOp};
 use rusqlite::{Connection, Transaction, params};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// What happened to the entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -423,25 +425,30 @@ pub struct OutboxRow {
     pub hlc: String,
 }
 
+/// The columns [`outbox_row`] reads, in its order.
+const ROW_COLUMNS: &str = "seq, change_id, entity, entity_id, op, version, body, created_at, hlc";
+
+/// An outbox row from [`ROW_COLUMNS`] (in the outbox and among the parked changes).
+fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        seq: r.get(0)?,
+        change_id: r.get(1)?,
+        entity: r.get(2)?,
+        entity_id: r.get(3)?,
+        op: r.get(4)?,
+        version: r.get(5)?,
+        body: r.get(6)?,
+        created_at: r.get(7)?,
+        hlc: r.get(8)?,
+    })
+}
+
 /// The oldest `limit` changes waiting to be pushed, after `after_seq`.
 pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> StoreResult<Vec<OutboxRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, change_id, entity, entity_id, op, version, body, created_at, hlc
-         FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after_seq, super::limit(limit)], |r| {
-        Ok(OutboxRow {
-            seq: r.get(0)?,
-            change_id: r.get(1)?,
-            entity: r.get(2)?,
-            entity_id: r.get(3)?,
-            op: r.get(4)?,
-            version: r.get(5)?,
-            body: r.get(6)?,
-            created_at: r.get(7)?,
-            hlc: r.get(8)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after_seq, super::limit(limit)], outbox_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -476,36 +483,40 @@ pub fn expand(conn: &Connection, row: &OutboxRow) -> StoreResult<Vec<Change>> {
     Ok(all)
 }
 
-/// The envelopes (`docs/sync-protocol.md`, "The change envelope") an outbox row is pushed as,
-/// as JSON text: one for most rows; for a `ledger_batch` row, one per change it stands for
-/// ([`expand`]), each with a change id derived from the row's and its place, so a retried
-/// push sends exactly the same envelopes. The body goes out byte for byte as stored.
-pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResult<Vec<String>> {
+/// The envelopes (`docs/sync-protocol.md`, "The change envelope") an outbox row is pushed as:
+/// one for most rows; for a `ledger_batch` row, one per change it stands for ([`expand`]),
+/// each with a change id derived from the row's and its place, so a retried push sends
+/// exactly the same envelopes. The body goes out byte for byte as stored.
+pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResult<Vec<Envelope>> {
+    let corrupt =
+        |what: &str| super::StoreError::Corrupt(format!("outbox row {}: {what}", row.seq));
+    let hlc: Hlc = row.hlc.parse().map_err(|_| corrupt("its clock reading"))?;
     let envelope = |change_id: uuid::Uuid,
                     entity: &str,
-                    entity_id: &str,
+                    entity_id: String,
                     op: &str,
                     version: u32,
-                    body: &str|
-     -> StoreResult<String> {
-        Ok(format!(
-            "{{\"change_id\":{},\"desk_id\":{},\"hlc\":{},\"entity\":{},\"entity_id\":{},\"op\":{},\"version\":{version},\"body\":{body}}}",
-            serde_json::to_string(&change_id.hyphenated().to_string())?,
-            serde_json::to_string(&desk.to_string())?,
-            serde_json::to_string(&row.hlc)?,
-            serde_json::to_string(entity)?,
-            serde_json::to_string(entity_id)?,
-            serde_json::to_string(op)?,
-        ))
+                    body: String|
+     -> StoreResult<Envelope> {
+        Ok(Envelope {
+            change_id,
+            desk_id: desk.0,
+            hlc,
+            entity: entity.to_string(),
+            entity_id,
+            op: WireOp::parse(op).ok_or_else(|| corrupt("its operation"))?,
+            version,
+            body: RawValue::from_string(body).map_err(|_| corrupt("its body"))?,
+        })
     };
     if row.entity != "ledger_batch" {
         return Ok(vec![envelope(
             row.change_id.0,
             &row.entity,
-            &row.entity_id,
+            row.entity_id.clone(),
             &row.op,
             row.version,
-            &row.body,
+            row.body.clone(),
         )?]);
     }
     expand(conn, row)?
@@ -515,10 +526,10 @@ pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResul
             envelope(
                 derived_change_id(row.change_id, index),
                 change.entity(),
-                &change.entity_id(desk),
+                change.entity_id(desk),
                 change.op().as_str(),
                 change.version(),
-                &change.body()?,
+                change.body()?,
             )
         })
         .collect()
@@ -535,4 +546,53 @@ fn derived_change_id(batch: ChangeId, index: usize) -> uuid::Uuid {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// Removes rows the portal acknowledged (accepted, or already held).
+pub fn acknowledge(tx: &Transaction<'_>, seqs: &[i64]) -> StoreResult<()> {
+    let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+    for seq in seqs {
+        stmt.execute([seq])?;
+    }
+    Ok(())
+}
+
+/// Moves a row the portal refused to the parked changes, with the portal's code and reason.
+pub fn park(tx: &Transaction<'_>, seq: i64, code: &str, reason: &str, now: i64) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_parked (seq, change_id, entity, entity_id, op, version, body,
+                                  created_at, hlc, code, reason, parked_at)
+         SELECT seq, change_id, entity, entity_id, op, version, body, created_at, hlc,
+                ?2, ?3, ?4
+         FROM outbox WHERE seq = ?1",
+    )?
+    .execute(params![seq, code, reason, now])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+        .execute([seq])?;
+    Ok(())
+}
+
+/// A change the portal refused, as parked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedRow {
+    pub row: OutboxRow,
+    pub code: String,
+    pub reason: String,
+    pub parked_at: i64,
+}
+
+/// The parked changes, oldest first.
+pub fn parked(conn: &Connection) -> StoreResult<Vec<ParkedRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS}, code, reason, parked_at FROM sync_parked ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ParkedRow {
+            row: outbox_row(r)?,
+            code: r.get(9)?,
+            reason: r.get(10)?,
+            parked_at: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

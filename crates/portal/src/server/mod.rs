@@ -226,6 +226,21 @@ impl BackgroundPortal {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// Makes a device token named `name`, as `license-portal token create` does, and returns
+    /// it (the portal keeps only its hash).
+    pub fn create_token(&self, name: &str) -> anyhow::Result<String> {
+        let token = crate::token::generate()?;
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(self.store.create_token(
+                name,
+                crate::token::hash(&token),
+                crate::clock::now_ms(),
+            ))?;
+        Ok(token)
+    }
 }
 
 impl Drop for BackgroundPortal {
