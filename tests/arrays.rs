@@ -239,7 +239,7 @@ fn a_pro_array_takes_from_the_wallet_and_its_serial_goes_through_the_license_cor
         SerialState::Active
     );
     desk.ledger_intact();
-    for expected in ["license:upsert", "ledger_entry:insert"] {
+    for expected in ["license:insert", "ledger_entry:insert"] {
         assert!(desk.outbox().iter().any(|e| e == expected), "{expected}");
     }
     // It verifies on the cluster with nothing but the public key.
