@@ -72,6 +72,16 @@ pub const CSV: Limit = Limit {
     what: "CSV file",
     max_bytes: 512 * MIB,
 };
+/// A file holding a portal device token on its first line.
+pub const DEVICE_TOKEN: Limit = Limit {
+    what: "device token file",
+    max_bytes: 4 * KIB,
+};
+/// A CA certificate (PEM) a desk trusts for its portal.
+pub const CA_CERTIFICATE: Limit = Limit {
+    what: "CA certificate",
+    max_bytes: 64 * KIB,
+};
 /// A file holding a passphrase on its first line.
 pub const PASSPHRASE: Limit = Limit {
     what: "passphrase file",

@@ -20,8 +20,7 @@ use license_desk::sync::push::{PushLimits, PushReport, push};
 use licensekey::LicenseKind;
 use portal::client::{ClientOptions, PortalClient};
 use portal::protocol::Envelope;
-use portal::server::{BackgroundPortal, Limits};
-use portal::store::DbUrl;
+use portal::server::BackgroundPortal;
 use std::sync::Arc;
 
 const PASS: &str = "a long enough passphrase";
@@ -77,16 +76,7 @@ fn setup(bulk: usize) -> Setup {
         |_| Ok(()),
     )
     .unwrap();
-    let portal = BackgroundPortal::start(
-        &DbUrl::Sqlite(dir.path().join("portal.db")),
-        Limits {
-            rate_per_second: 0,
-            compact_every: None,
-            ..Limits::default()
-        },
-    )
-    .unwrap();
-    let token = portal.create_token("desk-1").unwrap();
+    let (portal, token) = common::portal::start(dir.path());
     let mut client = PortalClient::new(&portal.url(), &token, ClientOptions::default()).unwrap();
     client.negotiate().unwrap();
     Setup {

@@ -14,6 +14,7 @@ mod licenses;
 pub mod output;
 mod passphrase;
 mod progress;
+mod sync;
 mod verify;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -101,6 +102,24 @@ pub enum CliCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// One sync round with a portal: wallet ID blocks, push the outbox, pull and apply.
+    #[command(after_help = sync::EXIT_CODES_HELP)]
+    Sync(SyncArgs),
+}
+
+/// `sync ...`
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The portal's address, e.g. https://portal.example:8787.
+    #[arg(long, value_name = "URL")]
+    pub portal: String,
+    /// A file holding the desk's device token on its first line (from `license-portal token
+    /// create`); never the token itself on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// A CA certificate (PEM) to trust besides the system's, for a portal with a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `demo-data ...`
@@ -735,6 +754,7 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
         CliCommand::DemoData(args) => licenses::demo_data(&args, database),
         CliCommand::Deactivate(args) => licenses::deactivate(&args, database),
         CliCommand::ApplyDeactivation { file } => licenses::apply_deactivation(&file, database),
+        CliCommand::Sync(args) => sync::run(&args, database),
     }
 }
 

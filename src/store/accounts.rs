@@ -92,6 +92,58 @@ pub fn delete(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Acco
     Ok(gone)
 }
 
+/// Gives an account numbered outside this desk's blocks (provisional, or from a block the
+/// portal did not confirm) the next number from a held block, and records the change so the
+/// new number syncs. Returns the account as renumbered, or None when no block has room.
+pub fn renumber(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Option<Account>> {
+    let Some(wallet_id) = desk::take_wallet_id(tx)? else {
+        return Ok(None);
+    };
+    tx.execute(
+        "UPDATE accounts SET wallet_id = ?2, wallet_final = 1, updated_at = ?3 WHERE id = ?1",
+        params![id, wallet_id, now],
+    )?;
+    let renumbered = get(tx, id)?.ok_or_else(|| not_found(id))?;
+    outbox::record(tx, &Change::Account(renumbered.clone()), now)?;
+    Ok(Some(renumbered))
+}
+
+/// Writes an account as another desk has it (a pulled change): added, or its name and wallet
+/// ID brought up to date. Records no outbox change.
+pub fn put(tx: &Transaction<'_>, account: &Account, now: i64) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO accounts (id, name, wallet_id, wallet_final, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, wallet_id = excluded.wallet_id,
+             wallet_final = excluded.wallet_final, updated_at = excluded.updated_at",
+        params![
+            account.id,
+            account.name,
+            account.wallet_id,
+            account.wallet_id_final,
+            account.created_at,
+            now
+        ],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate {
+                what: "account name or wallet ID",
+                value: format!("{} / {}", account.name, account.wallet_id),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+/// Removes an account as another desk did (a pulled change), with its billing details and
+/// payment methods; records no outbox change. False when it was not here.
+pub fn remove(tx: &Transaction<'_>, id: AccountId) -> StoreResult<bool> {
+    Ok(tx.execute("DELETE FROM accounts WHERE id = ?1", [id])? > 0)
+}
+
 fn not_found(id: AccountId) -> StoreError {
     StoreError::NotFound {
         what: "account",

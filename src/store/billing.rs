@@ -13,6 +13,26 @@ pub fn save(
     stored: &BillingDetails,
     now: i64,
 ) -> StoreResult<()> {
+    put(tx, account_id, stored, now)?;
+    outbox::record(
+        tx,
+        &Change::Billing {
+            account_id,
+            details: stored.clone(),
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// Writes billing details without recording a change (what [`save`] stores; a pulled change
+/// is applied with it).
+pub fn put(
+    tx: &Transaction<'_>,
+    account_id: AccountId,
+    stored: &BillingDetails,
+    now: i64,
+) -> StoreResult<()> {
     let changed = tx.execute(
         "INSERT INTO billing_details (account_id, company, contact_name, email, phone,
              address_line1, address_line2, city, postal_code, country, tax_id, updated_at)
@@ -45,14 +65,6 @@ pub fn save(
             id: account_id.to_string(),
         });
     }
-    outbox::record(
-        tx,
-        &Change::Billing {
-            account_id,
-            details: stored.clone(),
-        },
-        now,
-    )?;
     Ok(())
 }
 

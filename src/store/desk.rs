@@ -8,7 +8,7 @@
 
 use super::{StoreError, StoreResult};
 use crate::domain::ids::DeskId;
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 /// The first block every desk starts with.
 pub const LOCAL_BLOCK: (i64, i64) = (100, 99_999);
@@ -91,4 +91,59 @@ pub fn provisional_wallet_id(tx: &Transaction<'_>) -> StoreResult<i64> {
     highest
         .checked_add(1)
         .ok_or_else(|| StoreError::Corrupt("wallet IDs are exhausted".into()))
+}
+
+/// A block of wallet IDs this desk holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalletBlock {
+    pub first_id: i64,
+    pub last_id: i64,
+    pub next_id: i64,
+    /// True when the portal granted or confirmed it; false for the block a desk numbers from
+    /// on its own before it first syncs.
+    pub from_portal: bool,
+}
+
+/// The blocks this desk holds, lowest first.
+pub fn wallet_blocks(conn: &Connection) -> StoreResult<Vec<WalletBlock>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT first_id, last_id, next_id, source FROM wallet_blocks ORDER BY first_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(WalletBlock {
+            first_id: r.get(0)?,
+            last_id: r.get(1)?,
+            next_id: r.get(2)?,
+            from_portal: r.get::<_, String>(3)? == "portal",
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Takes the blocks the portal says this desk holds: each is kept (a block it already numbers
+/// from keeps its place); the desk's own block, when the portal did not confirm it, is given
+/// up. Returns the accounts numbered outside the held blocks (from the given-up block, or
+/// provisional), for the caller to renumber.
+pub fn hold_blocks(
+    tx: &Transaction<'_>,
+    granted: &[(i64, i64)],
+    now: i64,
+) -> StoreResult<Vec<crate::domain::ids::AccountId>> {
+    for (first, last) in granted {
+        tx.execute(
+            "INSERT INTO wallet_blocks (first_id, last_id, next_id, source, assigned_at)
+             VALUES (?1, ?2, ?1, 'portal', ?3)
+             ON CONFLICT (first_id) DO UPDATE SET source = 'portal', last_id = excluded.last_id",
+            params![first, last, now],
+        )?;
+    }
+    tx.execute("DELETE FROM wallet_blocks WHERE source = 'local'", [])?;
+    let mut stmt = tx.prepare(
+        "SELECT id FROM accounts a WHERE NOT EXISTS (
+             SELECT 1 FROM wallet_blocks b
+             WHERE a.wallet_id BETWEEN b.first_id AND b.last_id AND a.wallet_final = 1)
+         ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -834,6 +834,44 @@ const MIGRATIONS: &[&str] = &[
         parked_at   INTEGER NOT NULL
     );
     "#,
+    // 12: pulling from a portal. Where the pull stands (the portal and its cursor), every
+    // change pulled from another desk as received (never dropped: applied, older than what
+    // is here, a conflict with a change of this desk not pushed yet, refused by this desk's
+    // checks, or waiting for a desk that can apply it), and the version (HLC, desk) the local
+    // state of each synced entity is at.
+    r#"
+    CREATE TABLE sync_state (
+        singleton     INTEGER PRIMARY KEY CHECK (singleton = 1),
+        portal_url    TEXT NOT NULL,
+        cursor        TEXT,
+        pushed_at     INTEGER,
+        pulled_at     INTEGER
+    );
+    CREATE TABLE sync_inbox (
+        change_id    BLOB PRIMARY KEY CHECK (length(change_id) = 16),
+        desk_id      BLOB NOT NULL CHECK (length(desk_id) = 16),
+        hlc          TEXT NOT NULL CHECK (length(hlc) = 21),
+        entity       TEXT NOT NULL,
+        entity_id    TEXT NOT NULL,
+        op           TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        body         TEXT NOT NULL,
+        received_at  INTEGER NOT NULL,
+        state        TEXT NOT NULL
+                     CHECK (state IN ('applied', 'older', 'conflict', 'refused', 'waiting')),
+        note         TEXT NOT NULL DEFAULT '',
+        local_body   TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX sync_inbox_open ON sync_inbox(state, received_at)
+        WHERE state IN ('conflict', 'refused', 'waiting');
+    CREATE TABLE sync_versions (
+        entity     TEXT NOT NULL,
+        entity_id  TEXT NOT NULL,
+        hlc        TEXT NOT NULL CHECK (length(hlc) = 21),
+        desk_id    BLOB NOT NULL CHECK (length(desk_id) = 16),
+        PRIMARY KEY (entity, entity_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -37,6 +37,7 @@ pub mod revocations;
 pub mod seats;
 pub mod settings;
 mod sql;
+pub mod sync;
 pub mod transfers;
 pub mod wallet;
 

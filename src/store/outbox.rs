@@ -387,27 +387,51 @@ pub fn record(tx: &Transaction<'_>, change: &Change, now: i64) -> StoreResult<Ch
         now,
         hlc.to_string()
     ])?;
+    if change.op() != Op::Insert {
+        // The entity's local state is at this change now (a pulled older change will not
+        // overwrite it).
+        super::sync::set_version(
+            tx,
+            change.entity(),
+            &change.entity_id(desk),
+            &hlc.to_string(),
+            desk,
+        )?;
+    }
     Ok(id)
+}
+
+/// Moves the desk's clock past `seen` (an HLC on a pulled change), so its next change is
+/// ordered after everything it has seen.
+pub fn observe(tx: &Transaction<'_>, seen: Hlc) -> StoreResult<()> {
+    if desk_clock(tx)?.is_none_or(|last| seen > last) {
+        tx.prepare_cached("UPDATE desk SET hlc = ?1 WHERE singleton = 1")?
+            .execute([seen.to_string()])?;
+    }
+    Ok(())
 }
 
 /// The desk's next clock reading for a change made at `now` (Unix seconds), stored as the
 /// clock's last value.
 fn tick(tx: &Transaction<'_>, now: i64) -> StoreResult<Hlc> {
-    let last: Option<String> = tx
-        .prepare_cached("SELECT hlc FROM desk WHERE singleton = 1")?
-        .query_row([], |r| r.get(0))?;
-    let last = last
-        .map(|text| {
-            text.parse::<Hlc>()
-                .map_err(|e| super::StoreError::Corrupt(format!("the desk's clock '{text}': {e}")))
-        })
-        .transpose()?;
-    let mut clock = HlcClock::new(last);
+    let mut clock = HlcClock::new(desk_clock(tx)?);
     let now_ms = u64::try_from(now).unwrap_or(0).saturating_mul(1000);
     let hlc = clock.tick(now_ms);
     tx.prepare_cached("UPDATE desk SET hlc = ?1 WHERE singleton = 1")?
         .execute([hlc.to_string()])?;
     Ok(hlc)
+}
+
+/// The desk clock's last value, as stored in the desk row.
+fn desk_clock(tx: &Transaction<'_>) -> StoreResult<Option<Hlc>> {
+    let last: Option<String> = tx
+        .prepare_cached("SELECT hlc FROM desk WHERE singleton = 1")?
+        .query_row([], |r| r.get(0))?;
+    last.map(|text| {
+        text.parse::<Hlc>()
+            .map_err(|e| super::StoreError::Corrupt(format!("the desk's clock '{text}': {e}")))
+    })
+    .transpose()
 }
 
 /// One outbox row as stored.

@@ -60,27 +60,16 @@ pub fn add(
         clear_default(tx, account_id, now)?;
     }
     let id = PaymentMethodId::new();
-    match details {
-        PaymentDetails::Card {
-            holder,
-            brand,
-            last4,
-            exp_month,
-            exp_year,
-        } => tx.execute(
-            "INSERT INTO payment_methods (id, account_id, kind, holder, brand, last4, exp_month, exp_year, is_default, created_at)
-             VALUES (?1, ?2, 'card', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![id, account_id, holder, brand.label(), last4, exp_month, exp_year, is_default, now],
-        )?,
-        PaymentDetails::BankTransfer {
-            account_holder,
-            bank_name,
-        } => tx.execute(
-            "INSERT INTO payment_methods (id, account_id, kind, holder, bank_name, is_default, created_at)
-             VALUES (?1, ?2, 'bank_transfer', ?3, ?4, ?5, ?6)",
-            params![id, account_id, account_holder, bank_name, is_default, now],
-        )?,
-    };
+    put(
+        tx,
+        &PaymentMethod {
+            id,
+            account_id,
+            details: details.clone(),
+            is_default,
+            created_at: now,
+        },
+    )?;
     let added = get(tx, id)?;
     outbox::record(tx, &Change::PaymentMethod(added.clone()), now)?;
     Ok(added)
@@ -149,6 +138,75 @@ pub fn delete(tx: &Transaction<'_>, id: PaymentMethodId, now: i64) -> StoreResul
         }
     }
     Ok(gone)
+}
+
+/// Writes a method without recording a change (what [`add`] stores; a pulled change is
+/// applied with it): a default method takes the flag from the account's other methods.
+pub fn put(tx: &Transaction<'_>, method: &PaymentMethod) -> StoreResult<()> {
+    if method.is_default {
+        tx.execute(
+            "UPDATE payment_methods SET is_default = 0
+             WHERE account_id = ?1 AND is_default = 1 AND id <> ?2",
+            params![method.account_id, method.id],
+        )?;
+    }
+    let (kind, holder, brand, last4, exp_month, exp_year, bank_name) = match &method.details {
+        PaymentDetails::Card {
+            holder,
+            brand,
+            last4,
+            exp_month,
+            exp_year,
+        } => (
+            "card",
+            holder,
+            Some(brand.label()),
+            Some(last4),
+            Some(exp_month),
+            Some(exp_year),
+            None,
+        ),
+        PaymentDetails::BankTransfer {
+            account_holder,
+            bank_name,
+        } => (
+            "bank_transfer",
+            account_holder,
+            None,
+            None,
+            None,
+            None,
+            Some(bank_name),
+        ),
+    };
+    tx.execute(
+        "INSERT INTO payment_methods (id, account_id, kind, holder, brand, last4, exp_month,
+                                      exp_year, bank_name, is_default, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, kind = excluded.kind,
+             holder = excluded.holder, brand = excluded.brand, last4 = excluded.last4,
+             exp_month = excluded.exp_month, exp_year = excluded.exp_year,
+             bank_name = excluded.bank_name, is_default = excluded.is_default",
+        params![
+            method.id,
+            method.account_id,
+            kind,
+            holder,
+            brand,
+            last4,
+            exp_month,
+            exp_year,
+            bank_name,
+            method.is_default,
+            method.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Removes a method as another desk did (a pulled change), without recording a change.
+pub fn remove(tx: &Transaction<'_>, id: PaymentMethodId) -> StoreResult<bool> {
+    Ok(tx.execute("DELETE FROM payment_methods WHERE id = ?1", [id])? > 0)
 }
 
 /// One method by id.

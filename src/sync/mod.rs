@@ -3,8 +3,14 @@
 //!
 //! - [`push`]: the outbox to the portal, in batches; refused changes are parked with their
 //!   reason and never hold up the rest.
+//! - [`pull`]: the portal's feed into the desk, page by page with its cursor; [`apply`] holds
+//!   how each kind of change is applied.
+//! - [`wallet`]: the blocks of wallet IDs the portal grants, and renumbering into them.
 
+pub mod apply;
+pub mod pull;
 pub mod push;
+pub mod wallet;
 
 use crate::store::StoreError;
 
@@ -18,4 +24,64 @@ pub enum SyncError {
     /// The portal answered something that does not fit what was sent.
     #[error("the portal's answer does not fit the push: {0}")]
     Answer(String),
+}
+
+/// What one sync round did: wallet blocks, push, pull.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RoundReport {
+    /// Accounts given numbers from a block the portal granted.
+    pub renumbered: u64,
+    pub push: push::PushReport,
+    pub pull: pull::PullReport,
+    /// Waiting for staff after the round: changes the portal refused (parked), pulled
+    /// changes in conflict with this desk's, and pulled changes this desk refused.
+    pub parked: u64,
+    pub conflicts: u64,
+    pub refused: u64,
+}
+
+impl RoundReport {
+    /// True when nothing moved either way.
+    pub fn nothing_to_do(&self) -> bool {
+        self.renumbered == 0
+            && self.push.sent == 0
+            && self.pull.applied
+                + self.pull.older
+                + self.pull.conflicts
+                + self.pull.refused
+                + self.pull.waiting
+                == 0
+    }
+
+    /// True when something waits for staff.
+    pub fn needs_review(&self) -> bool {
+        self.parked + self.conflicts + self.refused > 0
+    }
+}
+
+/// One round with the portal at `portal_url`: settle wallet ID blocks, pull and apply the
+/// feed, then push the whole outbox. Pulling first finds the changes another desk made to
+/// what this desk changed and has not pushed yet (conflicts, kept for staff). A failure stops
+/// the round; what was done stays done and the rest is safe to do again.
+pub fn round(
+    store: &mut crate::store::Store,
+    client: &portal::client::PortalClient,
+    portal_url: &str,
+    now: i64,
+) -> Result<RoundReport, SyncError> {
+    let renumbered = wallet::settle(store, client, now)?;
+    let pull = pull::pull(store, client, portal_url, 1000, now)?;
+    let push = push::push(store, client, push::PushLimits::default(), now)?;
+    store.write(|tx| crate::store::sync::note_pushed(tx, portal_url, now))?;
+    let conn = store.conn();
+    let open = crate::store::sync::open_items(conn)?;
+    let count = |state| open.iter().filter(|i| i.state == state).count() as u64;
+    Ok(RoundReport {
+        renumbered,
+        push,
+        pull,
+        parked: crate::store::outbox::parked(conn)?.len() as u64,
+        conflicts: count(crate::store::sync::InboxState::Conflict),
+        refused: count(crate::store::sync::InboxState::Refused),
+    })
 }

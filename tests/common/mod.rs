@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod desk;
+pub mod portal;
 pub mod shop;
 
 use egui_kittest::Harness;

@@ -1,0 +1,95 @@
+//! `license-desk sync`: one round with a portal for scripts, with an exit code that says how
+//! it went.
+
+use super::{SyncArgs, now, open_store, output};
+use crate::sync::{self, RoundReport};
+use anyhow::Context;
+use portal::client::{ClientOptions, PortalClient};
+use std::process::ExitCode;
+
+/// The exit codes, shown by `sync --help`.
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0  synced: changes went to the portal or came from it
+  1  failed: the portal could not be reached, refused the token, or the desk failed
+  3  nothing to do: the desk and the portal already agreed
+  4  synced, and changes wait for staff in the Sync panel (refused, in conflict)";
+
+/// Runs one round and prints what moved.
+pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let token = crate::files::read_text(&args.token_file, crate::files::DEVICE_TOKEN)?;
+    let token = token.lines().next().unwrap_or_default().trim().to_string();
+    if token.is_empty() {
+        anyhow::bail!(
+            "{}: the device token file is empty",
+            args.token_file.display()
+        );
+    }
+    let url = args.portal.trim_end_matches('/').to_string();
+    let extra_root_pem = match &args.ca_cert {
+        Some(path) => {
+            Some(crate::files::read_text(path, crate::files::CA_CERTIFICATE)?.into_bytes())
+        }
+        None => None,
+    };
+    let options = ClientOptions {
+        extra_root_pem,
+        ..ClientOptions::default()
+    };
+    let mut client =
+        PortalClient::new(&url, &token, options).with_context(|| format!("portal {url}"))?;
+    client
+        .negotiate()
+        .with_context(|| format!("portal {url}"))?;
+    let mut store = open_store(database)?;
+    let report =
+        sync::round(&mut store, &client, &url, now()).with_context(|| format!("portal {url}"))?;
+    print(&report)?;
+    Ok(ExitCode::from(exit_code(&report)))
+}
+
+/// The exit code for a round that finished.
+pub fn exit_code(report: &RoundReport) -> u8 {
+    if report.needs_review() {
+        4
+    } else if report.nothing_to_do() {
+        3
+    } else {
+        0
+    }
+}
+
+fn print(report: &RoundReport) -> anyhow::Result<()> {
+    let push = &report.push;
+    let pull = &report.pull;
+    if report.renumbered > 0 {
+        output::text(&format!(
+            "Wallet IDs: {} accounts renumbered into the portal's block",
+            report.renumbered
+        ))?;
+    }
+    output::text(&format!(
+        "Pushed: {} changes ({} acknowledged, {} refused by the portal)",
+        push.sent, push.acknowledged, push.parked
+    ))?;
+    output::text(&format!(
+        "Pulled: {} changes ({} applied, {} older than here, {} in conflict, {} refused here, {} waiting){}",
+        pull.received,
+        pull.applied,
+        pull.older,
+        pull.conflicts,
+        pull.refused,
+        pull.waiting,
+        if pull.resynced {
+            "; read again from the start"
+        } else {
+            ""
+        }
+    ))?;
+    if report.needs_review() {
+        output::text(&format!(
+            "Waiting for staff: {} refused by the portal, {} conflicts, {} refused here",
+            report.parked, report.conflicts, report.refused
+        ))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! What sync keeps on the desk: where the pull of a portal's feed stands, every change pulled
+//! from other desks (as received, with what became of it), and the version — the (HLC, desk)
+//! of the change it came from — that each synced entity's local state is at.
+
+use super::StoreResult;
+use crate::domain::ids::{ChangeId, DeskId};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+/// The cursor after the last page applied from `portal_url` (None: from the start, also when
+/// the desk last pulled from another portal).
+pub fn cursor(conn: &Connection, portal_url: &str) -> StoreResult<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT cursor FROM sync_state WHERE singleton = 1 AND portal_url = ?1",
+            [portal_url],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Saves the cursor after a page, in the transaction that applied it.
+pub fn save_cursor(
+    tx: &Transaction<'_>,
+    portal_url: &str,
+    cursor: Option<&str>,
+    now: i64,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO sync_state (singleton, portal_url, cursor, pulled_at) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (singleton) DO UPDATE SET
+             portal_url = excluded.portal_url, cursor = excluded.cursor,
+             pulled_at = excluded.pulled_at,
+             pushed_at = CASE WHEN portal_url = excluded.portal_url THEN pushed_at END",
+        params![portal_url, cursor, now],
+    )?;
+    Ok(())
+}
+
+/// Notes a push that emptied the outbox into `portal_url`.
+pub fn note_pushed(tx: &Transaction<'_>, portal_url: &str, now: i64) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO sync_state (singleton, portal_url, pushed_at) VALUES (1, ?1, ?2)
+         ON CONFLICT (singleton) DO UPDATE SET
+             cursor = CASE WHEN portal_url = excluded.portal_url THEN cursor END,
+             portal_url = excluded.portal_url, pushed_at = excluded.pushed_at",
+        params![portal_url, now],
+    )?;
+    Ok(())
+}
+
+/// When the desk last pushed to and pulled from its portal (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LastSync {
+    pub portal_url: Option<String>,
+    pub pushed_at: Option<i64>,
+    pub pulled_at: Option<i64>,
+}
+
+/// The portal the desk syncs with and when it last did.
+pub fn last_sync(conn: &Connection) -> StoreResult<LastSync> {
+    Ok(conn
+        .query_row(
+            "SELECT portal_url, pushed_at, pulled_at FROM sync_state WHERE singleton = 1",
+            [],
+            |r| {
+                Ok(LastSync {
+                    portal_url: r.get(0)?,
+                    pushed_at: r.get(1)?,
+                    pulled_at: r.get(2)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// The version the local state of `(entity, entity_id)` is at: the HLC text and the desk of
+/// the change it came from.
+pub fn version(
+    conn: &Connection,
+    entity: &str,
+    entity_id: &str,
+) -> StoreResult<Option<(String, DeskId)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT hlc, desk_id FROM sync_versions WHERE entity = ?1 AND entity_id = ?2",
+        )?
+        .query_row([entity, entity_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Sets the version of `(entity, entity_id)`.
+pub fn set_version(
+    tx: &Transaction<'_>,
+    entity: &str,
+    entity_id: &str,
+    hlc: &str,
+    desk: DeskId,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_versions (entity, entity_id, hlc, desk_id) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (entity, entity_id) DO UPDATE SET hlc = excluded.hlc, desk_id = excluded.desk_id",
+    )?
+    .execute(params![entity, entity_id, hlc, desk])?;
+    Ok(())
+}
+
+/// What became of a pulled change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxState {
+    /// Its state is the local state now.
+    Applied,
+    /// The local state is newer (by HLC, then desk id): kept.
+    Older,
+    /// This desk changed the same entity and has not pushed it yet: both versions are kept
+    /// for staff to choose; the newer one is the local state meanwhile.
+    Conflict,
+    /// This desk's checks refused it (the reason is in the note); nothing of it applied.
+    Refused,
+    /// This desk cannot apply it yet (an entity or body version it does not apply).
+    Waiting,
+}
+
+impl InboxState {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxState::Applied => "applied",
+            InboxState::Older => "older",
+            InboxState::Conflict => "conflict",
+            InboxState::Refused => "refused",
+            InboxState::Waiting => "waiting",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Self> {
+        [
+            InboxState::Applied,
+            InboxState::Older,
+            InboxState::Conflict,
+            InboxState::Refused,
+            InboxState::Waiting,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
+    }
+}
+
+/// A change pulled from another desk, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub change_id: ChangeId,
+    pub desk_id: DeskId,
+    pub hlc: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub version: u32,
+    pub body: String,
+}
+
+/// A pulled change and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub change: Received,
+    pub state: InboxState,
+    pub note: String,
+    /// For a conflict: this desk's version (the body of its change not pushed yet).
+    pub local_body: Option<String>,
+    pub received_at: i64,
+}
+
+/// True when the change is already in the inbox (a page pulled again).
+pub fn received_before(conn: &Connection, change_id: ChangeId) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_inbox WHERE change_id = ?1)")?
+        .query_row([change_id], |r| r.get(0))?)
+}
+
+/// Marks refused changes of `(entity, entity_id)` older than `hlc` as older: a newer version
+/// of the entity was applied, so they no longer wait for anyone.
+pub fn settle_refused(
+    tx: &Transaction<'_>,
+    entity: &str,
+    entity_id: &str,
+    hlc: &str,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "UPDATE sync_inbox SET state = 'older', note = 'a newer version was applied'
+         WHERE entity = ?1 AND entity_id = ?2 AND state = 'refused' AND hlc < ?3",
+    )?
+    .execute(params![entity, entity_id, hlc])?;
+    Ok(())
+}
+
+/// Keeps a pulled change with what became of it.
+pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
+    let c = &row.change;
+    tx.prepare_cached(
+        "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op, version, body,
+                                 received_at, state, note, local_body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        c.change_id,
+        c.desk_id,
+        c.hlc,
+        c.entity,
+        c.entity_id,
+        c.op,
+        c.version,
+        c.body,
+        row.received_at,
+        row.state.as_str(),
+        row.note,
+        row.local_body
+    ])?;
+    Ok(())
+}
+
+/// The body of this desk's newest change of `(entity, entity_id)` not pushed yet, if any.
+pub fn unpushed(conn: &Connection, entity: &str, entity_id: &str) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT body FROM outbox WHERE entity = ?1 AND entity_id = ?2
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([entity, entity_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Pulled changes that wait for staff or for this desk: conflicts, refused, waiting; oldest
+/// first.
+pub fn open_items(conn: &Connection) -> StoreResult<Vec<InboxRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT change_id, desk_id, hlc, entity, entity_id, op, version, body, state, note,
+                local_body, received_at
+         FROM sync_inbox WHERE state IN ('conflict', 'refused', 'waiting')
+         ORDER BY received_at, hlc",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let word: String = r.get(8)?;
+        let state = InboxState::parse(&word).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                8,
+                rusqlite::types::Type::Text,
+                format!("unknown inbox state '{word}'").into(),
+            )
+        })?;
+        Ok(InboxRow {
+            change: Received {
+                change_id: r.get(0)?,
+                desk_id: r.get(1)?,
+                hlc: r.get(2)?,
+                entity: r.get(3)?,
+                entity_id: r.get(4)?,
+                op: r.get(5)?,
+                version: r.get(6)?,
+                body: r.get(7)?,
+            },
+            state,
+            note: r.get(9)?,
+            local_body: r.get(10)?,
+            received_at: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

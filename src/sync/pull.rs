@@ -1,0 +1,189 @@
+//! Pulling the portal's feed: pages after the saved cursor, each applied in one transaction
+//! that also saves the page's cursor, so a page is applied once even if the desk stops at any
+//! moment. Every change from another desk is kept in the inbox with what became of it; for
+//! state that changes (upserts and deletes) the newer version by (HLC, desk id) wins, and a
+//! change of an entity this desk changed too and has not pushed yet is a conflict kept for
+//! staff (`docs/sync-protocol.md`, "What a desk must do").
+
+use super::SyncError;
+use super::apply::{self, Outcome};
+use crate::domain::ids::{ChangeId, DeskId};
+use crate::store::sync::{InboxRow, InboxState, Received};
+use crate::store::{Store, StoreError, desk, outbox, sync as kept};
+use portal::client::{ClientError, PortalClient};
+use portal::protocol::{Envelope, Op};
+use rusqlite::Transaction;
+
+/// What a pull did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PullReport {
+    /// Changes read from the feed (this desk's own included).
+    pub received: u64,
+    pub applied: u64,
+    /// Older than what is here: kept, not applied.
+    pub older: u64,
+    pub conflicts: u64,
+    pub refused: u64,
+    /// Kept for a desk that applies them.
+    pub waiting: u64,
+    /// The portal asked for a full resync (the cursor was too old or from another feed).
+    pub resynced: bool,
+}
+
+impl PullReport {
+    fn count(&mut self, state: InboxState) {
+        match state {
+            InboxState::Applied => self.applied += 1,
+            InboxState::Older => self.older += 1,
+            InboxState::Conflict => self.conflicts += 1,
+            InboxState::Refused => self.refused += 1,
+            InboxState::Waiting => self.waiting += 1,
+        }
+    }
+}
+
+/// Pulls every page after the saved cursor and applies it.
+pub fn pull(
+    store: &mut Store,
+    client: &PortalClient,
+    portal_url: &str,
+    page_size: usize,
+    now: i64,
+) -> Result<PullReport, SyncError> {
+    let me = desk::desk_id(store.conn())?
+        .ok_or_else(|| SyncError::Answer("this desk has no identity yet".into()))?;
+    let mut report = PullReport::default();
+    let mut cursor = kept::cursor(store.conn(), portal_url)?;
+    loop {
+        let page = match client.pull(cursor.as_deref(), page_size.max(1)) {
+            Ok(page) => page,
+            // Read everything again from the start: what is here already is recognised by
+            // change id, and the version rule makes applying a change twice harmless.
+            Err(ClientError::ResyncRequired { .. }) if cursor.is_some() => {
+                report.resynced = true;
+                cursor = None;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        store.write(|tx| {
+            for change in &page.changes {
+                report.received += 1;
+                if let Some(state) = take(tx, me, change, now)? {
+                    report.count(state);
+                }
+            }
+            kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
+            Ok::<_, SyncError>(())
+        })?;
+        cursor = Some(page.next_cursor);
+        if !page.more {
+            return Ok(report);
+        }
+    }
+}
+
+/// Takes one change of the feed into the desk; None when there is nothing to do (its own
+/// change, or one already taken).
+fn take(
+    tx: &Transaction<'_>,
+    me: DeskId,
+    change: &Envelope,
+    now: i64,
+) -> Result<Option<InboxState>, SyncError> {
+    outbox::observe(tx, change.hlc)?;
+    let change_id = ChangeId(change.change_id);
+    if change.desk_id == me.0 || kept::received_before(tx, change_id)? {
+        return Ok(None);
+    }
+    let from = DeskId(change.desk_id);
+    let hlc = change.hlc.to_string();
+    let body = change.body.get();
+    let mut local_body = None;
+    let (state, note) = if change.op == Op::Insert {
+        // A fact: added when missing (applying one that is here changes nothing).
+        apply_one(tx, change, body, now)?
+    } else {
+        let newer = kept::version(tx, &change.entity, &change.entity_id)?.is_none_or(
+            |(stored_hlc, stored_desk)| {
+                (hlc.as_str(), from.0) > (stored_hlc.as_str(), stored_desk.0)
+            },
+        );
+        local_body = kept::unpushed(tx, &change.entity, &change.entity_id)?;
+        let (state, note) = if newer {
+            apply_one(tx, change, body, now)?
+        } else {
+            (InboxState::Older, String::new())
+        };
+        if state == InboxState::Applied {
+            kept::set_version(tx, &change.entity, &change.entity_id, &hlc, from)?;
+            kept::settle_refused(tx, &change.entity, &change.entity_id, &hlc)?;
+        }
+        match (&local_body, state) {
+            (Some(_), InboxState::Applied) => (
+                InboxState::Conflict,
+                "changed here too and not pushed yet: theirs is newer and shown meanwhile"
+                    .to_string(),
+            ),
+            (Some(_), InboxState::Older) => (
+                InboxState::Conflict,
+                "changed here too and not pushed yet: ours is newer and kept meanwhile".to_string(),
+            ),
+            _ => (state, note),
+        }
+    };
+    kept::keep(
+        tx,
+        &InboxRow {
+            change: Received {
+                change_id,
+                desk_id: from,
+                hlc,
+                entity: change.entity.clone(),
+                entity_id: change.entity_id.clone(),
+                op: change.op.as_str().to_string(),
+                version: change.version,
+                body: body.to_string(),
+            },
+            state,
+            note,
+            local_body,
+            received_at: now,
+        },
+    )?;
+    Ok(Some(state))
+}
+
+/// Applies a change on its own savepoint: a refusal leaves nothing of it behind. Returns what
+/// became of it and, for a refusal, why.
+fn apply_one(
+    tx: &Transaction<'_>,
+    change: &Envelope,
+    body: &str,
+    now: i64,
+) -> Result<(InboxState, String), SyncError> {
+    let sql = |text: &str| tx.execute_batch(text).map_err(StoreError::from);
+    sql("SAVEPOINT apply_change")?;
+    let outcome = apply::apply(
+        tx,
+        &change.entity,
+        change.op.as_str(),
+        change.version,
+        body,
+        now,
+    );
+    let keep = matches!(outcome, Ok(Outcome::Applied | Outcome::Waiting));
+    sql(if keep {
+        "RELEASE apply_change"
+    } else {
+        "ROLLBACK TO apply_change; RELEASE apply_change"
+    })?;
+    Ok(match outcome? {
+        Outcome::Applied => (InboxState::Applied, String::new()),
+        Outcome::Waiting => (
+            InboxState::Waiting,
+            "this desk does not apply this kind of change yet".to_string(),
+        ),
+        Outcome::Refused(why) => (InboxState::Refused, why),
+    })
+}

@@ -1,0 +1,19 @@
+//! A real portal on 127.0.0.1 (a fresh SQLite file, no rate limit) with a device token.
+
+use portal::server::{BackgroundPortal, Limits};
+use portal::store::DbUrl;
+
+/// A portal serving `dir/portal.db`, and a token it knows.
+pub fn start(dir: &std::path::Path) -> (BackgroundPortal, String) {
+    let server = BackgroundPortal::start(
+        &DbUrl::Sqlite(dir.join("portal.db")),
+        Limits {
+            rate_per_second: 0,
+            compact_every: None,
+            ..Limits::default()
+        },
+    )
+    .expect("the portal starts");
+    let token = server.create_token("desks").expect("a token");
+    (server, token)
+}

@@ -1,0 +1,251 @@
+//! Two desks and a real portal on 127.0.0.1: accounts, billing details and payment methods
+//! made on one desk reach the other; the newer version of an account wins on both, whichever
+//! desk pulls first; a change made on both desks before either pushed is kept as a conflict
+//! with both versions; a change this desk's rules refuse is kept refused and applies nothing;
+//! kinds of change this desk does not apply yet wait in the inbox; pulling again applies
+//! nothing twice; wallet IDs never collide; and `license-desk sync` says how a round went in
+//! its exit code.
+
+// Helpers outside the tests unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use license_desk::domain::account::Account;
+use license_desk::domain::ids::AccountId;
+use license_desk::services::accounts::{self, AccountsCommand};
+use license_desk::store::sync::InboxState;
+use license_desk::store::{self, Store};
+use license_desk::sync::{self, RoundReport};
+use portal::client::{ClientOptions, PortalClient};
+use portal::server::BackgroundPortal;
+use std::process::Command;
+
+/// 2026-11-23 12:00 UTC.
+const NOW: i64 = 1_795_435_200;
+
+struct Portal {
+    _dir: tempfile::TempDir,
+    server: BackgroundPortal,
+    token: String,
+}
+
+impl Portal {
+    fn start() -> Portal {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, token) = common::portal::start(dir.path());
+        Portal {
+            _dir: dir,
+            server,
+            token,
+        }
+    }
+
+    fn client(&self) -> PortalClient {
+        let mut client =
+            PortalClient::new(&self.server.url(), &self.token, ClientOptions::default()).unwrap();
+        client.negotiate().unwrap();
+        client
+    }
+}
+
+struct Desk {
+    dir: tempfile::TempDir,
+    store: Store,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&license_desk::paths::database_path(dir.path())).unwrap();
+        Desk { dir, store }
+    }
+
+    fn sync(&mut self, portal: &Portal, now: i64) -> RoundReport {
+        sync::round(&mut self.store, &portal.client(), &portal.server.url(), now).unwrap()
+    }
+
+    fn create(&mut self, name: &str, now: i64) -> Account {
+        accounts::create(&mut self.store, name, now).unwrap()
+    }
+
+    fn rename(&mut self, id: AccountId, name: &str, now: i64) {
+        accounts::run(
+            &mut self.store,
+            now,
+            AccountsCommand::Rename {
+                id,
+                name: name.into(),
+            },
+        )
+        .unwrap();
+    }
+
+    fn account(&self, id: AccountId) -> Option<Account> {
+        store::accounts::get(self.store.conn(), id).unwrap()
+    }
+
+    fn inbox(&self) -> Vec<store::sync::InboxRow> {
+        store::sync::open_items(self.store.conn()).unwrap()
+    }
+}
+
+#[test]
+fn accounts_billing_and_cards_reach_the_other_desk_and_the_newer_version_wins() {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let acme = a.create("Acme Storage", NOW);
+    common::shop::billing_and_card(&mut a.store, acme.id, NOW);
+    let beta = b.create("Beta Systems", NOW);
+
+    let first = a.sync(&portal, NOW + 1);
+    assert_eq!(first.push.parked, 0);
+    let second = b.sync(&portal, NOW + 2);
+    assert_eq!(second.pull.applied, 3, "{second:?}"); // account, billing details, card
+    assert_eq!(
+        second.renumbered, 1,
+        "Beta took a number from the portal's block"
+    );
+    a.sync(&portal, NOW + 3);
+
+    // Both desks hold both accounts, with the same wallet IDs and no collision.
+    for desk in [&a, &b] {
+        let here_acme = desk.account(acme.id).unwrap();
+        let here_beta = desk.account(beta.id).unwrap();
+        assert_eq!(here_acme.name, "Acme Storage");
+        assert_ne!(here_acme.wallet_id, here_beta.wallet_id);
+        assert!(here_beta.wallet_id >= 100_000, "{here_beta:?}");
+        let billing = store::billing::get(desk.store.conn(), acme.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(billing.company, "Acme Storage GmbH");
+        let cards = store::payments::list(desk.store.conn(), acme.id).unwrap();
+        assert_eq!(cards.len(), 1);
+        assert!(cards[0].is_default);
+    }
+    assert_eq!(
+        a.account(beta.id).unwrap().wallet_id,
+        b.account(beta.id).unwrap().wallet_id
+    );
+
+    // A later rename on B reaches A; an older one arriving after it changes nothing.
+    b.rename(acme.id, "Acme Storage Europe", NOW + 10);
+    b.sync(&portal, NOW + 11);
+    let report = a.sync(&portal, NOW + 12);
+    assert_eq!(report.pull.applied, 1);
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme Storage Europe");
+
+    // Nothing new: a round moves nothing, and pulling the whole feed again applies nothing.
+    let idle = a.sync(&portal, NOW + 13);
+    assert!(idle.nothing_to_do(), "{idle:?}");
+    a.store
+        .conn()
+        .execute("UPDATE sync_state SET cursor = NULL", [])
+        .unwrap();
+    let again = a.sync(&portal, NOW + 14);
+    assert_eq!(again.pull.applied, 0, "{again:?}");
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme Storage Europe");
+}
+
+#[test]
+fn the_same_account_changed_on_both_desks_keeps_both_versions_for_staff() {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let acme = a.create("Acme", NOW);
+    a.sync(&portal, NOW + 1);
+    b.sync(&portal, NOW + 2);
+
+    // Both rename before either pushes; B's rename is the later one.
+    a.rename(acme.id, "Acme (A)", NOW + 10);
+    b.rename(acme.id, "Acme (B)", NOW + 20);
+    b.sync(&portal, NOW + 21);
+    let report = a.sync(&portal, NOW + 22);
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let conflict = &a.inbox()[0];
+    assert_eq!(conflict.state, InboxState::Conflict);
+    assert!(conflict.change.body.contains("Acme (B)"));
+    assert!(conflict.local_body.as_deref().unwrap().contains("Acme (A)"));
+    // The newer version is the state meanwhile, on both desks once B pulls A's.
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme (B)");
+    let report = b.sync(&portal, NOW + 23);
+    assert_eq!(report.pull.older, 1, "{report:?}");
+    assert_eq!(b.account(acme.id).unwrap().name, "Acme (B)");
+}
+
+#[test]
+fn a_change_this_desk_refuses_applies_nothing_and_waits_with_the_reason() {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    // Two accounts of the same name made apart: names are unique on a desk.
+    a.create("Zeta", NOW);
+    a.sync(&portal, NOW + 1);
+    let other = b.create("zeta", NOW + 2);
+    let report = b.sync(&portal, NOW + 3);
+    assert_eq!(report.refused, 1, "{report:?}");
+    let refused = &b.inbox()[0];
+    assert_eq!(refused.state, InboxState::Refused);
+    assert!(refused.note.contains("already exists"), "{}", refused.note);
+    // B keeps its own account; A refuses B's the same way (as made, and as renumbered).
+    assert_eq!(b.account(other.id).unwrap().name, "zeta");
+    let report = a.sync(&portal, NOW + 4);
+    assert_eq!(report.refused, 2, "{report:?}");
+    assert!(a.account(other.id).is_none(), "nothing of it applied");
+}
+
+#[test]
+fn kinds_of_change_this_desk_does_not_apply_yet_wait_and_are_kept() {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let mut vault = license_desk::services::keys::KeyVault::new(
+        keyvault::KdfParams::TEST_ONLY,
+        10,
+        std::sync::Arc::new(license_desk::clock::FixedClock::at_unix(NOW)),
+    );
+    common::shop::open_shop(&mut a.store, &mut vault, NOW);
+    a.sync(&portal, NOW + 1);
+    let report = b.sync(&portal, NOW + 2);
+    assert!(report.pull.waiting > 0, "{report:?}");
+    assert!(
+        b.inbox()
+            .iter()
+            .any(|i| i.change.entity == "price_list" && i.state == InboxState::Waiting)
+    );
+    assert!(
+        !report.needs_review(),
+        "waiting changes are not staff's to resolve"
+    );
+}
+
+#[test]
+fn the_cli_round_says_how_it_went_in_its_exit_code() {
+    let portal = Portal::start();
+    let mut desk = Desk::new();
+    desk.create("Acme", NOW);
+    let data = desk.dir.path().to_path_buf();
+    drop(desk.store);
+    let token_file = data.join("token");
+    std::fs::write(&token_file, format!("{}\n", portal.token)).unwrap();
+    let run = |token: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_license-desk"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["sync", "--portal", &portal.server.url(), "--token-file"])
+            .arg(token)
+            .output()
+            .unwrap()
+    };
+    let first = run(&token_file);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("Pushed: "));
+    let second = run(&token_file);
+    assert_eq!(second.status.code(), Some(3), "{second:?}");
+
+    let wrong = data.join("wrong");
+    std::fs::write(&wrong, "ldp_not_a_token\n").unwrap();
+    let refused = run(&wrong);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("device token"),
+        "{refused:?}"
+    );
+}
