@@ -7,6 +7,7 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=assets/icons/license-desk.ico");
     probe_unshare();
+    probe_strace();
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
         embed_windows_icon();
     }
@@ -28,6 +29,18 @@ fn probe_unshare() {
     }
     if !works(&["-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"]) {
         println!("cargo::rustc-cfg=no_mount_namespace");
+    }
+}
+
+/// The air-gapped socket test watches the binary's system calls with `strace`.
+fn probe_strace() {
+    println!("cargo::rustc-check-cfg=cfg(no_strace)");
+    let works = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=socket", "-o", "/dev/null", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !works {
+        println!("cargo::rustc-cfg=no_strace");
     }
 }
 
