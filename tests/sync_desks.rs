@@ -4,7 +4,7 @@
 //! with both versions; a change this desk's rules refuse is kept refused and applies nothing;
 //! kinds of change this desk does not apply yet wait in the inbox; pulling again applies
 //! nothing twice; wallet IDs never collide; and `license-desk sync` says how a round went in
-//! its exit code.
+//! its exit code; staff keep either version of a conflict, in code or from the CLI.
 
 // Helpers outside the tests unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -164,12 +164,73 @@ fn the_same_account_changed_on_both_desks_keeps_both_versions_for_staff() {
     let conflict = &a.inbox()[0];
     assert_eq!(conflict.state, InboxState::Conflict);
     assert!(conflict.change.body.contains("Acme (B)"));
-    assert!(conflict.local_body.as_deref().unwrap().contains("Acme (A)"));
+    assert!(conflict.local.as_ref().unwrap().body.contains("Acme (A)"));
     // The newer version is the state meanwhile, on both desks once B pulls A's.
     assert_eq!(a.account(acme.id).unwrap().name, "Acme (B)");
     let report = b.sync(&portal, NOW + 23);
     assert_eq!(report.pull.older, 1, "{report:?}");
     assert_eq!(b.account(acme.id).unwrap().name, "Acme (B)");
+
+    // Staff on A keep A's version: it is the state on A, and on B once both have synced.
+    let id = conflict.change.change_id;
+    sync::resolve::resolve(&mut a.store, id, sync::resolve::Keep::Mine, NOW + 30).unwrap();
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme (A)");
+    assert!(a.inbox().is_empty(), "the conflict is settled");
+    a.sync(&portal, NOW + 31);
+    b.sync(&portal, NOW + 32);
+    assert_eq!(b.account(acme.id).unwrap().name, "Acme (A)");
+    // A settled conflict is not settled twice.
+    assert!(
+        sync::resolve::resolve(&mut a.store, id, sync::resolve::Keep::Theirs, NOW + 33).is_err()
+    );
+}
+
+#[test]
+fn staff_keep_the_other_desks_version_from_the_cli() {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let acme = a.create("Acme", NOW);
+    a.sync(&portal, NOW + 1);
+    b.sync(&portal, NOW + 2);
+    // B's rename is the older one: A keeps its own meanwhile.
+    b.rename(acme.id, "Acme (B)", NOW + 10);
+    a.rename(acme.id, "Acme (A)", NOW + 20);
+    b.sync(&portal, NOW + 21);
+    assert_eq!(a.sync(&portal, NOW + 22).conflicts, 1);
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme (A)");
+    let id = a.inbox()[0].change.change_id.to_string();
+    let data = a.dir.path().to_path_buf();
+    drop(a.store);
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_license-desk"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let listed = cli(&["conflicts"]);
+    let listed_text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed_text.contains(&id), "{listed_text}");
+    assert!(listed_text.contains("theirs: upsert") && listed_text.contains("Acme (B)"));
+    assert!(listed_text.contains("mine:   upsert") && listed_text.contains("Acme (A)"));
+    let kept = cli(&["resolve", &id, "--keep", "theirs"]);
+    assert!(kept.status.success(), "{kept:?}");
+    let again = cli(&["resolve", &id, "--keep", "theirs"]);
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    let bad = cli(&["resolve", "not-an-id", "--keep", "mine"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("CHANGE_ID"),
+        "{bad:?}"
+    );
+    let store = Store::open(&license_desk::paths::database_path(&data)).unwrap();
+    assert_eq!(
+        store::accounts::get(store.conn(), acme.id)
+            .unwrap()
+            .unwrap()
+            .name,
+        "Acme (B)"
+    );
 }
 
 #[test]

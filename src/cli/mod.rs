@@ -102,9 +102,30 @@ pub enum CliCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// One sync round with a portal: wallet ID blocks, push the outbox, pull and apply.
+    /// One sync round with a portal: wallet ID blocks, pull and apply, push the outbox.
     #[command(after_help = sync::EXIT_CODES_HELP)]
     Sync(SyncArgs),
+    /// Pulled changes waiting for staff: conflicts (with both versions), and changes this desk
+    /// refused or does not apply yet.
+    Conflicts,
+    /// Keep one version of a conflict (its change id is listed by `conflicts`).
+    Resolve {
+        /// The pulled change's id.
+        #[arg(value_name = "CHANGE_ID")]
+        change_id: String,
+        /// Which version to keep.
+        #[arg(long, value_enum)]
+        keep: KeepArg,
+    },
+}
+
+/// Which version of a conflict to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepArg {
+    /// This desk's version.
+    Mine,
+    /// The other desk's version.
+    Theirs,
 }
 
 /// `sync ...`
@@ -755,6 +776,8 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
         CliCommand::Deactivate(args) => licenses::deactivate(&args, database),
         CliCommand::ApplyDeactivation { file } => licenses::apply_deactivation(&file, database),
         CliCommand::Sync(args) => sync::run(&args, database),
+        CliCommand::Conflicts => sync::conflicts(database),
+        CliCommand::Resolve { change_id, keep } => sync::resolve(&change_id, keep, database),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `license-desk sync`: one round with a portal for scripts, with an exit code that says how
 //! it went.
 
-use super::{SyncArgs, now, open_store, output};
+use super::{KeepArg, SyncArgs, now, open_for_reading, open_store, output};
 use crate::sync::{self, RoundReport};
 use anyhow::Context;
 use portal::client::{ClientOptions, PortalClient};
@@ -92,4 +92,61 @@ fn print(report: &RoundReport) -> anyhow::Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// Lists the pulled changes waiting for staff or for this desk.
+pub fn conflicts(database: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let store = open_for_reading(database)?;
+    let items = crate::store::sync::open_items(store.conn())?;
+    if items.is_empty() {
+        output::text("Nothing waits: every pulled change is applied or older than here.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for item in &items {
+        let c = &item.change;
+        output::text(&format!(
+            "{}  {}  {} {} from desk {}{}",
+            c.change_id,
+            item.state.as_str(),
+            c.entity,
+            c.entity_id,
+            c.desk_id,
+            if item.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", item.note)
+            }
+        ))?;
+        if let Some(local) = &item.local {
+            output::text(&format!("    theirs: {} {}", c.op, c.body))?;
+            output::text(&format!("    mine:   {} {}", local.op, local.body))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps one version of a conflict.
+pub fn resolve(
+    change_id: &str,
+    keep: KeepArg,
+    database: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let id: crate::domain::ids::ChangeId = change_id
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("CHANGE_ID: '{change_id}' is not a change id (a UUID)"))?;
+    let mut store = open_store(database)?;
+    let keep = match keep {
+        KeepArg::Mine => sync::resolve::Keep::Mine,
+        KeepArg::Theirs => sync::resolve::Keep::Theirs,
+    };
+    sync::resolve::resolve(&mut store, id, keep, now())?;
+    output::text(&format!(
+        "Kept {} for {change_id}; it syncs as a change of this desk.",
+        match keep {
+            sync::resolve::Keep::Mine => "this desk's version",
+            sync::resolve::Keep::Theirs => "the other desk's version",
+        }
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

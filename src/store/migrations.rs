@@ -860,7 +860,9 @@ const MIGRATIONS: &[&str] = &[
         state        TEXT NOT NULL
                      CHECK (state IN ('applied', 'older', 'conflict', 'refused', 'waiting')),
         note         TEXT NOT NULL DEFAULT '',
-        local_body   TEXT
+        local_op     TEXT,
+        local_body   TEXT,
+        CHECK ((local_op IS NULL) = (local_body IS NULL))
     ) WITHOUT ROWID;
     CREATE INDEX sync_inbox_open ON sync_inbox(state, received_at)
         WHERE state IN ('conflict', 'refused', 'waiting');

@@ -370,33 +370,63 @@ impl Change {
 /// wall clock set back); fails (and so fails the transaction) if its body cannot be written.
 pub fn record(tx: &Transaction<'_>, change: &Change, now: i64) -> StoreResult<ChangeId> {
     let desk = super::desk::ensure(tx)?;
-    let hlc = tick(tx, now)?;
+    append(
+        tx,
+        desk,
+        &Recorded {
+            entity: change.entity(),
+            entity_id: &change.entity_id(desk),
+            op: change.op().as_str(),
+            version: change.version(),
+            body: &change.body()?,
+        },
+        now,
+    )
+}
+
+/// A change as the outbox stores it (the entity's id written as it syncs).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub op: &'a str,
+    pub version: u32,
+    pub body: &'a str,
+}
+
+/// Appends a change given as stored text (staff keeping one version of a conflict records
+/// that version again, as a change of this desk), stamped like [`record`].
+pub fn record_body(tx: &Transaction<'_>, change: &Recorded<'_>, now: i64) -> StoreResult<ChangeId> {
+    let desk = super::desk::ensure(tx)?;
+    append(tx, desk, change, now)
+}
+
+fn append(
+    tx: &Transaction<'_>,
+    desk: DeskId,
+    change: &Recorded<'_>,
+    now: i64,
+) -> StoreResult<ChangeId> {
+    let hlc = tick(tx, now)?.to_string();
     let id = ChangeId::new();
-    let body = change.body()?;
-    let mut stmt = tx.prepare_cached(
+    tx.prepare_cached(
         "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    stmt.execute(params![
+    )?
+    .execute(params![
         id,
-        change.entity(),
-        change.entity_id(desk),
-        change.op().as_str(),
-        change.version(),
-        body,
+        change.entity,
+        change.entity_id,
+        change.op,
+        change.version,
+        change.body,
         now,
-        hlc.to_string()
+        hlc
     ])?;
-    if change.op() != Op::Insert {
+    if change.op != Op::Insert.as_str() {
         // The entity's local state is at this change now (a pulled older change will not
         // overwrite it).
-        super::sync::set_version(
-            tx,
-            change.entity(),
-            &change.entity_id(desk),
-            &hlc.to_string(),
-            desk,
-        )?;
+        super::sync::set_version(tx, change.entity, change.entity_id, &hlc, desk)?;
     }
     Ok(id)
 }

@@ -160,14 +160,21 @@ pub struct Received {
     pub body: String,
 }
 
+/// This desk's own version of an entity, from its change not pushed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalVersion {
+    pub op: String,
+    pub body: String,
+}
+
 /// A pulled change and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxRow {
     pub change: Received,
     pub state: InboxState,
     pub note: String,
-    /// For a conflict: this desk's version (the body of its change not pushed yet).
-    pub local_body: Option<String>,
+    /// For a conflict: this desk's version.
+    pub local: Option<LocalVersion>,
     pub received_at: i64,
 }
 
@@ -199,8 +206,8 @@ pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
     let c = &row.change;
     tx.prepare_cached(
         "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op, version, body,
-                                 received_at, state, note, local_body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                 received_at, state, note, local_op, local_body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         c.change_id,
@@ -214,56 +221,98 @@ pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
         row.received_at,
         row.state.as_str(),
         row.note,
-        row.local_body
+        row.local.as_ref().map(|l| &l.op),
+        row.local.as_ref().map(|l| &l.body)
     ])?;
     Ok(())
 }
 
-/// The body of this desk's newest change of `(entity, entity_id)` not pushed yet, if any.
-pub fn unpushed(conn: &Connection, entity: &str, entity_id: &str) -> StoreResult<Option<String>> {
+/// This desk's newest change of `(entity, entity_id)` not pushed yet, if any.
+pub fn unpushed(
+    conn: &Connection,
+    entity: &str,
+    entity_id: &str,
+) -> StoreResult<Option<LocalVersion>> {
     Ok(conn
         .prepare_cached(
-            "SELECT body FROM outbox WHERE entity = ?1 AND entity_id = ?2
+            "SELECT op, body FROM outbox WHERE entity = ?1 AND entity_id = ?2
              ORDER BY seq DESC LIMIT 1",
         )?
-        .query_row([entity, entity_id], |r| r.get(0))
+        .query_row([entity, entity_id], |r| {
+            Ok(LocalVersion {
+                op: r.get(0)?,
+                body: r.get(1)?,
+            })
+        })
         .optional()?)
+}
+
+const INBOX_COLUMNS: &str = "change_id, desk_id, hlc, entity, entity_id, op, version, body,
+    state, note, local_op, local_body, received_at";
+
+fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
+    let word: String = r.get(8)?;
+    let state = InboxState::parse(&word).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            8,
+            rusqlite::types::Type::Text,
+            format!("unknown inbox state '{word}'").into(),
+        )
+    })?;
+    let local = match (
+        r.get::<_, Option<String>>(10)?,
+        r.get::<_, Option<String>>(11)?,
+    ) {
+        (Some(op), Some(body)) => Some(LocalVersion { op, body }),
+        _ => None,
+    };
+    Ok(InboxRow {
+        change: Received {
+            change_id: r.get(0)?,
+            desk_id: r.get(1)?,
+            hlc: r.get(2)?,
+            entity: r.get(3)?,
+            entity_id: r.get(4)?,
+            op: r.get(5)?,
+            version: r.get(6)?,
+            body: r.get(7)?,
+        },
+        state,
+        note: r.get(9)?,
+        local,
+        received_at: r.get(12)?,
+    })
 }
 
 /// Pulled changes that wait for staff or for this desk: conflicts, refused, waiting; oldest
 /// first.
 pub fn open_items(conn: &Connection) -> StoreResult<Vec<InboxRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT change_id, desk_id, hlc, entity, entity_id, op, version, body, state, note,
-                local_body, received_at
-         FROM sync_inbox WHERE state IN ('conflict', 'refused', 'waiting')
-         ORDER BY received_at, hlc",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let word: String = r.get(8)?;
-        let state = InboxState::parse(&word).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                8,
-                rusqlite::types::Type::Text,
-                format!("unknown inbox state '{word}'").into(),
-            )
-        })?;
-        Ok(InboxRow {
-            change: Received {
-                change_id: r.get(0)?,
-                desk_id: r.get(1)?,
-                hlc: r.get(2)?,
-                entity: r.get(3)?,
-                entity_id: r.get(4)?,
-                op: r.get(5)?,
-                version: r.get(6)?,
-                body: r.get(7)?,
-            },
-            state,
-            note: r.get(9)?,
-            local_body: r.get(10)?,
-            received_at: r.get(11)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INBOX_COLUMNS} FROM sync_inbox
+         WHERE state IN ('conflict', 'refused', 'waiting') ORDER BY received_at, hlc"
+    ))?;
+    let rows = stmt.query_map([], inbox_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One pulled change by its change id.
+pub fn item(conn: &Connection, change_id: ChangeId) -> StoreResult<Option<InboxRow>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {INBOX_COLUMNS} FROM sync_inbox WHERE change_id = ?1"
+        ))?
+        .query_row([change_id], inbox_row)
+        .optional()?)
+}
+
+/// Settles a pulled change: its new state and why.
+pub fn settle(
+    tx: &Transaction<'_>,
+    change_id: ChangeId,
+    state: InboxState,
+    note: &str,
+) -> StoreResult<()> {
+    tx.prepare_cached("UPDATE sync_inbox SET state = ?2, note = ?3 WHERE change_id = ?1")?
+        .execute(params![change_id, state.as_str(), note])?;
+    Ok(())
 }

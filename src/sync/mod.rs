@@ -6,10 +6,12 @@
 //! - [`pull`]: the portal's feed into the desk, page by page with its cursor; [`apply`] holds
 //!   how each kind of change is applied.
 //! - [`wallet`]: the blocks of wallet IDs the portal grants, and renumbering into them.
+//! - [`resolve`]: staff keeping one version of a conflict.
 
 pub mod apply;
 pub mod pull;
 pub mod push;
+pub mod resolve;
 pub mod wallet;
 
 use crate::store::StoreError;

@@ -99,7 +99,7 @@ fn take(
     let from = DeskId(change.desk_id);
     let hlc = change.hlc.to_string();
     let body = change.body.get();
-    let mut local_body = None;
+    let mut local = None;
     let (state, note) = if change.op == Op::Insert {
         // A fact: added when missing (applying one that is here changes nothing).
         apply_one(tx, change, body, now)?
@@ -109,7 +109,7 @@ fn take(
                 (hlc.as_str(), from.0) > (stored_hlc.as_str(), stored_desk.0)
             },
         );
-        local_body = kept::unpushed(tx, &change.entity, &change.entity_id)?;
+        local = kept::unpushed(tx, &change.entity, &change.entity_id)?;
         let (state, note) = if newer {
             apply_one(tx, change, body, now)?
         } else {
@@ -119,7 +119,7 @@ fn take(
             kept::set_version(tx, &change.entity, &change.entity_id, &hlc, from)?;
             kept::settle_refused(tx, &change.entity, &change.entity_id, &hlc)?;
         }
-        match (&local_body, state) {
+        match (&local, state) {
             (Some(_), InboxState::Applied) => (
                 InboxState::Conflict,
                 "changed here too and not pushed yet: theirs is newer and shown meanwhile"
@@ -147,7 +147,7 @@ fn take(
             },
             state,
             note,
-            local_body,
+            local,
             received_at: now,
         },
     )?;
