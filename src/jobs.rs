@@ -47,6 +47,11 @@ pub enum Command {
     /// Count the dashboard's numbers again (reads only).
     Dashboard(DashboardCommand),
     SaveSettings(Settings),
+    /// Keep one version of a sync conflict (`sync::resolve`).
+    ResolveConflict {
+        change_id: crate::domain::ids::ChangeId,
+        keep: crate::sync::resolve::Keep,
+    },
     /// Write a text the app made (license file, public key) where staff chose.
     SaveText {
         path: PathBuf,
@@ -68,6 +73,7 @@ impl Command {
             Command::Referrals(c) => c.action(),
             Command::Dashboard(c) => c.action(),
             Command::SaveSettings(_) => "Save settings",
+            Command::ResolveConflict { .. } => "Resolve conflict",
             Command::SaveText { .. } => "Save file",
         }
     }
@@ -86,7 +92,14 @@ pub enum Event {
     Referrals(ReferralsEvent),
     Dashboard(Box<DashboardSummary>),
     SettingsSaved(Settings),
-    TextSaved { what: Saved, path: PathBuf },
+    TextSaved {
+        what: Saved,
+        path: PathBuf,
+    },
+    ConflictResolved {
+        change_id: crate::domain::ids::ChangeId,
+        keep: crate::sync::resolve::Keep,
+    },
 }
 
 /// Progress of a long job.
@@ -565,6 +578,11 @@ impl WorkerState {
                     services::settings::save(store, &settings).map_err(|e| e.to_string())?;
                 self.vault.set_idle_minutes(saved.key_idle_lock_minutes);
                 Ok(Event::SettingsSaved(saved))
+            }
+            Command::ResolveConflict { change_id, keep } => {
+                crate::sync::resolve::resolve(store, change_id, keep, now)
+                    .map(|()| Event::ConflictResolved { change_id, keep })
+                    .map_err(|e| e.to_string())
             }
             Command::SaveText {
                 path,

@@ -120,6 +120,14 @@ pub fn toast_for(event: &Event) -> Option<String> {
         // The dashboard shows its numbers; reading them is no news.
         Event::Dashboard(_) => return None,
         Event::SettingsSaved(_) => "Settings saved".into(),
+        Event::ConflictResolved { keep, .. } => match keep {
+            crate::sync::resolve::Keep::Mine => {
+                "Conflict settled: this desk's version kept; it syncs to the other desks".into()
+            }
+            crate::sync::resolve::Keep::Theirs => {
+                "Conflict settled: the other desk's version kept".into()
+            }
+        },
         Event::TextSaved { what, path } => {
             format!("{} saved to {}", what.label(), path.display())
         }

@@ -225,7 +225,11 @@ fn counts_change(event: &Event) -> bool {
     use crate::services::arrays::ArraysEvent;
     use crate::services::licensing::LicensingEvent;
     match event {
-        Event::Accounts(_) | Event::Commerce(_) | Event::Referrals(_) => true,
+        // Keeping a version of a conflict can rename an account or change its details.
+        Event::Accounts(_)
+        | Event::Commerce(_)
+        | Event::Referrals(_)
+        | Event::ConflictResolved { .. } => true,
         Event::Arrays(e) => !matches!(
             e,
             ArraysEvent::RequestRead { .. } | ArraysEvent::SerialSent { .. }

@@ -24,6 +24,7 @@ mod renewals;
 mod seats;
 mod settings;
 mod signing_keys;
+mod sync;
 mod wallet;
 
 use super::toasts::Toasts;
@@ -47,6 +48,7 @@ pub struct Panels {
     quotes_orders: quotes_orders::QuotesOrdersPanel,
     invoices: invoices::InvoicesPanel,
     seats: seats::SeatsPanel,
+    sync: sync::SyncPanel,
 }
 
 impl Panels {
@@ -67,6 +69,7 @@ impl Panels {
             quotes_orders: quotes_orders::QuotesOrdersPanel::default(),
             invoices: invoices::InvoicesPanel::default(),
             seats: seats::SeatsPanel::default(),
+            sync: sync::SyncPanel::default(),
         }
     }
 
@@ -111,6 +114,7 @@ impl Panels {
                         Page::Invoices => self.invoices.ui(ui, cx),
                         Page::Seats => self.seats.ui(ui, cx),
                         Page::SigningKeys => self.signing_keys.ui(ui, cx),
+                        Page::Sync => self.sync.ui(ui, cx),
                         _ => placeholder::ui(ui, other),
                     });
             }
@@ -138,6 +142,7 @@ impl Panels {
         self.quotes_orders.on_event(event);
         self.invoices.on_event(event);
         self.seats.on_event(request, event);
+        self.sync.on_event(request, event);
     }
 
     /// Lets panels that wait for a request see that it failed.
@@ -151,5 +156,6 @@ impl Panels {
         self.ledger.on_failed(request);
         self.purchase.on_failed(request, message);
         self.seats.on_failed(request, message);
+        self.sync.on_failed(request);
     }
 }

@@ -23,14 +23,12 @@ fn purpose(page: Page) -> &'static str {
         Page::Referrals => {
             "Friends referred by a customer, and the reward credited once when one becomes a customer."
         }
-        Page::Sync => {
-            "Optional sync with a remote portal: pending changes, last sync and conflicts to resolve."
-        }
         Page::Dashboard
         | Page::Accounts
         | Page::Licenses
         | Page::SigningKeys
         | Page::Ledger
+        | Page::Sync
         | Page::Settings => "",
     }
 }
