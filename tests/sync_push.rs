@@ -187,7 +187,7 @@ fn a_refused_change_is_parked_with_the_reason_and_the_rest_still_goes() {
     assert_eq!(report.parked, 1);
     assert_eq!(report.acknowledged, rows as u64 - 1);
     assert_eq!(rows_waiting(&s.store), 0);
-    let parked = outbox::parked(s.store.conn()).unwrap();
+    let parked = outbox::parked(s.store.conn(), 100).unwrap();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].row.entity, "gizmo");
     assert_eq!(parked[0].code, "unknown_entity");
@@ -206,7 +206,7 @@ fn with_no_portal_nothing_leaves_the_outbox() {
     let failed = push(&mut s.store, &client, PushLimits::default(), NOW);
     assert!(matches!(failed, Err(SyncError::Portal(_))), "{failed:?}");
     assert_eq!(rows_waiting(&s.store), rows);
-    assert!(outbox::parked(s.store.conn()).unwrap().is_empty());
+    assert!(outbox::parked(s.store.conn(), 100).unwrap().is_empty());
 }
 
 #[test]

@@ -94,13 +94,16 @@ fn print(report: &RoundReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Lists the pulled changes waiting for staff or for this desk.
+/// Lists the pulled changes waiting for staff (the first 1,000) and counts those waiting for
+/// this desk.
 pub fn conflicts(database: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use crate::store::sync::{self as kept, InboxState};
     let store = open_for_reading(database)?;
-    let items = crate::store::sync::open_items(store.conn())?;
+    let conn = store.conn();
+    let items = kept::for_staff(conn, 1_000)?;
+    let waiting = kept::count(conn, InboxState::Waiting, u64::MAX)?;
     if items.is_empty() {
-        output::text("Nothing waits: every pulled change is applied or older than here.")?;
-        return Ok(ExitCode::SUCCESS);
+        output::text("Nothing waits for staff: no conflict, nothing refused here.")?;
     }
     for item in &items {
         let c = &item.change;
@@ -121,6 +124,11 @@ pub fn conflicts(database: &std::path::Path) -> anyhow::Result<ExitCode> {
             output::text(&format!("    theirs: {} {}", c.op, c.body))?;
             output::text(&format!("    mine:   {} {}", local.op, local.body))?;
         }
+    }
+    if waiting > 0 {
+        output::text(&format!(
+            "{waiting} pulled changes wait for a desk that applies their kind (kept, not lost)"
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

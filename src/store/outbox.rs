@@ -511,6 +511,25 @@ pub fn pending_count(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
 }
 
+/// How many rows a table of the outbox's holds, counting no further than `cap`.
+fn capped_count(conn: &Connection, table: &str, cap: u64) -> StoreResult<u64> {
+    Ok(conn.query_row(
+        &format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT ?1)"),
+        [i64::try_from(cap).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?)
+}
+
+/// How many changes wait to be pushed, counting no further than `cap`.
+pub fn pending_count_capped(conn: &Connection, cap: u64) -> StoreResult<u64> {
+    capped_count(conn, "outbox", cap)
+}
+
+/// How many changes are parked, counting no further than `cap`.
+pub fn parked_count(conn: &Connection, cap: u64) -> StoreResult<u64> {
+    capped_count(conn, "sync_parked", cap)
+}
+
 /// The changes an outbox row stands for: itself, or for a `ledger_batch` row every ledger
 /// entry of its range followed by each license those entries issued (in its current state).
 pub fn expand(conn: &Connection, row: &OutboxRow) -> StoreResult<Vec<Change>> {
@@ -635,12 +654,12 @@ pub struct ParkedRow {
     pub parked_at: i64,
 }
 
-/// The parked changes, oldest first.
-pub fn parked(conn: &Connection) -> StoreResult<Vec<ParkedRow>> {
+/// The oldest `limit` parked changes.
+pub fn parked(conn: &Connection, limit: usize) -> StoreResult<Vec<ParkedRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS}, code, reason, parked_at FROM sync_parked ORDER BY seq"
+        "SELECT {ROW_COLUMNS}, code, reason, parked_at FROM sync_parked ORDER BY seq LIMIT ?1"
     ))?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map([super::limit(limit)], |r| {
         Ok(ParkedRow {
             row: outbox_row(r)?,
             code: r.get(9)?,

@@ -284,8 +284,31 @@ fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
     })
 }
 
-/// Pulled changes that wait for staff or for this desk: conflicts, refused, waiting; oldest
-/// first.
+/// The oldest `limit` pulled changes that wait for staff: conflicts and changes refused here.
+pub fn for_staff(conn: &Connection, limit: usize) -> StoreResult<Vec<InboxRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INBOX_COLUMNS} FROM sync_inbox
+         WHERE state IN ('conflict', 'refused') ORDER BY received_at, hlc LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([super::limit(limit)], inbox_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many pulled changes are in `state`, counting no further than `cap` (a desk may hold a
+/// great many waiting ones).
+pub fn count(conn: &Connection, state: InboxState, cap: u64) -> StoreResult<u64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM sync_inbox WHERE state = ?1 LIMIT ?2)",
+        )?
+        .query_row(
+            params![state.as_str(), i64::try_from(cap).unwrap_or(i64::MAX)],
+            |r| r.get(0),
+        )?)
+}
+
+/// Every pulled change that waits for staff or for this desk: conflicts, refused, waiting;
+/// oldest first (all of them: for a few).
 pub fn open_items(conn: &Connection) -> StoreResult<Vec<InboxRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {INBOX_COLUMNS} FROM sync_inbox

@@ -76,14 +76,13 @@ pub fn round(
     let push = push::push(store, client, push::PushLimits::default(), now)?;
     store.write(|tx| crate::store::sync::note_pushed(tx, portal_url, now))?;
     let conn = store.conn();
-    let open = crate::store::sync::open_items(conn)?;
-    let count = |state| open.iter().filter(|i| i.state == state).count() as u64;
+    let count = |state| crate::store::sync::count(conn, state, u64::MAX);
     Ok(RoundReport {
         renumbered,
         push,
         pull,
-        parked: crate::store::outbox::parked(conn)?.len() as u64,
-        conflicts: count(crate::store::sync::InboxState::Conflict),
-        refused: count(crate::store::sync::InboxState::Refused),
+        parked: crate::store::outbox::parked_count(conn, u64::MAX)?,
+        conflicts: count(crate::store::sync::InboxState::Conflict)?,
+        refused: count(crate::store::sync::InboxState::Refused)?,
     })
 }

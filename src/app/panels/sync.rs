@@ -15,26 +15,46 @@ use crate::store::{self, StoreResult};
 use crate::sync::resolve::Keep;
 use egui::RichText;
 
-/// At most this many pulled changes are listed (the rest are counted).
+/// At most this many refused or conflicting changes are listed (the rest are counted).
 const LISTED: usize = 200;
+/// Counts stop here ("10000+"): a desk may hold a great many changes waiting.
+const COUNT_CAP: u64 = 10_000;
+/// The view is read again at most this often (seconds), and after each settled conflict.
+const REFRESH: f64 = 1.0;
 
 /// What the panel shows, read from the database.
 struct View {
     last: LastSync,
-    pending: i64,
+    pending: u64,
     parked: Vec<ParkedRow>,
-    open: Vec<InboxRow>,
+    parked_count: u64,
+    for_staff: Vec<InboxRow>,
+    conflicts: u64,
+    refused: u64,
+    waiting: u64,
 }
 
 fn read(db: &rusqlite::Connection) -> StoreResult<View> {
-    let mut open = store::sync::open_items(db)?;
-    open.truncate(LISTED);
+    let count = |state| store::sync::count(db, state, COUNT_CAP);
     Ok(View {
         last: store::sync::last_sync(db)?,
-        pending: store::outbox::pending_count(db)?,
-        parked: store::outbox::parked(db)?,
-        open,
+        pending: store::outbox::pending_count_capped(db, COUNT_CAP)?,
+        parked: store::outbox::parked(db, LISTED)?,
+        parked_count: store::outbox::parked_count(db, COUNT_CAP)?,
+        for_staff: store::sync::for_staff(db, LISTED)?,
+        conflicts: count(InboxState::Conflict)?,
+        refused: count(InboxState::Refused)?,
+        waiting: count(InboxState::Waiting)?,
     })
+}
+
+/// A count as shown: "10000+" at the cap.
+fn shown(count: u64) -> String {
+    if count >= COUNT_CAP {
+        format!("{COUNT_CAP}+")
+    } else {
+        count.to_string()
+    }
 }
 
 /// The Sync panel.
@@ -42,14 +62,17 @@ fn read(db: &rusqlite::Connection) -> StoreResult<View> {
 pub struct SyncPanel {
     /// A conflict being settled, and its request.
     settling: Option<(RequestId, ChangeId)>,
+    /// The last view read and when (egui's clock, seconds).
+    view: Option<(f64, View)>,
 }
 
 impl SyncPanel {
     pub fn on_event(&mut self, request: RequestId, event: &Event) {
-        if matches!(event, Event::ConflictResolved { .. })
-            && self.settling.is_some_and(|(sent, _)| sent == request)
-        {
-            self.settling = None;
+        if matches!(event, Event::ConflictResolved { .. }) {
+            self.view = None;
+            if self.settling.is_some_and(|(sent, _)| sent == request) {
+                self.settling = None;
+            }
         }
     }
 
@@ -62,30 +85,39 @@ impl SyncPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
         ui.heading("Sync");
-        let view = match read(cx.db) {
-            Ok(view) => view,
-            Err(e) => {
-                widgets::error_text(ui, &format!("Could not read the sync state: {e}"));
-                return;
+        let now = ui.input(|i| i.time);
+        if self.view.as_ref().is_none_or(|(at, _)| now - at >= REFRESH) {
+            match read(cx.db) {
+                Ok(view) => self.view = Some((now, view)),
+                Err(e) => {
+                    widgets::error_text(ui, &format!("Could not read the sync state: {e}"));
+                    return;
+                }
             }
+        }
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs_f64(REFRESH));
+        // Taken for the frame (the panel sends commands while drawing it), then put back.
+        let Some((now, view)) = self.view.take() else {
+            return;
         };
         status_ui(ui, &view);
         ui.separator();
-        parked_ui(ui, &view.parked);
+        parked_ui(ui, &view);
         ui.separator();
-        self.inbox_ui(ui, cx, &view.open);
+        self.inbox_ui(ui, cx, &view);
+        self.view = Some((now, view));
     }
 
-    fn inbox_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>, open: &[InboxRow]) {
-        let count = |state| open.iter().filter(|i| i.state == state).count();
+    fn inbox_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>, view: &View) {
         ui.label(RichText::new("Pulled from other desks").strong());
         ui.label(format!(
             "{} conflicts, {} refused here, {} waiting for this desk to apply them",
-            count(InboxState::Conflict),
-            count(InboxState::Refused),
-            count(InboxState::Waiting)
+            shown(view.conflicts),
+            shown(view.refused),
+            shown(view.waiting)
         ));
-        for item in open.iter().filter(|i| i.state != InboxState::Waiting) {
+        for item in &view.for_staff {
             let c = &item.change;
             ui.push_id(c.change_id.to_string(), |ui| {
                 ui.group(|ui| {
@@ -154,13 +186,14 @@ fn status_ui(ui: &mut egui::Ui, view: &View) {
     );
 }
 
-fn parked_ui(ui: &mut egui::Ui, parked: &[ParkedRow]) {
+fn parked_ui(ui: &mut egui::Ui, view: &View) {
     ui.label(RichText::new("Refused by the portal").strong());
-    if parked.is_empty() {
+    if view.parked.is_empty() {
         ui.label("None: every change sent was taken.");
         return;
     }
-    for p in parked {
+    ui.label(format!("{} changes", shown(view.parked_count)));
+    for p in &view.parked {
         ui.horizontal_wrapped(|ui| {
             widgets::chip(ui, &p.code, Tone::Bad);
             ui.label(format!(
