@@ -47,6 +47,8 @@ pub enum Command {
     /// Count the dashboard's numbers again (reads only).
     Dashboard(DashboardCommand),
     SaveSettings(Settings),
+    /// The device token, or a round with the portal.
+    Sync(crate::services::sync::SyncCommand),
     /// Keep one version of a sync conflict (`sync::resolve`).
     ResolveConflict {
         change_id: crate::domain::ids::ChangeId,
@@ -73,6 +75,7 @@ impl Command {
             Command::Referrals(c) => c.action(),
             Command::Dashboard(c) => c.action(),
             Command::SaveSettings(_) => "Save settings",
+            Command::Sync(c) => c.action(),
             Command::ResolveConflict { .. } => "Resolve conflict",
             Command::SaveText { .. } => "Save file",
         }
@@ -92,6 +95,7 @@ pub enum Event {
     Referrals(ReferralsEvent),
     Dashboard(Box<DashboardSummary>),
     SettingsSaved(Settings),
+    Sync(crate::services::sync::SyncEvent),
     TextSaved {
         what: Saved,
         path: PathBuf,
@@ -450,6 +454,7 @@ struct WorkerState {
     store: Store,
     clock: SharedClock,
     vault: KeyVault,
+    sync: crate::services::sync::SyncSession,
 }
 
 impl WorkerState {
@@ -496,6 +501,7 @@ impl WorkerState {
                     store,
                     vault: KeyVault::new(kdf, settings.key_idle_lock_minutes, Arc::clone(&clock)),
                     clock,
+                    sync: Default::default(),
                 })
             }
             Err(message) => {
@@ -579,6 +585,11 @@ impl WorkerState {
                 self.vault.set_idle_minutes(saved.key_idle_lock_minutes);
                 Ok(Event::SettingsSaved(saved))
             }
+            Command::Sync(c) => self
+                .sync
+                .run(store, &mut self.vault, now, c)
+                .map(Event::Sync)
+                .map_err(|e| e.to_string()),
             Command::ResolveConflict { change_id, keep } => {
                 crate::sync::resolve::resolve(store, change_id, keep, now)
                     .map(|()| Event::ConflictResolved { change_id, keep })

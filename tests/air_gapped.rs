@@ -1,7 +1,8 @@
 //! An air-gapped desk opens no network socket at all: every command of a day's work (a key,
 //! an account, licenses one by one and in bulk, checking one, revoking one, a backup, the
 //! ledger) runs under `strace` watching the socket system calls, and none asks for an IP
-//! socket. Only `license-desk sync`, which a person runs on purpose, talks to a network.
+//! socket. Only `license-desk sync`, which a person runs on purpose, talks to a network, and
+//! not even it once air-gapped mode is on.
 //! Where `strace` cannot run, the test is reported as ignored, by name.
 
 mod common;
@@ -100,4 +101,26 @@ fn a_days_work_opens_no_network_socket() {
         !network(&calls).is_empty(),
         "strace saw no socket of sync: {calls:?}"
     );
+
+    // With air-gapped mode on, even `sync` asked for on purpose opens none.
+    common::raw_connection(&desk.database())
+        .execute(
+            "INSERT INTO settings (key, value) VALUES ('air_gapped', '1')
+             ON CONFLICT (key) DO UPDATE SET value = '1'",
+            [],
+        )
+        .unwrap();
+    let (ok, calls) = socket_calls(
+        &desk,
+        &[
+            "sync",
+            "--portal",
+            "http://127.0.0.1:9",
+            "--token-file",
+            &token.display().to_string(),
+        ],
+    );
+    assert!(!ok, "an air-gapped desk refuses to sync");
+    let used = network(&calls);
+    assert!(used.is_empty(), "air-gapped sync opened sockets: {used:?}");
 }

@@ -544,9 +544,13 @@ fn settings_round_trip_and_validate() {
         operator: " ada ".into(),
         daily_backups: false,
         backups_kept: 30,
+        sync_enabled: false,
+        portal_url: " https://portal.example:8787/ ".into(),
+        sync_interval_minutes: 5,
     };
     let saved = settings::save(&mut store, &chosen).unwrap();
     assert_eq!(saved.operator, "ada");
+    assert_eq!(saved.portal_url, "https://portal.example:8787");
     assert_eq!(settings::load(&store).unwrap(), saved);
     let bad = Settings {
         key_idle_lock_minutes: 0,
@@ -595,6 +599,8 @@ fn reader_connection_sees_writes_but_cannot_write_or_read_secrets() {
         "SELECT sealed FROM signing_keys",
         "SELECT * FROM signing_keys",
         "SELECT length(sealed) FROM signing_keys",
+        "SELECT sealed FROM sync_token",
+        "SELECT * FROM sync_token",
     ] {
         assert!(reader.prepare(sql).is_err(), "{sql} must be refused");
     }
@@ -603,5 +609,11 @@ fn reader_connection_sees_writes_but_cannot_write_or_read_secrets() {
     assert!(
         store::keys::sealed(store.conn(), key.key_id).is_ok(),
         "the writer can"
+    );
+    assert!(store::sync::sealed_token(&reader).is_err());
+    assert_eq!(
+        store::sync::token_info(&reader).unwrap(),
+        None,
+        "which key sealed the token is no secret"
     );
 }

@@ -310,3 +310,126 @@ fn the_cli_round_says_how_it_went_in_its_exit_code() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn the_cli_syncs_with_the_saved_portal_and_sealed_token_and_never_when_air_gapped() {
+    use license_desk::domain::settings::Settings;
+    use license_desk::services::keys::{KeyVault, KeysCommand, Secret};
+    use license_desk::services::{keys, settings, sync as service};
+    const PASS: &str = "operator passphrase";
+    let portal = Portal::start();
+    let mut desk = Desk::new();
+    let clock = std::sync::Arc::new(license_desk::clock::FixedClock::at_unix(NOW));
+    let key = keys::generate(
+        &mut desk.store,
+        "Main",
+        PASS,
+        keyvault::KdfParams::IMPORT_FLOOR,
+        true,
+        NOW,
+    )
+    .unwrap();
+    let mut vault = KeyVault::new(keyvault::KdfParams::IMPORT_FLOOR, 10, clock);
+    let token = Secret::new(&portal.token);
+    let locked = service::save_token(&mut desk.store, &mut vault, &token, NOW).unwrap_err();
+    assert!(locked.to_string().contains("locked"), "{locked}");
+    vault
+        .run(
+            &mut desk.store,
+            NOW,
+            KeysCommand::Unlock {
+                key_id: key.key_id,
+                passphrase: Secret::new(PASS),
+            },
+        )
+        .unwrap();
+    service::save_token(&mut desk.store, &mut vault, &token, NOW).unwrap();
+    let saved = Settings {
+        portal_url: portal.server.url(),
+        ..Settings::default()
+    };
+    settings::save(&mut desk.store, &saved).unwrap();
+    desk.create("Acme", NOW);
+    let data = desk.dir.path().to_path_buf();
+    let database = desk.store.path().to_path_buf();
+    drop(desk.store);
+
+    let run = |passphrase: &str| {
+        Command::new(env!("CARGO_BIN_EXE_license-desk"))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("sync")
+            .env("LICENSE_DESK_PASSPHRASE", passphrase)
+            .output()
+            .unwrap()
+    };
+    let wrong = run("not the passphrase");
+    assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("unlocking the signing key 'Main'"),
+        "{wrong:?}"
+    );
+    let synced = run(PASS);
+    assert_eq!(synced.status.code(), Some(0), "{synced:?}");
+    let said = String::from_utf8_lossy(&synced.stdout);
+    assert!(
+        said.contains("Pushed: ") && !said.contains("Pushed: 0 changes"),
+        "{said}"
+    );
+    let last = store::sync::last_sync(&common::raw_connection(&database)).unwrap();
+    assert_eq!(
+        last.portal_url.as_deref(),
+        Some(portal.server.url().as_str())
+    );
+    assert_eq!(last.error, None);
+    assert!(last.attempted_at.is_some());
+
+    // Air-gapped: refused before any connection, and the saved state says nothing new.
+    let mut store = Store::open(&database).unwrap();
+    settings::save(
+        &mut store,
+        &Settings {
+            air_gapped: true,
+            ..saved
+        },
+    )
+    .unwrap();
+    drop(store);
+    let gapped = run(PASS);
+    assert_eq!(gapped.status.code(), Some(1), "{gapped:?}");
+    assert!(
+        String::from_utf8_lossy(&gapped.stderr).contains("air-gapped mode is on"),
+        "{gapped:?}"
+    );
+    assert_eq!(
+        store::sync::last_sync(&common::raw_connection(&database)).unwrap(),
+        last
+    );
+}
+
+#[test]
+fn a_failed_cli_round_is_noted_with_its_reason() {
+    let portal = Portal::start();
+    let desk = Desk::new();
+    let data = desk.dir.path().to_path_buf();
+    let database = desk.store.path().to_path_buf();
+    drop(desk.store);
+    let wrong = data.join("wrong");
+    std::fs::write(&wrong, "ldp_not_a_token\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_license-desk"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["sync", "--portal", &portal.server.url(), "--token-file"])
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let last = store::sync::last_sync(&common::raw_connection(&database)).unwrap();
+    assert!(
+        last.error
+            .as_deref()
+            .is_some_and(|e| e.contains("refused the device token")),
+        "{last:?}"
+    );
+    assert_eq!(last.pushed_at, None);
+}

@@ -89,23 +89,6 @@ fn choose_account(harness: &mut Harness<'_, LicenseDeskApp>) {
     harness.run_ok();
 }
 
-fn unlock_key(harness: &mut Harness<'_, LicenseDeskApp>) {
-    open_page(harness, "Signing keys");
-    click(harness, "Unlock Main");
-    type_into(harness, "Passphrase to unlock", PASS);
-    click(harness, "Unlock");
-    settle(harness);
-}
-
-fn replace(harness: &mut Harness<'_, LicenseDeskApp>, label: &str, text: &str) {
-    field(harness, label).focus();
-    harness.run_ok();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.run_ok();
-    field(harness, label).type_text(text);
-    harness.run_ok();
-}
-
 fn new_array(harness: &mut Harness<'_, LicenseDeskApp>, name: &str) {
     if harness
         .query_by_role_and_label(Role::Button, "Add array")
@@ -127,7 +110,7 @@ fn new_array_paste_uuid_pro_from_the_wallet_generate_serial_and_save_the_file() 
     let account = seeded(&desk, 1, 5);
     let mut harness = harness_with(&desk, Arc::clone(&dialogs));
     choose_account(&mut harness);
-    unlock_key(&mut harness);
+    unlock_key(&mut harness, "Main", PASS);
 
     open_page(&mut harness, "Arrays");
     assert!(shows(&harness, "No arrays yet."));
@@ -157,7 +140,7 @@ fn new_array_paste_uuid_pro_from_the_wallet_generate_serial_and_save_the_file() 
         &harness,
         "Cluster UUID: '123e4567-e89b-12d3-a456' is not a cluster UUID"
     ));
-    replace(&mut harness, "Cluster UUID", CLUSTER);
+    replace_text(&mut harness, "Cluster UUID", CLUSTER);
     assert!(!shows(&harness, "is not a cluster UUID"));
     harness.get_by_label("Pro (from the wallet)").click();
     harness.run_ok();
@@ -275,7 +258,7 @@ fn pro_with_an_empty_wallet_offers_purchase_and_an_eval_is_once_per_cluster() {
     seeded(&desk, 0, 0);
     let mut harness = harness(&desk);
     choose_account(&mut harness);
-    unlock_key(&mut harness);
+    unlock_key(&mut harness, "Main", PASS);
     open_page(&mut harness, "Arrays");
     new_array(&mut harness, "Lab");
     click(&mut harness, "Edit array");
@@ -328,7 +311,7 @@ fn a_dropped_request_file_fills_the_edit_form_and_delete_names_the_array() {
     let account = seeded(&desk, 1, 2);
     let mut harness = harness(&desk);
     choose_account(&mut harness);
-    unlock_key(&mut harness);
+    unlock_key(&mut harness, "Main", PASS);
     open_page(&mut harness, "Arrays");
     new_array(&mut harness, "Edge");
     click(&mut harness, "Edit array");

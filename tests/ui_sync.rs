@@ -1,13 +1,18 @@
-//! The Sync panel, walked by label: a desk that synced with a real portal and met a conflict
-//! shows its portal and both versions of the account; "Keep this desk's version" settles it,
-//! the account is this desk's version again, and the panel says nothing waits.
+//! Sync in the window, walked by label against a real portal: Settings → Sync (portal URL,
+//! the device token sealed under a signing key, background rounds), "Sync now", the status
+//! bar, and the Sync panel's conflicts with both versions, settled by a click.
 
 mod common;
 
 use common::*;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use license_desk::clock::ManualClock;
 use license_desk::services::accounts::{self, AccountsCommand};
+use license_desk::services::keys;
 use license_desk::store::{self, Store};
 use license_desk::sync;
+use std::sync::Arc;
 
 #[test]
 fn a_conflict_is_shown_with_both_versions_and_settled_from_the_panel() {
@@ -69,5 +74,184 @@ fn a_conflict_is_shown_with_both_versions_and_settled_from_the_panel() {
             .expect("the account")
             .name,
         "Acme (this desk)"
+    );
+}
+
+const PASS: &str = "operator passphrase";
+
+fn rename(store: &mut Store, id: license_desk::domain::ids::AccountId, name: &str, at: i64) {
+    accounts::run(
+        store,
+        at,
+        AccountsCommand::Rename {
+            id,
+            name: name.into(),
+        },
+    )
+    .expect("test setup");
+}
+
+fn account_name(desk: &TempDesk, id: license_desk::domain::ids::AccountId) -> Option<String> {
+    let store = Store::open(&desk.database()).expect("test setup");
+    store::accounts::get(store.conn(), id)
+        .expect("read")
+        .map(|a| a.name)
+}
+
+/// Every byte the desk keeps on disk: the database file and its write-ahead log.
+fn bytes_on_disk(desk: &TempDesk) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(desk.dir.path()).expect("the data folder") {
+        let path = entry.expect("an entry").path();
+        if path.is_file() {
+            all.extend(std::fs::read(&path).expect("readable"));
+        }
+    }
+    all
+}
+
+#[test]
+fn staff_set_up_sync_in_settings_sync_now_settle_a_conflict_and_sync_in_the_background() {
+    let portal_dir = tempfile::tempdir().expect("test setup");
+    let (server, token) = common::portal::start(portal_dir.path());
+    let url = server.url();
+    let client = || {
+        let mut client = ::portal::client::PortalClient::new(
+            &url,
+            &token,
+            ::portal::client::ClientOptions::default(),
+        )
+        .expect("test setup");
+        client.negotiate().expect("test setup");
+        client
+    };
+    // The other desk syncs from scripts: Acme is at the portal.
+    let other = TempDesk::new();
+    let mut b = Store::open(&other.database()).expect("test setup");
+    let acme = accounts::create(&mut b, "Acme", TEST_NOW).expect("test setup");
+    sync::round(&mut b, &client(), &url, TEST_NOW + 1).expect("test setup");
+    // This desk has a signing key, locked.
+    let desk = TempDesk::new();
+    let mut a = Store::open(&desk.database()).expect("test setup");
+    keys::generate(
+        &mut a,
+        "Main",
+        PASS,
+        keyvault::KdfParams::IMPORT_FLOOR,
+        true,
+        TEST_NOW,
+    )
+    .expect("test setup");
+    let clock = Arc::new(ManualClock::at_unix(TEST_NOW + 100));
+    let mut config = desk.config(Arc::default());
+    config.clock = clock.clone();
+    let mut app = harness_from(config);
+    assert_eq!(sync_status(&app), "Sync: off");
+
+    // The portal: checked as typed, saved with the settings.
+    open_page(&mut app, "Settings");
+    assert!(shows(&app, "Save a portal URL in Settings first."));
+    type_into(&mut app, "Portal URL", "portal.example");
+    assert!(shows(&app, "Portal URL: must start with https://"));
+    replace_text(&mut app, "Portal URL", &format!("{url}/"));
+    click(&mut app, "Save settings");
+    settle(&mut app);
+    assert!(shows(&app, "No device token saved"));
+
+    // The token is sealed under the active key, which must be unlocked.
+    type_into(&mut app, "New device token", "has a space");
+    assert!(shows(
+        &app,
+        "New device token: must be one line of printable characters"
+    ));
+    replace_text(&mut app, "New device token", &token);
+    click(&mut app, "Seal device token");
+    settle(&mut app);
+    assert!(
+        app.state()
+            .toasts()
+            .texts()
+            .any(|t| t.starts_with("Save device token failed") && t.contains("locked")),
+        "sealing needs the key unlocked"
+    );
+    unlock_key(&mut app, "Main", PASS);
+    open_page(&mut app, "Settings");
+    type_into(&mut app, "New device token", &token);
+    click(&mut app, "Seal device token");
+    settle(&mut app);
+    assert!(shows(
+        &app,
+        "A device token is saved, sealed under the signing key 'Main'"
+    ));
+    let disk = bytes_on_disk(&desk);
+    assert!(
+        disk.windows(url.len()).any(|w| w == url.as_bytes()),
+        "the scan reads what the desk saved (its portal URL)"
+    );
+    assert!(
+        !disk.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the device token is never in clear on disk"
+    );
+
+    // Sync now brings the other desk's account.
+    click(&mut app, "Sync now");
+    settle(&mut app);
+    assert_eq!(account_name(&desk, acme.id).as_deref(), Some("Acme"));
+    assert!(
+        sync_status(&app).starts_with("Sync: off (last round"),
+        "{}",
+        sync_status(&app)
+    );
+
+    // Both desks rename Acme before they sync again: a conflict, both versions shown.
+    rename(&mut b, acme.id, "Acme (other desk)", TEST_NOW + 200);
+    sync::round(&mut b, &client(), &url, TEST_NOW + 201).expect("test setup");
+    rename(&mut a, acme.id, "Acme (this desk)", TEST_NOW + 210);
+    open_page(&mut app, "Sync");
+    assert!(shows(&app, "Background sync: off (turn it on in Settings)"));
+    click(&mut app, "Sync now");
+    settle(&mut app);
+    assert!(shows(&app, "1 conflicts, 0 refused here"));
+    assert!(shows(&app, "Acme (other desk)"));
+    assert!(shows(&app, "Acme (this desk)"));
+    click(&mut app, "Keep the other desk's version");
+    settle(&mut app);
+    assert!(shows(&app, "0 conflicts, 0 refused here"));
+    assert_eq!(
+        account_name(&desk, acme.id).as_deref(),
+        Some("Acme (other desk)")
+    );
+
+    // Background sync: on, a round at once, then one about every interval, with the key
+    // locked meanwhile (the token was opened once this session).
+    open_page(&mut app, "Settings");
+    app.get_by_role_and_label(Role::CheckBox, "Sync in the background")
+        .click();
+    app.run_ok();
+    click(&mut app, "Save settings");
+    settle(&mut app);
+    settle(&mut app);
+    assert!(
+        sync_status(&app).starts_with("Sync: last round"),
+        "{}",
+        sync_status(&app)
+    );
+    let beta = accounts::create(&mut b, "Beta", TEST_NOW + 300).expect("test setup");
+    sync::round(&mut b, &client(), &url, TEST_NOW + 301).expect("test setup");
+    clock.advance(chrono::Duration::minutes(5));
+    settle(&mut app);
+    assert_eq!(
+        account_name(&desk, beta.id),
+        None,
+        "not before the interval"
+    );
+    clock.advance(chrono::Duration::minutes(12));
+    settle(&mut app);
+    settle(&mut app);
+    assert_eq!(account_name(&desk, beta.id).as_deref(), Some("Beta"));
+    open_page(&mut app, "Signing keys");
+    assert!(
+        app.query_by_label("Locked").is_some(),
+        "the key locked itself when idle; sync went on"
     );
 }

@@ -8,10 +8,28 @@ use crate::services::commerce::CommerceEvent;
 use crate::services::keys::KeysEvent;
 use crate::services::licensing::LicensingEvent;
 use crate::services::referrals::ReferralsEvent;
+use crate::services::sync::SyncEvent;
 
 /// The confirmation to show for `event`, if it deserves one.
 pub fn toast_for(event: &Event) -> Option<String> {
     Some(match event {
+        Event::Sync(e) => match e {
+            SyncEvent::TokenSaved { key_name } => {
+                format!("Device token sealed under the signing key '{key_name}'")
+            }
+            SyncEvent::TokenForgotten => "Device token forgotten".into(),
+            SyncEvent::Synced(r) => format!(
+                "Synced: {} changes pushed, {} pulled ({} applied){}",
+                r.push.acknowledged,
+                r.pull.received,
+                r.pull.applied,
+                if r.needs_review() {
+                    "; some wait for staff in the Sync panel"
+                } else {
+                    ""
+                }
+            ),
+        },
         Event::Accounts(e) => match e {
             AccountsEvent::Created(a) => {
                 format!("Account '{}' created ({})", a.name, a.wallet_label())

@@ -5,6 +5,7 @@
 //! The database is opened by the worker, so the first frame never waits for it: until it is
 //! ready (a large database may be upgraded first) the window says so, with progress.
 
+mod background_sync;
 pub mod dialogs;
 mod messages;
 pub mod paged;
@@ -214,6 +215,7 @@ pub struct LicenseDeskApp {
     failure_page: startup::FailurePage,
     /// When the daily backup was last asked for (the injected clock's time).
     last_backup_check: i64,
+    background_sync: background_sync::BackgroundSync,
 }
 
 impl LicenseDeskApp {
@@ -242,6 +244,7 @@ impl LicenseDeskApp {
             read_only: false,
             failure_page: startup::FailurePage::default(),
             last_backup_check: 0,
+            background_sync: Default::default(),
         };
         app.start(ctx, OpenMode::ReadWrite);
         app
@@ -346,7 +349,17 @@ impl LicenseDeskApp {
                     action,
                     message,
                 } => {
-                    self.toasts.error(format!("{action} failed: {message}"));
+                    let now = self.config.clock.now().timestamp();
+                    let quiet = self.background_sync.on_failed(
+                        request,
+                        action,
+                        &message,
+                        &self.settings,
+                        now,
+                    );
+                    if !quiet {
+                        self.toasts.error(format!("{action} failed: {message}"));
+                    }
                     self.panels.on_failed(request, &message);
                 }
                 Message::Done { request, event } => self.on_event(ctx, request, &event),
@@ -417,7 +430,11 @@ impl LicenseDeskApp {
             ) => self.reload(ctx),
             _ => {}
         }
-        if let Some(text) = messages::toast_for(event) {
+        let now = self.config.clock.now().timestamp();
+        let background = self
+            .background_sync
+            .on_done(request, event, &self.settings, now);
+        if let Some(text) = messages::toast_for(event).filter(|_| !background) {
             self.toasts.success(text);
         }
         self.switcher.on_event(event);
@@ -462,7 +479,8 @@ impl LicenseDeskApp {
             if self.settings.air_gapped {
                 widgets::chip(ui, "Air-gapped", widgets::Tone::Warning);
             } else {
-                ui.label("Sync: off");
+                let now = self.config.clock.now().timestamp();
+                ui.label(self.background_sync.status(&self.settings, now));
             }
             if let Some((request, progress)) = &self.progress {
                 ui.separator();
@@ -493,6 +511,18 @@ impl LicenseDeskApp {
                     even_if_recent: false,
                 },
             ));
+        }
+    }
+
+    /// Asks the worker for a background round when one is due, and wakes the window for the
+    /// next (an idle window draws no frames of its own).
+    fn sync_when_due(&mut self, ctx: &egui::Context) {
+        let now = self.config.clock.now().timestamp();
+        self.background_sync
+            .tick(&self.worker, &self.settings, self.read_only, now);
+        if let Some(wait) = self.background_sync.wait(&self.settings, now) {
+            let wait = u64::try_from(wait).unwrap_or(0).clamp(1, 60);
+            ctx.request_repaint_after(std::time::Duration::from_secs(wait));
         }
     }
 
@@ -545,6 +575,7 @@ impl eframe::App for LicenseDeskApp {
             .show(ui, |ui| self.nav(ui));
         self.lock_idle_keys(&ctx);
         self.take_daily_backup();
+        self.sync_when_due(&ctx);
         let Phase::Ready { db } = &self.phase else {
             return;
         };

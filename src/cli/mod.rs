@@ -131,16 +131,20 @@ pub enum KeepArg {
 /// `sync ...`
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// The portal's address, e.g. https://portal.example:8787.
+    /// The portal's address, e.g. https://portal.example:8787 (default: the one saved under
+    /// Settings → Sync).
     #[arg(long, value_name = "URL")]
-    pub portal: String,
+    pub portal: Option<String>,
     /// A file holding the desk's device token on its first line (from `license-portal token
-    /// create`); never the token itself on the command line.
+    /// create`); never the token itself on the command line. Default: the token sealed under
+    /// Settings → Sync, opened with its signing key's passphrase.
     #[arg(long, value_name = "FILE")]
-    pub token_file: PathBuf,
+    pub token_file: Option<PathBuf>,
     /// A CA certificate (PEM) to trust besides the system's, for a portal with a private CA.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 /// `demo-data ...`

@@ -1,11 +1,15 @@
 //! `license-desk sync`: one round with a portal for scripts, with an exit code that says how
 //! it went.
 
+use super::passphrase::{self, Purpose};
 use super::{KeepArg, SyncArgs, now, open_for_reading, open_store, output};
+use crate::domain::settings::check_portal_url;
+use crate::services::{self, sync::SyncServiceError};
 use crate::sync::{self, RoundReport};
 use anyhow::Context;
 use portal::client::{ClientOptions, PortalClient};
 use std::process::ExitCode;
+use zeroize::Zeroizing;
 
 /// The exit codes, shown by `sync --help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes:
@@ -16,15 +20,24 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
 
 /// Runs one round and prints what moved.
 pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let token = crate::files::read_text(&args.token_file, crate::files::DEVICE_TOKEN)?;
-    let token = token.lines().next().unwrap_or_default().trim().to_string();
-    if token.is_empty() {
-        anyhow::bail!(
-            "{}: the device token file is empty",
-            args.token_file.display()
-        );
+    let mut store = open_store(database)?;
+    let settings = crate::store::settings::load(store.conn())?;
+    if settings.air_gapped {
+        anyhow::bail!("{}", SyncServiceError::AirGapped);
     }
-    let url = args.portal.trim_end_matches('/').to_string();
+    let url = match &args.portal {
+        Some(url) => {
+            check_portal_url(url).map_err(|problem| anyhow::anyhow!("--portal: {problem}"))?;
+            url.trim().trim_end_matches('/').to_string()
+        }
+        None => services::sync::portal_of(&settings).map_err(|_| {
+            anyhow::anyhow!("--portal: not given, and no portal URL is saved under Settings → Sync")
+        })?,
+    };
+    let token = match &args.token_file {
+        Some(path) => token_from_file(path)?,
+        None => sealed_token(&store, &args.passphrase)?,
+    };
     let extra_root_pem = match &args.ca_cert {
         Some(path) => {
             Some(crate::files::read_text(path, crate::files::CA_CERTIFICATE)?.into_bytes())
@@ -35,16 +48,48 @@ pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCo
         extra_root_pem,
         ..ClientOptions::default()
     };
-    let mut client =
-        PortalClient::new(&url, &token, options).with_context(|| format!("portal {url}"))?;
-    client
-        .negotiate()
-        .with_context(|| format!("portal {url}"))?;
-    let mut store = open_store(database)?;
-    let report =
-        sync::round(&mut store, &client, &url, now()).with_context(|| format!("portal {url}"))?;
+    let now = now();
+    let outcome = PortalClient::new(&url, &token, options)
+        .and_then(|mut client| client.negotiate().map(|_| client))
+        .map_err(sync::SyncError::from)
+        .and_then(|client| sync::round(&mut store, &client, &url, now));
+    let error = outcome.as_ref().err().map(ToString::to_string);
+    store.write(|tx| crate::store::sync::note_attempt(tx, &url, now, error.as_deref()))?;
+    let report = outcome.with_context(|| format!("portal {url}"))?;
     print(&report)?;
     Ok(ExitCode::from(exit_code(&report)))
+}
+
+/// The first line of a token file.
+fn token_from_file(path: &std::path::Path) -> anyhow::Result<Zeroizing<String>> {
+    let text = Zeroizing::new(crate::files::read_text(path, crate::files::DEVICE_TOKEN)?);
+    let token = Zeroizing::new(text.lines().next().unwrap_or_default().trim().to_string());
+    if token.is_empty() {
+        anyhow::bail!("{}: the device token file is empty", path.display());
+    }
+    services::sync::check_token(&token).with_context(|| path.display().to_string())?;
+    Ok(token)
+}
+
+/// The token sealed under Settings → Sync, opened with its signing key.
+fn sealed_token(
+    store: &crate::store::Store,
+    passphrase: &super::PassphraseArgs,
+) -> anyhow::Result<Zeroizing<String>> {
+    let Some(sealed) = crate::store::sync::sealed_token(store.conn())? else {
+        anyhow::bail!(
+            "--token-file: not given, and no device token is sealed under Settings → Sync"
+        );
+    };
+    let row = services::keys::get(store.conn(), sealed.key_id)?;
+    let pass = passphrase::read(
+        passphrase,
+        Purpose::Unlock,
+        &format!("the signing key '{}' (it seals the device token)", row.name),
+    )?;
+    let key = services::keys::unlock(store.conn(), &row, &pass)
+        .with_context(|| format!("unlocking the signing key '{}' ({})", row.name, row.key_id))?;
+    Ok(services::sync::open_with(&key, &sealed)?)
 }
 
 /// The exit code for a round that finished.

@@ -48,6 +48,12 @@ pub struct Settings {
     pub daily_backups: bool,
     /// How many daily copies are kept (the oldest beyond that are deleted).
     pub backups_kept: u32,
+    /// Sync with the portal in the background (off by default; never in air-gapped mode).
+    pub sync_enabled: bool,
+    /// The portal's address, `https://host[:port]` (or `http://` on a trusted network).
+    pub portal_url: String,
+    /// Minutes between background rounds.
+    pub sync_interval_minutes: u32,
 }
 
 impl Default for Settings {
@@ -59,6 +65,9 @@ impl Default for Settings {
             operator: String::new(),
             daily_backups: true,
             backups_kept: 7,
+            sync_enabled: false,
+            portal_url: String::new(),
+            sync_interval_minutes: 15,
         }
     }
 }
@@ -74,6 +83,136 @@ impl Settings {
         if !(1..=365).contains(&self.backups_kept) {
             errors.push("Daily backups kept", "must be from 1 to 365");
         }
+        if let Err(problem) = check_portal_url(&self.portal_url) {
+            errors.push("Portal URL", problem);
+        } else if self.sync_enabled && self.portal_url.trim().is_empty() {
+            errors.push("Portal URL", "is needed to sync in the background");
+        }
+        if self.sync_enabled && self.air_gapped {
+            errors.push(
+                "Sync in the background",
+                "cannot be on in air-gapped mode (an air-gapped desk never syncs)",
+            );
+        }
+        if !(1..=1440).contains(&self.sync_interval_minutes) {
+            errors.push("Sync every (minutes)", "must be from 1 to 1440");
+        }
         errors
+    }
+
+    /// The portal's address as saved: trimmed, without a trailing `/`.
+    pub fn portal(&self) -> &str {
+        self.portal_url.trim().trim_end_matches('/')
+    }
+}
+
+/// Longest portal address accepted.
+pub const PORTAL_URL_MAX: usize = 300;
+
+/// Checks a portal address as typed: empty, or `http(s)://host[:port][/path]` with no spaces,
+/// credentials, query or fragment (the device token is the only credential, and it is sealed).
+pub fn check_portal_url(text: &str) -> Result<(), &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(());
+    }
+    if text.chars().count() > PORTAL_URL_MAX {
+        return Err("must be at most 300 characters");
+    }
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return Err("must start with https:// (or http:// on a trusted network)");
+    };
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces");
+    }
+    if text.contains(['?', '#']) {
+        return Err("must not have a query or a fragment");
+    }
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.contains('@') {
+        return Err("must not hold a user name or password (the device token is sealed apart)");
+    }
+    // `[v6 address]:port`, `name:port` or either without a port.
+    let (name, port) = match host.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((address, "")) => (address, None),
+            Some((address, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (address, Some(port)),
+                None => return Err("has something between the IPv6 address and its port"),
+            },
+            None => return Err("has an IPv6 address without its closing ]"),
+        },
+        None => match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err() || p == "0") {
+        return Err("has a port that is not a number from 1 to 65535");
+    }
+    if name.is_empty() {
+        return Err("has no host name");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portal_addresses() {
+        for good in [
+            "",
+            "https://portal.example",
+            "https://portal.example:8787/",
+            "http://127.0.0.1:8787",
+            "https://[::1]:8443/desk",
+            "https://[::1]",
+        ] {
+            assert_eq!(check_portal_url(good), Ok(()), "{good}");
+        }
+        for (bad, problem) in [
+            ("portal.example", "must start with https://"),
+            ("ftp://portal.example", "must start with https://"),
+            ("https://", "has no host name"),
+            ("https://:8787", "has no host name"),
+            ("https://portal.example:0", "has a port"),
+            ("https://portal.example:99999", "has a port"),
+            ("https://portal.example:x", "has a port"),
+            ("https://ada:secret@portal.example", "user name or password"),
+            ("https://portal.example/?token=1", "query"),
+            ("https://portal .example", "spaces"),
+            ("https://[::1", "closing ]"),
+            ("https://[::1]x:1", "between the IPv6 address"),
+        ] {
+            let got = check_portal_url(bad).expect_err(bad);
+            assert!(got.contains(problem), "{bad}: {got}");
+        }
+        assert!(check_portal_url(&format!("https://{}", "a".repeat(300))).is_err());
+    }
+
+    #[test]
+    fn background_sync_needs_a_portal_and_no_air_gap() {
+        let on = Settings {
+            sync_enabled: true,
+            ..Settings::default()
+        };
+        assert!(on.validate().get("Portal URL").is_some());
+        let gapped = Settings {
+            portal_url: "https://portal.example/".into(),
+            air_gapped: true,
+            ..on.clone()
+        };
+        assert!(gapped.validate().get("Sync in the background").is_some());
+        let fine = Settings {
+            air_gapped: false,
+            ..gapped
+        };
+        assert!(fine.validate().is_empty());
+        assert_eq!(fine.portal(), "https://portal.example");
     }
 }

@@ -1,4 +1,5 @@
-//! One module per area (accounts, arrays, backup, commerce, keys, licensing, referrals, dashboard, settings, files): each owns its commands,
+//! One module per area (accounts, arrays, backup, commerce, keys, licensing,
+//! referrals, dashboard, settings, sync, files): each owns its commands,
 //! its events and a typed error, and runs each write in one `BEGIN IMMEDIATE` transaction that
 //! also records the outbox change. The GUI's worker ([`crate::jobs`]) dispatches commands to
 //! them; the CLI calls the same functions directly.
@@ -16,6 +17,7 @@ pub mod license_admin;
 pub mod licensing;
 pub mod referrals;
 pub mod settings;
+pub mod sync;
 pub mod transfers;
 
 /// How a long job reports how far it is and learns that it should stop.

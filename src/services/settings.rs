@@ -18,6 +18,7 @@ pub fn save(store: &mut Store, settings: &Settings) -> Result<Settings, Settings
     settings.validate().into_result()?;
     let stored = Settings {
         operator: settings.operator.trim().to_string(),
+        portal_url: settings.portal().to_string(),
         ..settings.clone()
     };
     store.write(|tx| store::settings::save(tx, &stored))?;

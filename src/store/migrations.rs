@@ -874,6 +874,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (entity, entity_id)
     ) WITHOUT ROWID;
     "#,
+    // 13: the device token, sealed under a signing key of the vault (never in clear), and
+    // the last round's attempt and error, so the status shown is what happened.
+    r#"
+    CREATE TABLE sync_token (
+        singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+        key_id     BLOB NOT NULL CHECK (length(key_id) = 8),
+        sealed     BLOB NOT NULL CHECK (length(sealed) BETWEEN 41 AND 1064),
+        set_at     INTEGER NOT NULL
+    );
+    ALTER TABLE sync_state ADD COLUMN attempted_at INTEGER;
+    ALTER TABLE sync_state ADD COLUMN error TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -468,6 +468,7 @@ fn protect_companions(path: &Path) {
 const SECRET_COLUMNS: &[(&str, &str)] = &[
     ("signing_keys", "sealed"),
     ("license_settings", "admin_password"),
+    ("sync_token", "sealed"),
 ];
 
 /// Opens a read-only connection for a panel's reads (WAL lets it run beside the writer). It

@@ -35,6 +35,20 @@ pub fn load(conn: &Connection) -> StoreResult<Settings> {
             .and_then(|v| v.parse().ok())
             .filter(|n| (1..=365).contains(n))
             .unwrap_or(defaults.backups_kept),
+        sync_enabled: values
+            .get("sync_enabled")
+            .map(|v| v == "1")
+            .unwrap_or(defaults.sync_enabled),
+        portal_url: values
+            .get("portal_url")
+            .filter(|v| crate::domain::settings::check_portal_url(v).is_ok())
+            .cloned()
+            .unwrap_or(defaults.portal_url),
+        sync_interval_minutes: values
+            .get("sync_interval_minutes")
+            .and_then(|v| v.parse().ok())
+            .filter(|n| (1..=1440).contains(n))
+            .unwrap_or(defaults.sync_interval_minutes),
     })
 }
 
@@ -56,6 +70,15 @@ pub fn save(tx: &Transaction<'_>, settings: &Settings) -> StoreResult<()> {
             if settings.daily_backups { "1" } else { "0" }.to_string(),
         ),
         ("backups_kept", settings.backups_kept.to_string()),
+        (
+            "sync_enabled",
+            if settings.sync_enabled { "1" } else { "0" }.to_string(),
+        ),
+        ("portal_url", settings.portal().to_string()),
+        (
+            "sync_interval_minutes",
+            settings.sync_interval_minutes.to_string(),
+        ),
     ];
     let mut stmt = tx.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)

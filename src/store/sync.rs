@@ -3,7 +3,9 @@
 //! of the change it came from — that each synced entity's local state is at.
 
 use super::StoreResult;
+use super::sql::SqlKeyId;
 use crate::domain::ids::{ChangeId, DeskId};
+use licensekey::KeyId;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 /// The cursor after the last page applied from `portal_url` (None: from the start, also when
@@ -49,30 +51,118 @@ pub fn note_pushed(tx: &Transaction<'_>, portal_url: &str, now: i64) -> StoreRes
     Ok(())
 }
 
-/// When the desk last pushed to and pulled from its portal (Unix seconds).
+/// Notes that a round was tried at `now`, and how it ended: `error` is why it stopped, or
+/// `None` when it finished. A first attempt names the portal; a later one keeps the portal
+/// (and cursor) of the last pull until a pull from the new portal succeeds.
+pub fn note_attempt(
+    tx: &Transaction<'_>,
+    portal_url: &str,
+    now: i64,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO sync_state (singleton, portal_url, attempted_at, error) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (singleton) DO UPDATE SET
+             attempted_at = excluded.attempted_at, error = excluded.error",
+        params![portal_url, now, error],
+    )?;
+    Ok(())
+}
+
+/// When the desk last pushed to and pulled from its portal (Unix seconds), and how its last
+/// round ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LastSync {
     pub portal_url: Option<String>,
     pub pushed_at: Option<i64>,
     pub pulled_at: Option<i64>,
+    /// When a round was last tried (by the app or `license-desk sync`).
+    pub attempted_at: Option<i64>,
+    /// Why the last round stopped; `None` when it finished.
+    pub error: Option<String>,
 }
 
 /// The portal the desk syncs with and when it last did.
 pub fn last_sync(conn: &Connection) -> StoreResult<LastSync> {
     Ok(conn
         .query_row(
-            "SELECT portal_url, pushed_at, pulled_at FROM sync_state WHERE singleton = 1",
+            "SELECT portal_url, pushed_at, pulled_at, attempted_at, error
+             FROM sync_state WHERE singleton = 1",
             [],
             |r| {
                 Ok(LastSync {
                     portal_url: r.get(0)?,
                     pushed_at: r.get(1)?,
                     pulled_at: r.get(2)?,
+                    attempted_at: r.get(3)?,
+                    error: r.get(4)?,
                 })
             },
         )
         .optional()?
         .unwrap_or_default())
+}
+
+/// The device token, sealed (`keyvault::seal_secret`) under the signing key `key_id`.
+pub struct SealedToken {
+    pub key_id: KeyId,
+    pub sealed: Vec<u8>,
+}
+
+/// Which key sealed the device token and when it was set: what a panel may read (its
+/// connection cannot read the sealed bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub key_id: KeyId,
+    pub set_at: i64,
+}
+
+/// Keeps the sealed device token in place of any earlier one.
+pub fn set_token(tx: &Transaction<'_>, token: &SealedToken, now: i64) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO sync_token (singleton, key_id, sealed, set_at) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (singleton) DO UPDATE SET
+             key_id = excluded.key_id, sealed = excluded.sealed, set_at = excluded.set_at",
+        params![SqlKeyId(token.key_id), token.sealed, now],
+    )?;
+    Ok(())
+}
+
+/// Forgets the device token; true when there was one.
+pub fn forget_token(tx: &Transaction<'_>) -> StoreResult<bool> {
+    Ok(tx.execute("DELETE FROM sync_token", [])? > 0)
+}
+
+/// The sealed device token (the writer's connection only).
+pub fn sealed_token(conn: &Connection) -> StoreResult<Option<SealedToken>> {
+    Ok(conn
+        .query_row(
+            "SELECT key_id, sealed FROM sync_token WHERE singleton = 1",
+            [],
+            |r| {
+                Ok(SealedToken {
+                    key_id: r.get::<_, SqlKeyId>(0)?.0,
+                    sealed: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Which key sealed the device token, if one is kept.
+pub fn token_info(conn: &Connection) -> StoreResult<Option<TokenInfo>> {
+    Ok(conn
+        .query_row(
+            "SELECT key_id, set_at FROM sync_token WHERE singleton = 1",
+            [],
+            |r| {
+                Ok(TokenInfo {
+                    key_id: r.get::<_, SqlKeyId>(0)?.0,
+                    set_at: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
 }
 
 /// The version the local state of `(entity, entity_id)` is at: the HLC text and the desk of

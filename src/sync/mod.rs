@@ -7,11 +7,13 @@
 //!   how each kind of change is applied.
 //! - [`wallet`]: the blocks of wallet IDs the portal grants, and renumbering into them.
 //! - [`resolve`]: staff keeping one version of a conflict.
+//! - [`schedule`]: when the app's next background round is due (backoff and jitter).
 
 pub mod apply;
 pub mod pull;
 pub mod push;
 pub mod resolve;
+pub mod schedule;
 pub mod wallet;
 
 use crate::store::StoreError;

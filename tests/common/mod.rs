@@ -7,7 +7,7 @@ pub mod portal;
 pub mod shop;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use license_desk::app::dialogs::ScriptedDialogs;
 use license_desk::app::{AppConfig, LicenseDeskApp};
 use license_desk::clock::FixedClock;
@@ -136,4 +136,33 @@ pub fn click(harness: &mut Harness<'_, LicenseDeskApp>, label: &str) {
 /// True when some node's label contains `text`.
 pub fn shows(harness: &Harness<'_, LicenseDeskApp>, text: &str) -> bool {
     harness.query_all_by_label_contains(text).next().is_some()
+}
+
+/// Unlocks the signing key `name` on the Signing keys page with `passphrase`.
+pub fn unlock_key(harness: &mut Harness<'_, LicenseDeskApp>, name: &str, passphrase: &str) {
+    open_page(harness, "Signing keys");
+    click(harness, &format!("Unlock {name}"));
+    type_into(harness, "Passphrase to unlock", passphrase);
+    click(harness, "Unlock");
+    settle(harness);
+}
+
+/// Replaces the whole text of a labelled field with `text`.
+pub fn replace_text(harness: &mut Harness<'_, LicenseDeskApp>, label: &str, text: &str) {
+    field(harness, label).focus();
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_ok();
+    field(harness, label).type_text(text);
+    harness.run_ok();
+}
+
+/// The status bar's sync words ("Sync: off", "Sync: last round …").
+pub fn sync_status(harness: &Harness<'_, LicenseDeskApp>) -> String {
+    harness
+        .query_all_by_label_contains("Sync")
+        // A label keeps its text in the node's value.
+        .filter_map(|n| n.accesskit_node().value())
+        .find(|l| l.starts_with("Sync: ") || l.starts_with("Sync failed"))
+        .unwrap_or_default()
 }

@@ -230,6 +230,8 @@ fn counts_change(event: &Event) -> bool {
         | Event::Commerce(_)
         | Event::Referrals(_)
         | Event::ConflictResolved { .. } => true,
+        // A round may apply changes pulled from other desks.
+        Event::Sync(e) => matches!(e, crate::services::sync::SyncEvent::Synced(_)),
         Event::Arrays(e) => !matches!(
             e,
             ArraysEvent::RequestRead { .. } | ArraysEvent::SerialSent { .. }

@@ -133,7 +133,7 @@ impl Panels {
         self.backups.on_event(request, event);
         self.arrays.on_event(request, event);
         self.referrals.on_event(request, event);
-        self.settings.on_event(event);
+        self.settings.on_event(request, event);
         self.signing_keys.on_event(event);
         self.ledger.on_event(event);
         self.licenses.on_event(request, event);
@@ -157,5 +157,6 @@ impl Panels {
         self.purchase.on_failed(request, message);
         self.seats.on_failed(request, message);
         self.sync.on_failed(request);
+        self.settings.on_failed(request);
     }
 }

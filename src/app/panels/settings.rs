@@ -1,15 +1,24 @@
-//! Settings: where the data lives, theme, air-gapped mode, key lock time, operator name.
+//! Settings: where the data lives, theme, air-gapped mode, key lock time, operator name,
+//! backups, and sync (portal, sealed device token, background rounds, "Sync now").
 
+use super::sync::SyncNow;
 use crate::app::AppCtx;
 use crate::app::widgets;
 use crate::domain::settings::{Settings, Theme};
-use crate::jobs::{Command, Event};
+use crate::jobs::{Command, Event, RequestId};
+use crate::services::sync::SyncCommand;
 
 /// The settings form, starting from what is saved.
 pub struct SettingsPanel {
     draft: Settings,
     idle_minutes: String,
     backups_kept: String,
+    sync_interval: String,
+    /// A device token being typed (hidden, wiped once sealed).
+    token: widgets::SecretText,
+    /// The request sealing it, while it runs.
+    sealing: Option<RequestId>,
+    sync_now: SyncNow,
 }
 
 impl SettingsPanel {
@@ -18,13 +27,30 @@ impl SettingsPanel {
             draft: saved.clone(),
             idle_minutes: saved.key_idle_lock_minutes.to_string(),
             backups_kept: saved.backups_kept.to_string(),
+            sync_interval: saved.sync_interval_minutes.to_string(),
+            token: widgets::SecretText::default(),
+            sealing: None,
+            sync_now: SyncNow::default(),
         }
     }
 
-    pub fn on_event(&mut self, event: &Event) {
-        if let Event::SettingsSaved(saved) = event {
-            *self = Self::new(saved);
+    pub fn on_event(&mut self, request: RequestId, event: &Event) {
+        self.sync_now.on_ended(request);
+        if self.sealing.take_if(|r| *r == request).is_some() {
+            self.token = widgets::SecretText::default();
         }
+        if let Event::SettingsSaved(saved) = event {
+            self.draft = saved.clone();
+            self.idle_minutes = saved.key_idle_lock_minutes.to_string();
+            self.backups_kept = saved.backups_kept.to_string();
+            self.sync_interval = saved.sync_interval_minutes.to_string();
+        }
+    }
+
+    /// A request failed: what was typed stays, to be corrected.
+    pub fn on_failed(&mut self, request: RequestId) {
+        self.sync_now.on_ended(request);
+        self.sealing.take_if(|r| *r == request);
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
@@ -72,6 +98,13 @@ impl SettingsPanel {
         if kept.is_err() {
             problems.push("Daily backups kept", "must be a whole number");
         }
+        let interval = self.sync_interval.trim().parse::<u32>();
+        if let Ok(minutes) = interval {
+            self.draft.sync_interval_minutes = minutes;
+        }
+        if interval.is_err() {
+            problems.push("Sync every (minutes)", "must be a whole number of minutes");
+        }
         widgets::text_field(
             ui,
             "Lock keys after (minutes)",
@@ -96,6 +129,8 @@ impl SettingsPanel {
             &mut self.backups_kept,
             problems.get("Daily backups kept"),
         );
+        ui.separator();
+        self.sync_ui(ui, &problems);
         ui.add_space(8.0);
         let unchanged = &self.draft == cx.settings;
         ui.horizontal(|ui| {
@@ -107,6 +142,87 @@ impl SettingsPanel {
             }
         });
         ui.separator();
+        self.token_ui(ui, cx);
+        ui.separator();
         super::about::ui(ui, cx.renderer);
+    }
+
+    /// The portal and background rounds (saved with the other settings).
+    fn sync_ui(&mut self, ui: &mut egui::Ui, problems: &crate::domain::FieldErrors) {
+        ui.label(egui::RichText::new("Sync").strong());
+        ui.label("Sync is optional: a desk works fully on its own. With a portal, desks share accounts and their changes.");
+        widgets::text_field(
+            ui,
+            "Portal URL",
+            &mut self.draft.portal_url,
+            problems.get("Portal URL"),
+        );
+        widgets::in_field_column(ui, |ui| {
+            ui.checkbox(&mut self.draft.sync_enabled, "Sync in the background")
+        });
+        if let Some(problem) = problems.get("Sync in the background") {
+            widgets::error_text(ui, &format!("Sync in the background: {problem}"));
+        }
+        widgets::text_field(
+            ui,
+            "Sync every (minutes)",
+            &mut self.sync_interval,
+            problems.get("Sync every (minutes)"),
+        );
+    }
+
+    /// The device token, sealed under the active signing key, and "Sync now" (both act at
+    /// once, apart from "Save settings").
+    fn token_ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
+        ui.label(egui::RichText::new("Device token").strong());
+        match crate::store::sync::token_info(cx.db) {
+            Ok(Some(info)) => {
+                let key = cx.unlocked_keys.get(&info.key_id).map_or_else(
+                    || format!("{} (locked)", info.key_id),
+                    |name| format!("'{name}'"),
+                );
+                ui.label(format!(
+                    "A device token is saved, sealed under the signing key {key} on {}.",
+                    crate::domain::time::date_time(info.set_at)
+                ));
+            }
+            Ok(None) => {
+                ui.label("No device token saved. Ask the portal's operator for one (license-portal token create).");
+            }
+            Err(e) => widgets::error_text(ui, &format!("Could not read the device token: {e}")),
+        }
+        ui.label(
+            egui::RichText::new(
+                "It is sealed under the active signing key, which must be unlocked to save it and once a session to sync.",
+            )
+            .weak(),
+        );
+        let problem = match crate::services::sync::check_token(self.token.as_str()) {
+            Err(e) if !self.token.is_empty() => Some(e.to_string()),
+            _ => None,
+        };
+        widgets::password_field(
+            ui,
+            "New device token",
+            &mut self.token,
+            problem
+                .as_deref()
+                .and_then(|p| p.strip_prefix("Device token: ")),
+        );
+        ui.horizontal(|ui| {
+            let ready = problem.is_none() && !self.token.is_empty() && self.sealing.is_none();
+            if ui
+                .add_enabled(ready, egui::Button::new("Seal device token"))
+                .clicked()
+            {
+                let token = crate::services::keys::Secret::new(self.token.as_str());
+                self.sealing = Some(cx.send(Command::Sync(SyncCommand::SaveToken { token })));
+                self.token.clear(ui.ctx());
+            }
+            if ui.button("Forget device token").clicked() {
+                cx.send(Command::Sync(SyncCommand::ForgetToken));
+            }
+        });
+        self.sync_now.ui(ui, cx);
     }
 }

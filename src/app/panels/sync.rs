@@ -2,13 +2,15 @@
 //! pulled, how many changes wait to go), the changes the portal refused, and the pulled changes
 //! that wait: conflicts (this desk's version beside the other desk's, with "Keep this desk's
 //! version" / "Keep the other desk's version"), changes this desk refused, and changes it does
-//! not apply yet. A round runs from the command line (`license-desk sync`).
+//! not apply yet. "Sync now" runs a round through the worker; Settings → Sync sets the
+//! portal, the sealed device token and background sync.
 
 use crate::app::AppCtx;
 use crate::app::widgets::{self, Tone};
 use crate::domain::ids::ChangeId;
 use crate::domain::time;
 use crate::jobs::{Command, Event, RequestId};
+use crate::services::sync::SyncCommand;
 use crate::store::outbox::ParkedRow;
 use crate::store::sync::{InboxRow, InboxState, LastSync};
 use crate::store::{self, StoreResult};
@@ -57,6 +59,45 @@ fn shown(count: u64) -> String {
     }
 }
 
+/// The "Sync now" button: one round with the saved portal, through the worker; disabled
+/// while that round runs (the Sync panel and Settings → Sync each have one).
+#[derive(Default)]
+pub struct SyncNow {
+    running: Option<RequestId>,
+}
+
+impl SyncNow {
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut AppCtx<'_>) {
+        let why_not = if cx.settings.air_gapped {
+            Some("Air-gapped mode is on: this desk never syncs.")
+        } else if cx.settings.portal().is_empty() {
+            Some("Save a portal URL in Settings first.")
+        } else {
+            None
+        };
+        ui.horizontal(|ui| {
+            let ready = why_not.is_none() && self.running.is_none();
+            if ui
+                .add_enabled(ready, egui::Button::new("Sync now"))
+                .clicked()
+            {
+                self.running = Some(cx.send(Command::Sync(SyncCommand::Round)));
+            }
+            if self.running.is_some() {
+                ui.spinner();
+                ui.label("Syncing…");
+            } else if let Some(why) = why_not {
+                ui.label(why);
+            }
+        });
+    }
+
+    /// The round ended (either way).
+    pub fn on_ended(&mut self, request: RequestId) {
+        self.running.take_if(|r| *r == request);
+    }
+}
+
 /// The Sync panel.
 #[derive(Default)]
 pub struct SyncPanel {
@@ -64,11 +105,13 @@ pub struct SyncPanel {
     settling: Option<(RequestId, ChangeId)>,
     /// The last view read and when (egui's clock, seconds).
     view: Option<(f64, View)>,
+    sync_now: SyncNow,
 }
 
 impl SyncPanel {
     pub fn on_event(&mut self, request: RequestId, event: &Event) {
-        if matches!(event, Event::ConflictResolved { .. }) {
+        self.sync_now.on_ended(request);
+        if matches!(event, Event::ConflictResolved { .. } | Event::Sync(_)) {
             self.view = None;
             if self.settling.is_some_and(|(sent, _)| sent == request) {
                 self.settling = None;
@@ -78,6 +121,8 @@ impl SyncPanel {
 
     /// The request failed: the conflict stays, with the toast saying why.
     pub fn on_failed(&mut self, request: RequestId) {
+        self.sync_now.on_ended(request);
+        self.view = None;
         if self.settling.is_some_and(|(sent, _)| sent == request) {
             self.settling = None;
         }
@@ -101,7 +146,8 @@ impl SyncPanel {
         let Some((now, view)) = self.view.take() else {
             return;
         };
-        status_ui(ui, &view);
+        status_ui(ui, cx, &view);
+        self.sync_now.ui(ui, cx);
         ui.separator();
         parked_ui(ui, &view);
         ui.separator();
@@ -159,7 +205,7 @@ impl SyncPanel {
     }
 }
 
-fn status_ui(ui: &mut egui::Ui, view: &View) {
+fn status_ui(ui: &mut egui::Ui, cx: &AppCtx<'_>, view: &View) {
     let when = |at: Option<i64>| at.map_or_else(|| "never".to_string(), time::date_time);
     match &view.last.portal_url {
         Some(url) => {
@@ -174,16 +220,28 @@ fn status_ui(ui: &mut egui::Ui, view: &View) {
             ui.label("This desk has not synced: it works entirely on its own (sync is optional).");
         }
     }
+    if let (Some(at), Some(error)) = (view.last.attempted_at, &view.last.error) {
+        widgets::error_text(
+            ui,
+            &format!("Last round, {}, failed: {error}", time::date_time(at)),
+        );
+    }
+    let s = cx.settings;
+    ui.label(if s.air_gapped {
+        "Background sync: never (air-gapped mode)".to_string()
+    } else if s.sync_enabled {
+        format!(
+            "Background sync: on, every {} minutes with {}",
+            s.sync_interval_minutes,
+            s.portal()
+        )
+    } else {
+        "Background sync: off (turn it on in Settings)".to_string()
+    });
     ui.label(format!(
         "Changes waiting to go to the portal: {}",
-        view.pending
+        shown(view.pending)
     ));
-    ui.label(
-        RichText::new(
-            "A round runs from the command line: license-desk sync --portal URL --token-file FILE",
-        )
-        .weak(),
-    );
 }
 
 fn parked_ui(ui: &mut egui::Ui, view: &View) {
