@@ -177,7 +177,8 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
         // Back to schema 9 by hand: no clock column, bare per-desk numbers, no sync tables.
         let conn = common::raw_connection(&path);
         conn.execute_batch(
-            "DROP TABLE sync_parked;
+            "DROP TABLE sync_token;
+             DROP TABLE sync_parked;
              DROP TABLE sync_state;
              DROP TABLE sync_inbox;
              DROP TABLE sync_versions;

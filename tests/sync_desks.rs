@@ -11,8 +11,10 @@
 
 mod common;
 
+use license_desk::commerce::wallet::{WalletChange, WalletEntry};
 use license_desk::domain::account::Account;
 use license_desk::domain::ids::AccountId;
+use license_desk::domain::money::{Currency, Money};
 use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::store::sync::InboxState;
 use license_desk::store::{self, Store};
@@ -432,4 +434,96 @@ fn a_failed_cli_round_is_noted_with_its_reason() {
         "{last:?}"
     );
     assert_eq!(last.pushed_at, None);
+}
+
+/// Books a wallet entry on `desk` as its own (the commerce services check it the same way).
+fn book(desk: &mut Desk, account: AccountId, change: WalletChange, at: i64) {
+    let entry = WalletEntry {
+        id: uuid::Uuid::now_v7(),
+        at,
+        change,
+    };
+    desk.store
+        .write(|tx| store::wallet::append(tx, account, &entry, at))
+        .unwrap();
+}
+
+fn money_of(desk: &Desk, account: AccountId) -> Option<Money> {
+    store::wallet::balances(desk.store.conn(), account)
+        .unwrap()
+        .money
+}
+
+#[test]
+fn wallet_entries_are_facts_added_once_and_an_overdraft_at_merge_waits_for_staff() {
+    let portal = Portal::start();
+    let mut a = Desk::new();
+    let mut b = Desk::new();
+    let acme = a.create("Acme", NOW);
+    let eur = |major| Money::from_major(major, Currency::EUR).unwrap();
+    book(
+        &mut a,
+        acme.id,
+        WalletChange::TopUp {
+            amount: eur(100),
+            reference: "bank transfer 1".into(),
+        },
+        NOW,
+    );
+    a.sync(&portal, NOW + 1);
+    b.sync(&portal, NOW + 2);
+    assert_eq!(money_of(&b, acme.id), Some(eur(100)));
+
+    // Offline, each desk spends from the same 100.
+    let pay = |amount, reference: &str| WalletChange::Payment {
+        amount,
+        reference: reference.into(),
+    };
+    book(&mut a, acme.id, pay(eur(80), "INV-A"), NOW + 10);
+    book(&mut b, acme.id, pay(eur(50), "INV-B"), NOW + 11);
+    b.sync(&portal, NOW + 20);
+    let report = a.sync(&portal, NOW + 21);
+    assert_eq!(report.refused, 1, "{report:?}");
+    let report = b.sync(&portal, NOW + 22);
+    assert_eq!(report.refused, 1, "{report:?}");
+    // Neither wallet went below zero; each desk shows the other's payment for review.
+    assert_eq!(money_of(&a, acme.id), Some(eur(20)));
+    assert_eq!(money_of(&b, acme.id), Some(eur(50)));
+    for desk in [&a, &b] {
+        let refused: Vec<_> = desk
+            .inbox()
+            .into_iter()
+            .filter(|i| i.state == InboxState::Refused)
+            .collect();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].change.entity, "wallet_entry");
+        assert!(
+            refused[0].note.contains("kept for review"),
+            "{}",
+            refused[0].note
+        );
+    }
+
+    // A top-up on A reaches B and adds once, however often B reads the feed again.
+    book(
+        &mut a,
+        acme.id,
+        WalletChange::TopUp {
+            amount: eur(30),
+            reference: "bank transfer 2".into(),
+        },
+        NOW + 30,
+    );
+    a.sync(&portal, NOW + 31);
+    b.sync(&portal, NOW + 32);
+    assert_eq!(money_of(&b, acme.id), Some(eur(80)));
+    b.store
+        .write(|tx| {
+            tx.execute("UPDATE sync_state SET cursor = NULL", [])
+                .map_err(store::StoreError::from)
+        })
+        .unwrap();
+    let again = b.sync(&portal, NOW + 40);
+    assert_eq!(again.pull.applied, 0, "{again:?}");
+    assert_eq!(money_of(&b, acme.id), Some(eur(80)));
 }

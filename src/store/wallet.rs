@@ -48,12 +48,45 @@ fn movement_word(movement: Movement) -> &'static str {
     }
 }
 
-/// Appends an entry (the caller checked it against the balances).
+/// Appends an entry (the caller checked it against the balances), with its outbox change.
 pub fn append(
     tx: &Transaction<'_>,
     account_id: AccountId,
     entry: &WalletEntry,
     now: i64,
+) -> StoreResult<()> {
+    insert_row(tx, account_id, entry)?;
+    outbox::record(
+        tx,
+        &Change::WalletEntry(WalletEntryRecord {
+            account_id,
+            entry: entry.clone(),
+        }),
+        now,
+    )?;
+    Ok(())
+}
+
+/// The entry with this id and its account, if this desk has it.
+pub fn get(conn: &Connection, id: WalletEntryId) -> StoreResult<Option<WalletEntryRecord>> {
+    let row: Option<(AccountId, String)> = conn
+        .prepare_cached("SELECT account_id, body FROM wallet_entries WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(account_id, body)| {
+        Ok(WalletEntryRecord {
+            account_id,
+            entry: from_json("wallet entry", &body)?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores an entry (one booked here, or one pulled from another desk).
+pub fn insert_row(
+    tx: &Transaction<'_>,
+    account_id: AccountId,
+    entry: &WalletEntry,
 ) -> StoreResult<()> {
     let delta = entry
         .change
@@ -95,14 +128,6 @@ pub fn append(
             to_json(entry)?,
             entry.at
         ],
-    )?;
-    outbox::record(
-        tx,
-        &Change::WalletEntry(WalletEntryRecord {
-            account_id,
-            entry: entry.clone(),
-        }),
-        now,
     )?;
     Ok(())
 }

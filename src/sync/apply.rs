@@ -2,11 +2,14 @@
 //! Each entity this desk applies has one arm here; any other is kept waiting in the inbox
 //! (never dropped) until a desk that applies it reads it again.
 
+use crate::commerce::wallet::Wallet;
 use crate::domain::account::Account;
 use crate::domain::billing::BillingDetails;
-use crate::domain::ids::{AccountId, PaymentMethodId};
+use crate::domain::ids::{AccountId, PaymentMethodId, WalletEntryId};
+use crate::domain::money::Currency;
 use crate::domain::payment::PaymentMethod;
 use crate::domain::validation::FieldErrors;
+use crate::store::wallet::{self, WalletEntryRecord};
 use crate::store::{StoreError, accounts, billing, payments};
 use rusqlite::Transaction;
 use serde::Deserialize;
@@ -28,6 +31,7 @@ pub const APPLIES: &[(&str, &str)] = &[
     ("billing_details", "upsert"),
     ("payment_method", "upsert"),
     ("payment_method", "delete"),
+    ("wallet_entry", "insert"),
 ];
 
 #[derive(Deserialize)]
@@ -72,6 +76,10 @@ pub fn apply(
         ("payment_method", "delete") => {
             read::<Gone<PaymentMethodId>>(body).map(|g| payments::remove(tx, g.id).map(|_| ()))
         }
+        ("wallet_entry", "insert") => match read::<WalletEntryRecord>(body) {
+            Ok(record) => wallet_entry(tx, &record)?.map(Ok),
+            Err(unreadable) => Err(unreadable),
+        },
         _ => return Ok(Outcome::Waiting),
     };
     match result {
@@ -79,6 +87,53 @@ pub fn apply(
         Ok(Ok(())) => Ok(Outcome::Applied),
         Ok(Err(e)) => refusal(e).map(Outcome::Refused),
     }
+}
+
+/// A wallet entry from another desk, an insert-only fact: added once (the same entry again
+/// changes nothing; another entry under its id is refused). The wallet is checked with it as
+/// a booking here would be: an entry that would take a balance below zero after the merge (two
+/// desks spending the same money offline) is refused, so it waits for staff in the Sync
+/// panel and the balance never goes negative.
+fn wallet_entry(
+    tx: &Transaction<'_>,
+    record: &WalletEntryRecord,
+) -> Result<Result<(), String>, StoreError> {
+    let account_id = record.account_id;
+    let entry = &record.entry;
+    if let Some(here) = wallet::get(tx, WalletEntryId(entry.id))? {
+        return Ok(if &here == record {
+            Ok(())
+        } else {
+            Err(format!(
+                "a different wallet entry {} is here already",
+                entry.id
+            ))
+        });
+    }
+    if accounts::get(tx, account_id)?.is_none() {
+        return Ok(Err(format!("account {account_id} is not on this desk")));
+    }
+    let currency = match (
+        wallet::currency(tx, account_id)?,
+        entry.change.money_delta(),
+    ) {
+        (Some(currency), _) => currency,
+        (None, Some(Ok(delta))) => delta.currency(),
+        (None, Some(Err(e))) => return Ok(Err(format!("the amount does not read: {e}"))),
+        // Entitlements only: no money is moved, any currency reads the same.
+        (None, None) => Currency::EUR,
+    };
+    let wallet = match Wallet::from_entries(currency, wallet::entries(tx, account_id)?) {
+        Ok(wallet) => wallet,
+        Err(e) => return Ok(Err(format!("this desk's wallet does not add up: {e}"))),
+    };
+    if let Err(e) = wallet.check(&entry.change) {
+        return Ok(Err(format!(
+            "not applied, kept for review: with it the wallet would not hold ({e})"
+        )));
+    }
+    wallet::insert_row(tx, account_id, entry)?;
+    Ok(Ok(()))
 }
 
 /// The same checks a person's input gets on this desk.
