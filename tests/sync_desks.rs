@@ -527,3 +527,29 @@ fn wallet_entries_are_facts_added_once_and_an_overdraft_at_merge_waits_for_staff
     assert_eq!(again.pull.applied, 0, "{again:?}");
     assert_eq!(money_of(&b, acme.id), Some(eur(80)));
 }
+
+#[test]
+fn a_wallet_id_held_by_a_pulled_account_is_skipped_not_shared() {
+    let portal = Portal::start();
+    let mut a = Desk::new();
+    let mut b = Desk::new();
+    // Both desks number from their own first block before they ever sync.
+    let first = a.create("Acme", NOW);
+    sync::push::push(&mut a.store, &portal.client(), Default::default(), NOW + 1).unwrap();
+    sync::pull::pull(
+        &mut b.store,
+        &portal.client(),
+        &portal.server.url(),
+        100,
+        NOW + 2,
+    )
+    .unwrap();
+    assert_eq!(b.account(first.id).unwrap().wallet_id, first.wallet_id);
+    let made = b.create("Beta", NOW + 3);
+    assert_ne!(made.wallet_id, first.wallet_id);
+    assert!(
+        store::accounts::by_wallet_id(b.store.conn(), made.wallet_id)
+            .unwrap()
+            .is_some_and(|held| held.id == made.id)
+    );
+}

@@ -28,9 +28,14 @@ fn duplicate(name: &str) -> StoreError {
 /// Creates an account named `name` (already validated and normalised) with the next wallet ID
 /// from this desk's blocks, or a provisional one when the blocks are used up.
 pub fn create(tx: &Transaction<'_>, name: &str, now: i64) -> StoreResult<Account> {
-    let (wallet_id, wallet_id_final) = match desk::take_wallet_id(tx)? {
-        Some(id) => (id, true),
-        None => (desk::provisional_wallet_id(tx)?, false),
+    let (wallet_id, wallet_id_final) = loop {
+        match desk::take_wallet_id(tx)? {
+            // An account pulled from another desk may hold it (one numbered before that desk
+            // first synced, until it renumbers): the number is skipped, never shared.
+            Some(id) if by_wallet_id(tx, id)?.is_some() => continue,
+            Some(id) => break (id, true),
+            None => break (desk::provisional_wallet_id(tx)?, false),
+        }
     };
     let created = Account {
         id: AccountId::new(),
