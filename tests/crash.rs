@@ -711,3 +711,107 @@ fn demo_data_killed_anywhere_leaves_whole_rows_and_runs_again() {
     assert_eq!(licenses(&desk.database()), before + 3000);
     check_database(&desk);
 }
+
+/// Changes of the feed the sync scenario pulls (`LICENSE_DESK_CRASH_ROWS` / 2 accounts, each
+/// with a wallet top-up).
+fn feed_accounts() -> usize {
+    (bulk_rows() / 2).max(500)
+}
+
+/// Applied pulled changes of `entity`, and the rows they made.
+fn applied_and_rows(database: &Path, entity: &str, table: &str) -> (i64, i64) {
+    let conn = common::raw_connection(database);
+    let applied = conn
+        .query_row(
+            "SELECT count(*) FROM sync_inbox WHERE entity = ?1 AND state = 'applied'",
+            [entity],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    let rows = conn
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap();
+    (applied, rows)
+}
+
+#[test]
+fn a_sync_pull_killed_anywhere_applies_each_change_once_and_resumes() {
+    use license_desk::commerce::wallet::{WalletChange, WalletEntry};
+    use license_desk::domain::money::{Currency, Money};
+    let portal_dir = tempfile::tempdir().unwrap();
+    let (server, token) = common::portal::start(portal_dir.path());
+    let url = server.url();
+    let n = feed_accounts();
+    // Another desk made the feed: accounts, each with a top-up.
+    {
+        let maker = Desk::new();
+        let mut store = Store::open(&maker.database()).unwrap();
+        store
+            .write(|tx| {
+                for i in 0..n {
+                    let account =
+                        license_desk::store::accounts::create(tx, &format!("Customer {i}"), 1)?;
+                    let entry = WalletEntry {
+                        id: uuid::Uuid::now_v7(),
+                        at: 1,
+                        change: WalletChange::TopUp {
+                            amount: Money::from_major(10, Currency::EUR).unwrap(),
+                            reference: format!("transfer {i}"),
+                        },
+                    };
+                    license_desk::store::wallet::append(tx, account.id, &entry, 1)?;
+                }
+                Ok::<_, license_desk::store::StoreError>(())
+            })
+            .unwrap();
+        let mut client =
+            portal::client::PortalClient::new(&url, &token, Default::default()).unwrap();
+        client.negotiate().unwrap();
+        license_desk::sync::push::push(&mut store, &client, Default::default(), 2).unwrap();
+    }
+    let token_file = portal_dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let sync =
+        |desk: &Desk| desk.command(&["sync", "--portal", &url, "--token-file", s(&token_file)]);
+    // Timed on a desk of its own (a finished pull would leave nothing to kill).
+    let fresh = Desk::new();
+    let span = run_killed(sync(&fresh), None, fresh.dir.path()).elapsed;
+    let span_ms = u64::try_from(span.as_millis()).unwrap().max(1);
+    let desk = Desk::new();
+    let mut rng = Rng::new("sync pull");
+    for k in 1..=kills() {
+        let at = Duration::from_millis(rng.below(span_ms));
+        let run = run_killed(sync(&desk), Some(at), desk.dir.path());
+        println!(
+            "[sync pull] kill {k}: after {} ms of {} ({})",
+            at.as_millis(),
+            span.as_millis(),
+            if run.killed {
+                "killed"
+            } else {
+                "it had finished"
+            }
+        );
+        check_database(&desk);
+        // Whatever was taken was applied whole and once: a row for each applied change.
+        let (accounts_applied, accounts) =
+            applied_and_rows(&desk.database(), "account", "accounts");
+        assert_eq!(accounts_applied, accounts, "accounts applied vs held");
+        let (entries_applied, entries) =
+            applied_and_rows(&desk.database(), "wallet_entry", "wallet_entries");
+        assert_eq!(entries_applied, entries, "wallet entries applied vs held");
+    }
+    let last = run_killed(sync(&desk), None, desk.dir.path());
+    assert!(!last.killed);
+    let want = i64::try_from(n).unwrap();
+    assert_eq!(
+        applied_and_rows(&desk.database(), "account", "accounts"),
+        (want, want)
+    );
+    assert_eq!(
+        applied_and_rows(&desk.database(), "wallet_entry", "wallet_entries"),
+        (want, want)
+    );
+    let quiet = desk.run(&["sync", "--portal", &url, "--token-file", s(&token_file)]);
+    assert_eq!(quiet.status.code(), Some(3), "{}", text(&quiet));
+}
