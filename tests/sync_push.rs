@@ -194,6 +194,18 @@ fn a_refused_change_is_parked_with_the_reason_and_the_rest_still_goes() {
     assert!(parked[0].reason.contains("gizmo"), "{}", parked[0].reason);
     // The account made after it reached the portal.
     assert!(feed(&s.client).iter().any(|e| e.contains("\"After\"")));
+
+    // Retry puts it back in the outbox, the same change; refused again, it is parked again.
+    let change_id = parked[0].row.change_id;
+    assert!(s.store.write(|tx| outbox::unpark(tx, change_id)).unwrap());
+    assert!(!s.store.write(|tx| outbox::unpark(tx, change_id)).unwrap());
+    assert_eq!(rows_waiting(&s.store), 1);
+    assert!(outbox::parked(s.store.conn(), 100).unwrap().is_empty());
+    let again = push(&mut s.store, &s.client, PushLimits::default(), NOW).unwrap();
+    assert_eq!((again.sent, again.parked), (1, 1));
+    let parked = outbox::parked(s.store.conn(), 100).unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].row.change_id, change_id);
 }
 
 #[test]

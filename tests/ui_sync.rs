@@ -255,3 +255,47 @@ fn staff_set_up_sync_in_settings_sync_now_settle_a_conflict_and_sync_in_the_back
         "the key locked itself when idle; sync went on"
     );
 }
+
+#[test]
+fn a_change_the_portal_refused_is_shown_and_retried_from_the_panel() {
+    let portal_dir = tempfile::tempdir().expect("test setup");
+    let (server, token) = common::portal::start(portal_dir.path());
+    let url = server.url();
+    let desk = TempDesk::new();
+    let mut a = Store::open(&desk.database()).expect("test setup");
+    accounts::create(&mut a, "Acme", TEST_NOW).expect("test setup");
+    // A change the portal does not know (as a newer desk might make).
+    common::raw_connection(&desk.database())
+        .execute(
+            "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc)
+             VALUES (randomblob(16), 'gizmo', 'g-1', 'upsert', 1, '{}', ?1,
+                     (SELECT hlc FROM outbox ORDER BY seq DESC LIMIT 1))",
+            [TEST_NOW],
+        )
+        .expect("test setup");
+    let mut client = ::portal::client::PortalClient::new(
+        &url,
+        &token,
+        ::portal::client::ClientOptions::default(),
+    )
+    .expect("test setup");
+    client.negotiate().expect("test setup");
+    sync::round(&mut a, &client, &url, TEST_NOW + 1).expect("test setup");
+    drop(a);
+
+    let mut app = harness(&desk);
+    open_page(&mut app, "Sync");
+    assert!(shows(&app, "unknown_entity"));
+    assert!(shows(&app, "gizmo g-1"));
+    assert!(shows(&app, "Changes waiting to go to the portal: 0"));
+    click(&mut app, "Retry");
+    settle(&mut app);
+    assert!(shows(&app, "None: every change sent was taken."));
+    assert!(shows(&app, "Changes waiting to go to the portal: 1"));
+    assert!(
+        app.state()
+            .toasts()
+            .texts()
+            .any(|t| t.contains("goes to the portal again"))
+    );
+}

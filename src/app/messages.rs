@@ -18,6 +18,9 @@ pub fn toast_for(event: &Event) -> Option<String> {
                 format!("Device token sealed under the signing key '{key_name}'")
             }
             SyncEvent::TokenForgotten => "Device token forgotten".into(),
+            SyncEvent::Requeued { change_id } => {
+                format!("Change {change_id} goes to the portal again with the next round")
+            }
             SyncEvent::Synced(r) => format!(
                 "Synced: {} changes pushed, {} pulled ({} applied){}",
                 r.push.acknowledged,

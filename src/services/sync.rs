@@ -6,6 +6,7 @@
 //! the first round of a session, which opens it and keeps it in memory ([`SyncSession`]) until
 //! the app closes or the token is replaced. Locking keys does not stop a sync already set up.
 
+use crate::domain::ids::ChangeId;
 use crate::domain::settings::Settings;
 use crate::services::keys::{KeyVault, KeysError, Secret};
 use crate::store::{self, Store, StoreError};
@@ -29,6 +30,8 @@ pub enum SyncCommand {
     ForgetToken,
     /// One round with the portal of the settings (staff asked, or the schedule is due).
     Round,
+    /// Offer a change the portal refused again, at the next push.
+    RetryParked { change_id: ChangeId },
 }
 
 impl SyncCommand {
@@ -38,6 +41,7 @@ impl SyncCommand {
             SyncCommand::SaveToken { .. } => "Save device token",
             SyncCommand::ForgetToken => "Forget device token",
             SyncCommand::Round => "Sync",
+            SyncCommand::RetryParked { .. } => "Retry change",
         }
     }
 }
@@ -51,6 +55,10 @@ pub enum SyncEvent {
     },
     TokenForgotten,
     Synced(RoundReport),
+    /// Back in the outbox; it goes with the next push.
+    Requeued {
+        change_id: ChangeId,
+    },
 }
 
 /// Why a sync command did nothing (or stopped).
@@ -70,6 +78,8 @@ pub enum SyncServiceError {
         "the device token is sealed under the signing key '{name}': unlock it under Signing keys to sync"
     )]
     TokenLocked { name: String },
+    #[error("change {0} is not among the changes the portal refused")]
+    NotParked(ChangeId),
     #[error("the device token does not open: {0}")]
     TokenDamaged(String),
     #[error(transparent)]
@@ -110,6 +120,13 @@ impl SyncSession {
                 Ok(SyncEvent::TokenForgotten)
             }
             SyncCommand::Round => self.round(store, vault, now).map(SyncEvent::Synced),
+            SyncCommand::RetryParked { change_id } => {
+                if store.write(|tx| store::outbox::unpark(tx, change_id))? {
+                    Ok(SyncEvent::Requeued { change_id })
+                } else {
+                    Err(SyncServiceError::NotParked(change_id))
+                }
+            }
         }
     }
 

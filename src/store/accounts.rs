@@ -44,17 +44,17 @@ pub fn create(tx: &Transaction<'_>, name: &str, now: i64) -> StoreResult<Account
         wallet_id_final,
         created_at: now,
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO accounts (id, name, wallet_id, wallet_final, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![
-            created.id,
-            created.name,
-            created.wallet_id,
-            created.wallet_id_final,
-            now
-        ],
-    )
+    )?
+    .execute(params![
+        created.id,
+        created.name,
+        created.wallet_id,
+        created.wallet_id_final,
+        now
+    ])
     .map_err(|e| {
         if is_unique_violation(&e) {
             duplicate(&created.name)
@@ -92,7 +92,8 @@ pub fn rename(tx: &Transaction<'_>, id: AccountId, name: &str, now: i64) -> Stor
 /// no licenses: the schema refuses otherwise).
 pub fn delete(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Account> {
     let gone = get(tx, id)?.ok_or_else(|| not_found(id))?;
-    tx.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
+    tx.prepare_cached("DELETE FROM accounts WHERE id = ?1")?
+        .execute([id])?;
     outbox::record(tx, &Change::AccountDeleted { id }, now)?;
     Ok(gone)
 }
@@ -104,10 +105,10 @@ pub fn renumber(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Op
     let Some(wallet_id) = desk::take_wallet_id(tx)? else {
         return Ok(None);
     };
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE accounts SET wallet_id = ?2, wallet_final = 1, updated_at = ?3 WHERE id = ?1",
-        params![id, wallet_id, now],
-    )?;
+    )?
+    .execute(params![id, wallet_id, now])?;
     let renumbered = get(tx, id)?.ok_or_else(|| not_found(id))?;
     outbox::record(tx, &Change::Account(renumbered.clone()), now)?;
     Ok(Some(renumbered))
@@ -116,20 +117,20 @@ pub fn renumber(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Op
 /// Writes an account as another desk has it (a pulled change): added, or its name and wallet
 /// ID brought up to date. Records no outbox change.
 pub fn put(tx: &Transaction<'_>, account: &Account, now: i64) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO accounts (id, name, wallet_id, wallet_final, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, wallet_id = excluded.wallet_id,
              wallet_final = excluded.wallet_final, updated_at = excluded.updated_at",
-        params![
-            account.id,
-            account.name,
-            account.wallet_id,
-            account.wallet_id_final,
-            account.created_at,
-            now
-        ],
-    )
+    )?
+    .execute(params![
+        account.id,
+        account.name,
+        account.wallet_id,
+        account.wallet_id_final,
+        account.created_at,
+        now
+    ])
     .map_err(|e| {
         if is_unique_violation(&e) {
             StoreError::Duplicate {
@@ -146,7 +147,10 @@ pub fn put(tx: &Transaction<'_>, account: &Account, now: i64) -> StoreResult<()>
 /// Removes an account as another desk did (a pulled change), with its billing details and
 /// payment methods; records no outbox change. False when it was not here.
 pub fn remove(tx: &Transaction<'_>, id: AccountId) -> StoreResult<bool> {
-    Ok(tx.execute("DELETE FROM accounts WHERE id = ?1", [id])? > 0)
+    Ok(tx
+        .prepare_cached("DELETE FROM accounts WHERE id = ?1")?
+        .execute([id])?
+        > 0)
 }
 
 fn not_found(id: AccountId) -> StoreError {

@@ -33,8 +33,7 @@ pub fn put(
     stored: &BillingDetails,
     now: i64,
 ) -> StoreResult<()> {
-    let changed = tx.execute(
-        "INSERT INTO billing_details (account_id, company, contact_name, email, phone,
+    let changed = tx.prepare_cached("INSERT INTO billing_details (account_id, company, contact_name, email, phone,
              address_line1, address_line2, city, postal_code, country, tax_id, updated_at)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
          WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?1)
@@ -43,8 +42,8 @@ pub fn put(
              email = excluded.email, phone = excluded.phone,
              address_line1 = excluded.address_line1, address_line2 = excluded.address_line2,
              city = excluded.city, postal_code = excluded.postal_code,
-             country = excluded.country, tax_id = excluded.tax_id, updated_at = excluded.updated_at",
-        params![
+             country = excluded.country, tax_id = excluded.tax_id, updated_at = excluded.updated_at")?
+        .execute(params![
             account_id,
             stored.company,
             stored.contact_name,
@@ -57,8 +56,7 @@ pub fn put(
             stored.country,
             stored.tax_id,
             now
-        ],
-    )?;
+        ])?;
     if changed == 0 {
         return Err(StoreError::NotFound {
             what: "account",

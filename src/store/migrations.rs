@@ -886,6 +886,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sync_state ADD COLUMN attempted_at INTEGER;
     ALTER TABLE sync_state ADD COLUMN error TEXT;
     "#,
+    // 14: what a pull asks of each change it takes, by index: this desk's unpushed change of
+    // the same entity, and the refusals a newer version settles (each was a scan per change).
+    r#"
+    CREATE INDEX outbox_entity ON outbox(entity, entity_id);
+    CREATE INDEX sync_inbox_refused ON sync_inbox(entity, entity_id) WHERE state = 'refused';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -566,12 +566,18 @@ fn ensure_writable(path: &Path) -> StoreResult<()> {
 
 fn configure(conn: &Connection) -> StoreResult<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Every statement a long write repeats (a pull applies thousands of changes, each through
+    // a dozen statements) stays prepared.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // `rarray(?)`: the license list binds sets of ids as one parameter.
     rusqlite::vtab::array::load_module(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(())
 }
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
 
 /// True when an SQLite error is a UNIQUE constraint violation.
 pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {

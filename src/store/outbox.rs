@@ -645,6 +645,21 @@ pub fn park(tx: &Transaction<'_>, seq: i64, code: &str, reason: &str, now: i64) 
     Ok(())
 }
 
+/// Puts a parked change back at the end of the outbox (the same change id and clock reading),
+/// for the next push to offer the portal again; false when no such change is parked.
+pub fn unpark(tx: &Transaction<'_>, change_id: ChangeId) -> StoreResult<bool> {
+    let moved = tx
+        .prepare_cached(
+            "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc)
+             SELECT change_id, entity, entity_id, op, version, body, created_at, hlc
+             FROM sync_parked WHERE change_id = ?1",
+        )?
+        .execute([change_id])?;
+    tx.prepare_cached("DELETE FROM sync_parked WHERE change_id = ?1")?
+        .execute([change_id])?;
+    Ok(moved > 0)
+}
+
 /// A change the portal refused, as parked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParkedRow {

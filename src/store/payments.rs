@@ -85,10 +85,8 @@ fn clear_default(tx: &Transaction<'_>, account_id: AccountId, now: i64) -> Store
         )
         .optional()?;
     if let Some(previous) = previous {
-        tx.execute(
-            "UPDATE payment_methods SET is_default = 0 WHERE id = ?1",
-            [previous],
-        )?;
+        tx.prepare_cached("UPDATE payment_methods SET is_default = 0 WHERE id = ?1")?
+            .execute([previous])?;
         outbox::record(tx, &Change::PaymentMethod(get(tx, previous)?), now)?;
     }
     Ok(())
@@ -105,10 +103,8 @@ pub fn set_default(
         return Ok(method);
     }
     clear_default(tx, method.account_id, now)?;
-    tx.execute(
-        "UPDATE payment_methods SET is_default = 1 WHERE id = ?1",
-        [id],
-    )?;
+    tx.prepare_cached("UPDATE payment_methods SET is_default = 1 WHERE id = ?1")?
+        .execute([id])?;
     let method = get(tx, id)?;
     outbox::record(tx, &Change::PaymentMethod(method.clone()), now)?;
     Ok(method)
@@ -118,7 +114,8 @@ pub fn set_default(
 /// recorded). Returns the removed method.
 pub fn delete(tx: &Transaction<'_>, id: PaymentMethodId, now: i64) -> StoreResult<PaymentMethod> {
     let gone = get(tx, id)?;
-    tx.execute("DELETE FROM payment_methods WHERE id = ?1", [id])?;
+    tx.prepare_cached("DELETE FROM payment_methods WHERE id = ?1")?
+        .execute([id])?;
     outbox::record(tx, &Change::PaymentMethodDeleted { id }, now)?;
     if gone.is_default {
         let next: Option<PaymentMethodId> = tx
@@ -130,10 +127,8 @@ pub fn delete(tx: &Transaction<'_>, id: PaymentMethodId, now: i64) -> StoreResul
             )
             .optional()?;
         if let Some(next) = next {
-            tx.execute(
-                "UPDATE payment_methods SET is_default = 1 WHERE id = ?1",
-                [next],
-            )?;
+            tx.prepare_cached("UPDATE payment_methods SET is_default = 1 WHERE id = ?1")?
+                .execute([next])?;
             outbox::record(tx, &Change::PaymentMethod(get(tx, next)?), now)?;
         }
     }
@@ -144,11 +139,11 @@ pub fn delete(tx: &Transaction<'_>, id: PaymentMethodId, now: i64) -> StoreResul
 /// applied with it): a default method takes the flag from the account's other methods.
 pub fn put(tx: &Transaction<'_>, method: &PaymentMethod) -> StoreResult<()> {
     if method.is_default {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE payment_methods SET is_default = 0
              WHERE account_id = ?1 AND is_default = 1 AND id <> ?2",
-            params![method.account_id, method.id],
-        )?;
+        )?
+        .execute(params![method.account_id, method.id])?;
     }
     let (kind, holder, brand, last4, exp_month, exp_year, bank_name) = match &method.details {
         PaymentDetails::Card {
@@ -179,7 +174,7 @@ pub fn put(tx: &Transaction<'_>, method: &PaymentMethod) -> StoreResult<()> {
             Some(bank_name),
         ),
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO payment_methods (id, account_id, kind, holder, brand, last4, exp_month,
                                       exp_year, bank_name, is_default, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -187,26 +182,29 @@ pub fn put(tx: &Transaction<'_>, method: &PaymentMethod) -> StoreResult<()> {
              holder = excluded.holder, brand = excluded.brand, last4 = excluded.last4,
              exp_month = excluded.exp_month, exp_year = excluded.exp_year,
              bank_name = excluded.bank_name, is_default = excluded.is_default",
-        params![
-            method.id,
-            method.account_id,
-            kind,
-            holder,
-            brand,
-            last4,
-            exp_month,
-            exp_year,
-            bank_name,
-            method.is_default,
-            method.created_at
-        ],
-    )?;
+    )?
+    .execute(params![
+        method.id,
+        method.account_id,
+        kind,
+        holder,
+        brand,
+        last4,
+        exp_month,
+        exp_year,
+        bank_name,
+        method.is_default,
+        method.created_at
+    ])?;
     Ok(())
 }
 
 /// Removes a method as another desk did (a pulled change), without recording a change.
 pub fn remove(tx: &Transaction<'_>, id: PaymentMethodId) -> StoreResult<bool> {
-    Ok(tx.execute("DELETE FROM payment_methods WHERE id = ?1", [id])? > 0)
+    Ok(tx
+        .prepare_cached("DELETE FROM payment_methods WHERE id = ?1")?
+        .execute([id])?
+        > 0)
 }
 
 /// One method by id.

@@ -28,26 +28,26 @@ pub fn save_cursor(
     cursor: Option<&str>,
     now: i64,
 ) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO sync_state (singleton, portal_url, cursor, pulled_at) VALUES (1, ?1, ?2, ?3)
          ON CONFLICT (singleton) DO UPDATE SET
              portal_url = excluded.portal_url, cursor = excluded.cursor,
              pulled_at = excluded.pulled_at,
              pushed_at = CASE WHEN portal_url = excluded.portal_url THEN pushed_at END",
-        params![portal_url, cursor, now],
-    )?;
+    )?
+    .execute(params![portal_url, cursor, now])?;
     Ok(())
 }
 
 /// Notes a push that emptied the outbox into `portal_url`.
 pub fn note_pushed(tx: &Transaction<'_>, portal_url: &str, now: i64) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO sync_state (singleton, portal_url, pushed_at) VALUES (1, ?1, ?2)
          ON CONFLICT (singleton) DO UPDATE SET
              cursor = CASE WHEN portal_url = excluded.portal_url THEN cursor END,
              portal_url = excluded.portal_url, pushed_at = excluded.pushed_at",
-        params![portal_url, now],
-    )?;
+    )?
+    .execute(params![portal_url, now])?;
     Ok(())
 }
 
@@ -60,12 +60,12 @@ pub fn note_attempt(
     now: i64,
     error: Option<&str>,
 ) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO sync_state (singleton, portal_url, attempted_at, error) VALUES (1, ?1, ?2, ?3)
          ON CONFLICT (singleton) DO UPDATE SET
              attempted_at = excluded.attempted_at, error = excluded.error",
-        params![portal_url, now, error],
-    )?;
+    )?
+    .execute(params![portal_url, now, error])?;
     Ok(())
 }
 
@@ -119,18 +119,18 @@ pub struct TokenInfo {
 
 /// Keeps the sealed device token in place of any earlier one.
 pub fn set_token(tx: &Transaction<'_>, token: &SealedToken, now: i64) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO sync_token (singleton, key_id, sealed, set_at) VALUES (1, ?1, ?2, ?3)
          ON CONFLICT (singleton) DO UPDATE SET
              key_id = excluded.key_id, sealed = excluded.sealed, set_at = excluded.set_at",
-        params![SqlKeyId(token.key_id), token.sealed, now],
-    )?;
+    )?
+    .execute(params![SqlKeyId(token.key_id), token.sealed, now])?;
     Ok(())
 }
 
 /// Forgets the device token; true when there was one.
 pub fn forget_token(tx: &Transaction<'_>) -> StoreResult<bool> {
-    Ok(tx.execute("DELETE FROM sync_token", [])? > 0)
+    Ok(tx.prepare_cached("DELETE FROM sync_token")?.execute([])? > 0)
 }
 
 /// The sealed device token (the writer's connection only).

@@ -111,24 +111,24 @@ pub fn insert_row(
         WalletChange::Credit { reason, .. } => (None, None, None, format!("{reason:?}")),
         WalletChange::Refund { of, .. } => (None, None, None, of.to_string()),
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO wallet_entries (id, account_id, kind, currency, amount_minor, product,
              movement, quantity, reference, body, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            WalletEntryId(entry.id),
-            account_id,
-            kind_word(&entry.change),
-            delta.map(|d| d.currency().code()),
-            delta.map(Money::minor),
-            product,
-            movement,
-            quantity,
-            reference,
-            to_json(entry)?,
-            entry.at
-        ],
-    )?;
+    )?
+    .execute(params![
+        WalletEntryId(entry.id),
+        account_id,
+        kind_word(&entry.change),
+        delta.map(|d| d.currency().code()),
+        delta.map(Money::minor),
+        product,
+        movement,
+        quantity,
+        reference,
+        to_json(entry)?,
+        entry.at
+    ])?;
     Ok(())
 }
 

@@ -89,8 +89,8 @@ pub fn apply(
     }
 }
 
-/// A wallet entry from another desk, an insert-only fact: added once (the same entry again
-/// changes nothing; another entry under its id is refused). The wallet is checked with it as
+/// A wallet entry from another desk, an insert-only fact: added once (the same change under
+/// the same id again changes nothing; another change under its id is refused). The wallet is checked with it as
 /// a booking here would be: an entry that would take a balance below zero after the merge (two
 /// desks spending the same money offline) is refused, so it waits for staff in the Sync
 /// panel and the balance never goes negative.
@@ -101,14 +101,18 @@ fn wallet_entry(
     let account_id = record.account_id;
     let entry = &record.entry;
     if let Some(here) = wallet::get(tx, WalletEntryId(entry.id))? {
-        return Ok(if &here == record {
-            Ok(())
-        } else {
-            Err(format!(
-                "a different wallet entry {} is here already",
-                entry.id
-            ))
-        });
+        // The same fact again, or booked on two desks at different times (a referral reward's
+        // id derives from the referral): nothing to add.
+        return Ok(
+            if here.account_id == account_id && here.entry.change == entry.change {
+                Ok(())
+            } else {
+                Err(format!(
+                    "a different wallet entry {} is here already",
+                    entry.id
+                ))
+            },
+        );
     }
     if accounts::get(tx, account_id)?.is_none() {
         return Ok(Err(format!("account {account_id} is not on this desk")));

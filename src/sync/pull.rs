@@ -165,7 +165,11 @@ fn apply_one(
     body: &str,
     now: i64,
 ) -> Result<(InboxState, String), SyncError> {
-    let sql = |text: &str| tx.execute_batch(text).map_err(StoreError::from);
+    let sql = |text: &str| {
+        tx.prepare_cached(text)
+            .and_then(|mut statement| statement.execute([]))
+            .map_err(StoreError::from)
+    };
     sql("SAVEPOINT apply_change")?;
     let outcome = apply::apply(
         tx,
@@ -176,11 +180,10 @@ fn apply_one(
         now,
     );
     let keep = matches!(outcome, Ok(Outcome::Applied | Outcome::Waiting));
-    sql(if keep {
-        "RELEASE apply_change"
-    } else {
-        "ROLLBACK TO apply_change; RELEASE apply_change"
-    })?;
+    if !keep {
+        sql("ROLLBACK TO apply_change")?;
+    }
+    sql("RELEASE apply_change")?;
     Ok(match outcome? {
         Outcome::Applied => (InboxState::Applied, String::new()),
         Outcome::Waiting => (

@@ -149,7 +149,7 @@ impl SyncPanel {
         status_ui(ui, cx, &view);
         self.sync_now.ui(ui, cx);
         ui.separator();
-        parked_ui(ui, &view);
+        parked_ui(ui, cx, &view);
         ui.separator();
         self.inbox_ui(ui, cx, &view);
         self.view = Some((now, view));
@@ -244,20 +244,30 @@ fn status_ui(ui: &mut egui::Ui, cx: &AppCtx<'_>, view: &View) {
     ));
 }
 
-fn parked_ui(ui: &mut egui::Ui, view: &View) {
+fn parked_ui(ui: &mut egui::Ui, cx: &AppCtx<'_>, view: &View) {
     ui.label(RichText::new("Refused by the portal").strong());
     if view.parked.is_empty() {
         ui.label("None: every change sent was taken.");
         return;
     }
-    ui.label(format!("{} changes", shown(view.parked_count)));
+    ui.label(format!(
+        "{} changes (Retry offers one again with the next round)",
+        shown(view.parked_count)
+    ));
     for p in &view.parked {
-        ui.horizontal_wrapped(|ui| {
-            widgets::chip(ui, &p.code, Tone::Bad);
-            ui.label(format!(
-                "{} {}: {}",
-                p.row.entity, p.row.entity_id, p.reason
-            ));
+        ui.push_id(p.row.change_id.to_string(), |ui| {
+            ui.horizontal_wrapped(|ui| {
+                widgets::chip(ui, &p.code, Tone::Bad);
+                ui.label(format!(
+                    "{} {}: {}",
+                    p.row.entity, p.row.entity_id, p.reason
+                ));
+                if ui.button("Retry").clicked() {
+                    cx.send(Command::Sync(SyncCommand::RetryParked {
+                        change_id: p.row.change_id,
+                    }));
+                }
+            });
         });
     }
 }
