@@ -110,7 +110,7 @@ fn pull_and_push(c: &mut Criterion) {
     let mut desk = Desk::new();
     sync::round(&mut desk.store, &client, &url, NOW).unwrap();
     let mut turn = 0;
-    let mut rename = |store: &mut Store, ids: &[AccountId], turn: i64| {
+    let rename = |store: &mut Store, ids: &[AccountId], turn: i64| {
         for id in ids {
             accounts::run(
                 store,
