@@ -178,6 +178,7 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
         let conn = common::raw_connection(&path);
         conn.execute_batch(
             "DROP TABLE sync_token;
+             DROP INDEX outbox_entity;
              DROP TABLE sync_parked;
              DROP TABLE sync_state;
              DROP TABLE sync_inbox;

@@ -53,8 +53,10 @@ pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCo
         .and_then(|mut client| client.negotiate().map(|_| client))
         .map_err(sync::SyncError::from)
         .and_then(|client| sync::round(&mut store, &client, &url, now));
-    let error = outcome.as_ref().err().map(ToString::to_string);
-    store.write(|tx| crate::store::sync::note_attempt(tx, &url, now, error.as_deref()))?;
+    if let Err(e) = &outcome {
+        let error = e.to_string();
+        store.write(|tx| crate::store::sync::note_attempt(tx, &url, now, Some(&error)))?;
+    }
     let report = outcome.with_context(|| format!("portal {url}"))?;
     print(&report)?;
     Ok(ExitCode::from(exit_code(&report)))

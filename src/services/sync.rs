@@ -131,7 +131,7 @@ impl SyncSession {
     }
 
     /// One round with the portal of the saved settings; its outcome (or why it stopped) is
-    /// noted in `sync_state`, which the Sync panel and the status bar show.
+    /// noted in `sync_state`, which the Sync panel shows.
     fn round(
         &mut self,
         store: &mut Store,
@@ -141,9 +141,9 @@ impl SyncSession {
         let settings = store::settings::load(store.conn())?;
         let url = portal_of(&settings)?;
         let outcome = self.round_with(store, vault, &url, now);
-        let error = outcome.as_ref().err().map(ToString::to_string);
-        store.write(|tx| store::sync::note_attempt(tx, &url, now, error.as_deref()))?;
-        if outcome.is_err() {
+        if let Err(e) = &outcome {
+            let error = e.to_string();
+            store.write(|tx| store::sync::note_attempt(tx, &url, now, Some(&error)))?;
             // A refused token or a portal that moved: open and connect afresh next time.
             self.client = None;
         }

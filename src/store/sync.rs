@@ -39,13 +39,16 @@ pub fn save_cursor(
     Ok(())
 }
 
-/// Notes a push that emptied the outbox into `portal_url`.
-pub fn note_pushed(tx: &Transaction<'_>, portal_url: &str, now: i64) -> StoreResult<()> {
+/// Notes a round with `portal_url` that finished: the outbox emptied into it, its feed read
+/// to the end, nothing went wrong.
+pub fn note_round(tx: &Transaction<'_>, portal_url: &str, now: i64) -> StoreResult<()> {
     tx.prepare_cached(
-        "INSERT INTO sync_state (singleton, portal_url, pushed_at) VALUES (1, ?1, ?2)
+        "INSERT INTO sync_state (singleton, portal_url, pushed_at, pulled_at, attempted_at)
+         VALUES (1, ?1, ?2, ?2, ?2)
          ON CONFLICT (singleton) DO UPDATE SET
              cursor = CASE WHEN portal_url = excluded.portal_url THEN cursor END,
-             portal_url = excluded.portal_url, pushed_at = excluded.pushed_at",
+             portal_url = excluded.portal_url, pushed_at = excluded.pushed_at,
+             pulled_at = excluded.pulled_at, attempted_at = excluded.attempted_at, error = NULL",
     )?
     .execute(params![portal_url, now])?;
     Ok(())

@@ -66,7 +66,8 @@ impl RoundReport {
 /// One round with the portal at `portal_url`: settle wallet ID blocks, pull and apply the
 /// feed, then push the whole outbox. Pulling first finds the changes another desk made to
 /// what this desk changed and has not pushed yet (conflicts, kept for staff). A failure stops
-/// the round; what was done stays done and the rest is safe to do again.
+/// the round; what was done stays done and the rest is safe to do again. A round that finishes
+/// notes itself in `sync_state`; a caller notes a failure (`store::sync::note_attempt`).
 pub fn round(
     store: &mut crate::store::Store,
     client: &portal::client::PortalClient,
@@ -76,7 +77,7 @@ pub fn round(
     let renumbered = wallet::settle(store, client, now)?;
     let pull = pull::pull(store, client, portal_url, 1000, now)?;
     let push = push::push(store, client, push::PushLimits::default(), now)?;
-    store.write(|tx| crate::store::sync::note_pushed(tx, portal_url, now))?;
+    store.write(|tx| crate::store::sync::note_round(tx, portal_url, now))?;
     let conn = store.conn();
     let count = |state| crate::store::sync::count(conn, state, u64::MAX);
     Ok(RoundReport {

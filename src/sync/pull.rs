@@ -66,25 +66,86 @@ pub fn pull(
             }
             Err(e) => return Err(e.into()),
         };
-        store.write(|tx| {
-            // The desk's clock moves past the newest change of the page, once.
-            if let Some(newest) = page.changes.iter().map(|c| c.hlc).max() {
-                outbox::observe(tx, newest)?;
+        if page.changes.is_empty() && cursor.as_deref() == Some(page.next_cursor.as_str()) {
+            // Nothing new: nothing to write (the round notes when it last pulled).
+            return Ok(report);
+        }
+        // Each change applies on its own savepoint only in a page that needs it: the page
+        // is first taken without (a savepoint costs every full-text index a flush), and
+        // taken again with one per change when a change is refused, so a refusal leaves
+        // nothing of it behind either way.
+        let taken = match take_page(store, me, &page, portal_url, Care::Fast, now) {
+            Err(PageError::NeedsCare) => {
+                take_page(store, me, &page, portal_url, Care::PerChange, now)
             }
-            for change in &page.changes {
-                report.received += 1;
-                if let Some(state) = take(tx, me, change, now)? {
-                    report.count(state);
-                }
-            }
-            kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
-            Ok::<_, SyncError>(())
+            fast => fast,
+        };
+        let counted = taken.map_err(|e| match e {
+            PageError::Failed(e) => e,
+            PageError::NeedsCare => SyncError::Answer("a page could not be applied".into()),
         })?;
+        for state in counted {
+            report.received += 1;
+            if let Some(state) = state {
+                report.count(state);
+            }
+        }
         cursor = Some(page.next_cursor);
         if !page.more {
             return Ok(report);
         }
     }
+}
+
+/// Whether each change of a page applies on a savepoint of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Care {
+    /// No savepoints: a refusal aborts the whole page's transaction.
+    Fast,
+    PerChange,
+}
+
+/// Why a page's transaction was rolled back.
+enum PageError {
+    /// A change was refused on the fast path: take the page again with care.
+    NeedsCare,
+    Failed(SyncError),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::Failed(e.into())
+    }
+}
+
+impl From<SyncError> for PageError {
+    fn from(e: SyncError) -> Self {
+        PageError::Failed(e)
+    }
+}
+
+/// Takes one page in one transaction with its cursor; what became of each change (None: its
+/// own or one taken before).
+fn take_page(
+    store: &mut Store,
+    me: DeskId,
+    page: &portal::protocol::PullResponse,
+    portal_url: &str,
+    care: Care,
+    now: i64,
+) -> Result<Vec<Option<InboxState>>, PageError> {
+    store.write(|tx| {
+        // The desk's clock moves past the newest change of the page, once.
+        if let Some(newest) = page.changes.iter().map(|c| c.hlc).max() {
+            outbox::observe(tx, newest)?;
+        }
+        let mut states = Vec::with_capacity(page.changes.len());
+        for change in &page.changes {
+            states.push(take(tx, me, change, care, now)?);
+        }
+        kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
+        Ok(states)
+    })
 }
 
 /// Takes one change of the feed into the desk; None when there is nothing to do (its own
@@ -93,8 +154,9 @@ fn take(
     tx: &Transaction<'_>,
     me: DeskId,
     change: &Envelope,
+    care: Care,
     now: i64,
-) -> Result<Option<InboxState>, SyncError> {
+) -> Result<Option<InboxState>, PageError> {
     let change_id = ChangeId(change.change_id);
     if change.desk_id == me.0 || kept::received_before(tx, change_id)? {
         return Ok(None);
@@ -105,7 +167,7 @@ fn take(
     let mut local = None;
     let (state, note) = if change.op == Op::Insert {
         // A fact: added when missing (applying one that is here changes nothing).
-        apply_one(tx, change, body, now)?
+        apply_one(tx, change, body, care, now)?
     } else {
         let newer = kept::version(tx, &change.entity, &change.entity_id)?.is_none_or(
             |(stored_hlc, stored_desk)| {
@@ -114,7 +176,7 @@ fn take(
         );
         local = kept::unpushed(tx, &change.entity, &change.entity_id)?;
         let (state, note) = if newer {
-            apply_one(tx, change, body, now)?
+            apply_one(tx, change, body, care, now)?
         } else {
             (InboxState::Older, String::new())
         };
@@ -157,20 +219,24 @@ fn take(
     Ok(Some(state))
 }
 
-/// Applies a change on its own savepoint: a refusal leaves nothing of it behind. Returns what
-/// became of it and, for a refusal, why.
+/// Applies a change: with care, on its own savepoint, so a refusal leaves nothing of it
+/// behind; fast, with none, so a refusal asks for the page to be taken again with care.
+/// Returns what became of it and, for a refusal, why.
 fn apply_one(
     tx: &Transaction<'_>,
     change: &Envelope,
     body: &str,
+    care: Care,
     now: i64,
-) -> Result<(InboxState, String), SyncError> {
+) -> Result<(InboxState, String), PageError> {
     let sql = |text: &str| {
         tx.prepare_cached(text)
             .and_then(|mut statement| statement.execute([]))
             .map_err(StoreError::from)
     };
-    sql("SAVEPOINT apply_change")?;
+    if care == Care::PerChange {
+        sql("SAVEPOINT apply_change")?;
+    }
     let outcome = apply::apply(
         tx,
         &change.entity,
@@ -180,10 +246,16 @@ fn apply_one(
         now,
     );
     let keep = matches!(outcome, Ok(Outcome::Applied | Outcome::Waiting));
-    if !keep {
-        sql("ROLLBACK TO apply_change")?;
+    if care == Care::Fast {
+        if !keep {
+            return Err(PageError::NeedsCare);
+        }
+    } else {
+        if !keep {
+            sql("ROLLBACK TO apply_change")?;
+        }
+        sql("RELEASE apply_change")?;
     }
-    sql("RELEASE apply_change")?;
     Ok(match outcome? {
         Outcome::Applied => (InboxState::Applied, String::new()),
         Outcome::Waiting => (

@@ -56,10 +56,10 @@ pub fn push(
         // A round: rows until a request's worth of envelopes (at least one row).
         let mut round: Vec<Pending> = Vec::new();
         let mut count = 0usize;
-        while count < max_batch {
-            let Some(row) = outbox::pending(store.conn(), after, 1)?.pop() else {
+        for row in outbox::pending(store.conn(), after, max_batch)? {
+            if count >= max_batch {
                 break;
-            };
+            }
             after = row.seq;
             let envelopes = outbox::envelopes(store.conn(), desk, &row)?;
             count += envelopes.len();
@@ -75,10 +75,15 @@ pub fn push(
         send(client, &mut round, max_batch)?;
         report.sent += count as u64;
         store.write(|tx| {
+            let held: Vec<i64> = round
+                .iter()
+                .filter(|p| p.refused.is_none())
+                .map(|p| p.seq)
+                .collect();
+            outbox::acknowledge(tx, &held)?;
             for pending in &round {
-                match &pending.refused {
-                    None => outbox::acknowledge(tx, &[pending.seq])?,
-                    Some((code, reason)) => outbox::park(tx, pending.seq, code, reason, now)?,
+                if let Some((code, reason)) = &pending.refused {
+                    outbox::park(tx, pending.seq, code, reason, now)?;
                 }
             }
             Ok::<_, SyncError>(())
