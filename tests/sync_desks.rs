@@ -553,3 +553,57 @@ fn a_wallet_id_held_by_a_pulled_account_is_skipped_not_shared() {
             .is_some_and(|held| held.id == made.id)
     );
 }
+
+#[test]
+fn sync_setup_saves_the_portal_and_seals_the_token_from_the_command_line() {
+    let portal = Portal::start();
+    let desk = common::desk::Desk::with_key();
+    let token_file = desk.path("token");
+    std::fs::write(&token_file, format!("{}\n", portal.token)).unwrap();
+    let token = common::desk::s(&token_file);
+    let bad = desk.run(&[
+        "sync-setup",
+        "--portal",
+        "portal.example",
+        "--token-file",
+        token,
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        common::desk::text(&bad).contains("Portal URL: must start with https://"),
+        "{}",
+        common::desk::text(&bad)
+    );
+    let said = desk.ok(&[
+        "sync-setup",
+        "--portal",
+        &portal.server.url(),
+        "--token-file",
+        token,
+        "--background",
+        "--every",
+        "5",
+    ]);
+    assert!(
+        said.contains("sealed under the signing key 'ops'"),
+        "{said}"
+    );
+    assert!(said.contains("every 5 minutes"), "{said}");
+    let saved = store::settings::load(&common::raw_connection(&desk.database())).unwrap();
+    assert!(saved.sync_enabled);
+    assert_eq!(saved.sync_interval_minutes, 5);
+    let disk = std::fs::read(desk.database()).unwrap();
+    assert!(
+        !disk
+            .windows(portal.token.len())
+            .any(|w| w == portal.token.as_bytes())
+    );
+    // The saved portal and sealed token are enough for a round.
+    let round = desk.run(&["sync"]);
+    assert_eq!(
+        round.status.code(),
+        Some(0),
+        "{}",
+        common::desk::text(&round)
+    );
+}

@@ -105,6 +105,9 @@ pub enum CliCommand {
     /// One sync round with a portal: wallet ID blocks, pull and apply, push the outbox.
     #[command(after_help = sync::EXIT_CODES_HELP)]
     Sync(SyncArgs),
+    /// Settings → Sync from the command line: save the portal, seal the device token under
+    /// the active signing key, turn background rounds on or off.
+    SyncSetup(SyncSetupArgs),
     /// Pulled changes waiting for staff: conflicts (with both versions), and changes this desk
     /// refused or does not apply yet.
     Conflicts,
@@ -143,6 +146,26 @@ pub struct SyncArgs {
     /// A CA certificate (PEM) to trust besides the system's, for a portal with a private CA.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `sync-setup ...`
+#[derive(Debug, Args)]
+pub struct SyncSetupArgs {
+    /// The portal's address, e.g. https://portal.example:8787.
+    #[arg(long, value_name = "URL")]
+    pub portal: String,
+    /// A file holding the device token on its first line (from `license-portal token create`);
+    /// it is sealed under the active signing key, whose passphrase is asked for.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// Sync in the background while the window is open.
+    #[arg(long)]
+    pub background: bool,
+    /// Minutes between background rounds (1 to 1440).
+    #[arg(long, value_name = "MINUTES", default_value_t = 15)]
+    pub every: u32,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -780,6 +803,7 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
         CliCommand::Deactivate(args) => licenses::deactivate(&args, database),
         CliCommand::ApplyDeactivation { file } => licenses::apply_deactivation(&file, database),
         CliCommand::Sync(args) => sync::run(&args, database),
+        CliCommand::SyncSetup(args) => sync::setup(&args, database),
         CliCommand::Conflicts => sync::conflicts(database),
         CliCommand::Resolve { change_id, keep } => sync::resolve(&change_id, keep, database),
     }

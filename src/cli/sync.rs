@@ -2,7 +2,7 @@
 //! it went.
 
 use super::passphrase::{self, Purpose};
-use super::{KeepArg, SyncArgs, now, open_for_reading, open_store, output};
+use super::{KeepArg, SyncArgs, SyncSetupArgs, now, open_for_reading, open_store, output};
 use crate::domain::settings::check_portal_url;
 use crate::services::{self, sync::SyncServiceError};
 use crate::sync::{self, RoundReport};
@@ -60,6 +60,41 @@ pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCo
     let report = outcome.with_context(|| format!("portal {url}"))?;
     print(&report)?;
     Ok(ExitCode::from(exit_code(&report)))
+}
+
+/// Saves the portal and background settings and seals the device token (as Settings → Sync
+/// does), all or nothing: every value is checked before anything is written.
+pub fn setup(args: &SyncSetupArgs, database: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let mut store = open_store(database)?;
+    let settings = crate::domain::settings::Settings {
+        portal_url: args.portal.clone(),
+        sync_enabled: args.background,
+        sync_interval_minutes: args.every,
+        ..crate::store::settings::load(store.conn())?
+    };
+    let problems = settings.validate();
+    if !problems.is_empty() {
+        anyhow::bail!("{problems}");
+    }
+    let token = token_from_file(&args.token_file)?;
+    let (row, key, _) = super::issue::unlock_active(&store, &args.passphrase)?;
+    let sealed = services::sync::seal(&key, row.key_id, &token)?;
+    let now = now();
+    store.write(|tx| {
+        crate::store::settings::save(tx, &settings)?;
+        crate::store::sync::set_token(tx, &sealed, now)
+    })?;
+    output::text(&format!(
+        "Portal: {}; device token sealed under the signing key '{}'; background sync {}",
+        settings.portal(),
+        row.name,
+        if settings.sync_enabled {
+            format!("every {} minutes", settings.sync_interval_minutes)
+        } else {
+            "off".to_string()
+        }
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The first line of a token file.

@@ -224,19 +224,21 @@ pub fn save_token(
 ) -> Result<String, SyncServiceError> {
     check_token(token.expose())?;
     let (key, signing) = vault.active_signing_key(store.conn())?;
-    let sealed = keyvault::seal_secret(
-        signing,
-        TOKEN_PURPOSE,
-        TOKEN_AAD,
-        token.expose().trim().as_bytes(),
-    )
-    .map_err(|e| SyncServiceError::TokenDamaged(e.to_string()))?;
-    let sealed = store::sync::SealedToken {
-        key_id: key.key_id,
-        sealed,
-    };
+    let sealed = seal(signing, key.key_id, token.expose())?;
     store.write(|tx| store::sync::set_token(tx, &sealed, now))?;
     Ok(key.name)
+}
+
+/// Seals a device token (checked) under `signing`, the key `key_id`.
+pub fn seal(
+    signing: &licensekey::SigningKey,
+    key_id: licensekey::KeyId,
+    token: &str,
+) -> Result<store::sync::SealedToken, SyncServiceError> {
+    check_token(token)?;
+    let sealed = keyvault::seal_secret(signing, TOKEN_PURPOSE, TOKEN_AAD, token.trim().as_bytes())
+        .map_err(|e| SyncServiceError::TokenDamaged(e.to_string()))?;
+    Ok(store::sync::SealedToken { key_id, sealed })
 }
 
 /// Opens the sealed device token with the key that sealed it (unlocked in `vault`).

@@ -160,6 +160,35 @@ fn not_found(id: AccountId) -> StoreError {
     }
 }
 
+/// From here to [`index_deferred`] in the same transaction, changes to accounts only note
+/// which names the search must catch up on (a pull applying thousands of accounts).
+pub fn defer_search(tx: &Transaction<'_>) -> StoreResult<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO accounts_search_deferred (singleton) VALUES (1)")?
+        .execute([])?;
+    Ok(())
+}
+
+/// Brings the name search up to date with the accounts changed since [`defer_search`]: the
+/// names it held are taken out, the current ones put in; then changes index at once again.
+pub fn index_deferred(tx: &Transaction<'_>) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO accounts_search (accounts_search, rowid, name)
+         SELECT 'delete', seq, indexed_name FROM accounts_search_pending
+         WHERE indexed_name IS NOT NULL",
+    )?
+    .execute([])?;
+    tx.prepare_cached(
+        "INSERT INTO accounts_search (rowid, name)
+         SELECT a.seq, a.name FROM accounts_search_pending p JOIN accounts a ON a.seq = p.seq",
+    )?
+    .execute([])?;
+    tx.prepare_cached("DELETE FROM accounts_search_pending")?
+        .execute([])?;
+    tx.prepare_cached("DELETE FROM accounts_search_deferred")?
+        .execute([])?;
+    Ok(())
+}
+
 /// One account by id.
 pub fn get(conn: &Connection, id: AccountId) -> StoreResult<Option<Account>> {
     Ok(conn

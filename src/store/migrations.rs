@@ -892,6 +892,42 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_entity ON outbox(entity, entity_id);
     CREATE INDEX sync_inbox_refused ON sync_inbox(entity, entity_id) WHERE state = 'refused';
     "#,
+    // 15: the account name search can be brought up to date once per transaction: while
+    // `accounts_search_deferred` holds its row, the triggers only note which accounts changed
+    // (with the name the search holds for them), and `accounts::index_deferred` indexes them in
+    // two statements (FTS5 writes a segment at the end of every statement that touches it).
+    r#"
+    CREATE TABLE accounts_search_deferred (singleton INTEGER PRIMARY KEY CHECK (singleton = 1));
+    CREATE TABLE accounts_search_pending (seq INTEGER PRIMARY KEY, indexed_name TEXT);
+    DROP TRIGGER accounts_search_insert;
+    DROP TRIGGER accounts_search_delete;
+    DROP TRIGGER accounts_search_update;
+    CREATE TRIGGER accounts_search_insert AFTER INSERT ON accounts
+    WHEN NOT EXISTS (SELECT 1 FROM accounts_search_deferred) BEGIN
+        INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
+    END;
+    CREATE TRIGGER accounts_search_delete AFTER DELETE ON accounts
+    WHEN NOT EXISTS (SELECT 1 FROM accounts_search_deferred) BEGIN
+        INSERT INTO accounts_search (accounts_search, rowid, name) VALUES ('delete', old.seq, old.name);
+    END;
+    CREATE TRIGGER accounts_search_update AFTER UPDATE OF name ON accounts
+    WHEN NOT EXISTS (SELECT 1 FROM accounts_search_deferred) BEGIN
+        INSERT INTO accounts_search (accounts_search, rowid, name) VALUES ('delete', old.seq, old.name);
+        INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
+    END;
+    CREATE TRIGGER accounts_search_insert_deferred AFTER INSERT ON accounts
+    WHEN EXISTS (SELECT 1 FROM accounts_search_deferred) BEGIN
+        INSERT OR IGNORE INTO accounts_search_pending (seq, indexed_name) VALUES (new.seq, NULL);
+    END;
+    CREATE TRIGGER accounts_search_delete_deferred AFTER DELETE ON accounts
+    WHEN EXISTS (SELECT 1 FROM accounts_search_deferred) BEGIN
+        INSERT OR IGNORE INTO accounts_search_pending (seq, indexed_name) VALUES (old.seq, old.name);
+    END;
+    CREATE TRIGGER accounts_search_update_deferred AFTER UPDATE OF name ON accounts
+    WHEN EXISTS (SELECT 1 FROM accounts_search_deferred) BEGIN
+        INSERT OR IGNORE INTO accounts_search_pending (seq, indexed_name) VALUES (old.seq, old.name);
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -139,10 +139,12 @@ fn take_page(
         if let Some(newest) = page.changes.iter().map(|c| c.hlc).max() {
             outbox::observe(tx, newest)?;
         }
+        crate::store::accounts::defer_search(tx)?;
         let mut states = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
             states.push(take(tx, me, change, care, now)?);
         }
+        crate::store::accounts::index_deferred(tx)?;
         kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
         Ok(states)
     })
