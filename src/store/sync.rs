@@ -340,6 +340,10 @@ pub fn unpushed(
         .optional()?)
 }
 
+/// The condition of the `sync_inbox_open` index: a query must spell it exactly for SQLite to
+/// read through that index.
+const OPEN: &str = "state IN ('conflict', 'refused', 'waiting')";
+
 const INBOX_COLUMNS: &str = "change_id, desk_id, hlc, entity, entity_id, op, version, body,
     state, note, local_op, local_body, received_at";
 
@@ -381,7 +385,7 @@ fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
 pub fn for_staff(conn: &Connection, limit: usize) -> StoreResult<Vec<InboxRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {INBOX_COLUMNS} FROM sync_inbox
-         WHERE state IN ('conflict', 'refused') ORDER BY received_at, hlc LIMIT ?1"
+         WHERE {OPEN} AND state IN ('conflict', 'refused') ORDER BY received_at, hlc LIMIT ?1"
     ))?;
     let rows = stmt.query_map([super::limit(limit)], inbox_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -390,22 +394,30 @@ pub fn for_staff(conn: &Connection, limit: usize) -> StoreResult<Vec<InboxRow>> 
 /// How many pulled changes are in `state`, counting no further than `cap` (a desk may hold a
 /// great many waiting ones).
 pub fn count(conn: &Connection, state: InboxState, cap: u64) -> StoreResult<u64> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM sync_inbox WHERE state = ?1 LIMIT ?2)",
-        )?
-        .query_row(
-            params![state.as_str(), i64::try_from(cap).unwrap_or(i64::MAX)],
-            |r| r.get(0),
-        )?)
+    let open = matches!(
+        state,
+        InboxState::Conflict | InboxState::Refused | InboxState::Waiting
+    );
+    let sql = if open {
+        // Spelled as the index's own condition, so the planner reads the few open changes
+        // through it instead of every change ever pulled.
+        format!(
+            "SELECT count(*) FROM (SELECT 1 FROM sync_inbox WHERE {OPEN} AND state = ?1 LIMIT ?2)"
+        )
+    } else {
+        "SELECT count(*) FROM (SELECT 1 FROM sync_inbox WHERE state = ?1 LIMIT ?2)".to_string()
+    };
+    Ok(conn.prepare_cached(&sql)?.query_row(
+        params![state.as_str(), i64::try_from(cap).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?)
 }
 
 /// Every pulled change that waits for staff or for this desk: conflicts, refused, waiting;
 /// oldest first (all of them: for a few).
 pub fn open_items(conn: &Connection) -> StoreResult<Vec<InboxRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {INBOX_COLUMNS} FROM sync_inbox
-         WHERE state IN ('conflict', 'refused', 'waiting') ORDER BY received_at, hlc"
+        "SELECT {INBOX_COLUMNS} FROM sync_inbox WHERE {OPEN} ORDER BY received_at, hlc"
     ))?;
     let rows = stmt.query_map([], inbox_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
