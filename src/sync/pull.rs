@@ -140,9 +140,12 @@ fn take_page(
             outbox::observe(tx, newest)?;
         }
         crate::store::accounts::defer_search(tx)?;
+        // Refusals a newer version may settle: those kept from before, or (taken with care)
+        // one of this page.
+        let refusals = care == Care::PerChange || kept::count(tx, InboxState::Refused, 1)? > 0;
         let mut states = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
-            states.push(take(tx, me, change, care, now)?);
+            states.push(take(tx, me, change, care, refusals, now)?);
         }
         crate::store::accounts::index_deferred(tx)?;
         kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
@@ -157,6 +160,7 @@ fn take(
     me: DeskId,
     change: &Envelope,
     care: Care,
+    refusals: bool,
     now: i64,
 ) -> Result<Option<InboxState>, PageError> {
     let change_id = ChangeId(change.change_id);
@@ -184,7 +188,9 @@ fn take(
         };
         if state == InboxState::Applied {
             kept::set_version(tx, &change.entity, &change.entity_id, &hlc, from)?;
-            kept::settle_refused(tx, &change.entity, &change.entity_id, &hlc)?;
+            if refusals {
+                kept::settle_refused(tx, &change.entity, &change.entity_id, &hlc)?;
+            }
         }
         match (&local, state) {
             (Some(_), InboxState::Applied) => (
