@@ -48,6 +48,15 @@ impl BackgroundSync {
         }
     }
 
+    /// A signing key was unlocked: when the last round failed (most often because the device
+    /// token sealed under that key could not open), the next one is due at once rather than
+    /// after the backoff.
+    pub fn key_unlocked(&mut self) {
+        if matches!(self.last, Some(Last::Failed { .. })) {
+            self.schedule.reset();
+        }
+    }
+
     /// Seconds until the next background round is due (for the repaint timer).
     pub fn wait(&self, settings: &Settings, now: i64) -> Option<i64> {
         if !settings.sync_enabled || settings.air_gapped {
@@ -115,8 +124,8 @@ impl BackgroundSync {
         };
         match &self.last {
             None => format!(
-                "Sync: every {} min · {next}",
-                settings.sync_interval_minutes
+                "Sync: every {} · {next}",
+                crate::domain::settings::every(settings.sync_interval_minutes)
             ),
             Some(Last::Finished { at }) => {
                 format!("Sync: last round {} · {next}", time::date_time(*at))
@@ -219,6 +228,28 @@ mod tests {
         };
         sync.tick(&worker, &other, false, 61);
         assert!(sync.running.is_some());
+    }
+
+    #[test]
+    fn unlocking_a_key_retries_a_round_that_needed_it_at_once() {
+        let worker = Worker::not_started();
+        let mut sync = BackgroundSync::default();
+        sync.tick(&worker, &on(), false, 100);
+        let asked = sync.running.expect("asked");
+        let locked = "the device token is sealed under the signing key 'ops': unlock it";
+        sync.on_failed(asked, "Sync", locked, &on(), 100);
+        sync.tick(&worker, &on(), false, 101);
+        assert_eq!(sync.running, None, "backing off");
+        sync.key_unlocked();
+        sync.tick(&worker, &on(), false, 101);
+        assert!(sync.running.is_some(), "tried again at once");
+        // After a round that finished, an unlock changes nothing.
+        let asked = sync.running.expect("asked");
+        let done = Event::Sync(SyncEvent::Synced(Default::default()));
+        sync.on_done(asked, &done, &on(), 102);
+        sync.key_unlocked();
+        sync.tick(&worker, &on(), false, 103);
+        assert_eq!(sync.running, None);
     }
 
     #[test]

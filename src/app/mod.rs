@@ -415,6 +415,7 @@ impl LicenseDeskApp {
             }
             Event::Keys(KeysEvent::Unlocked(key)) => {
                 self.unlocked_keys.insert(key.key_id, key.name.clone());
+                self.background_sync.key_unlocked();
             }
             Event::Keys(KeysEvent::Locked { key_ids }) => {
                 for id in key_ids {

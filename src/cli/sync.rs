@@ -89,7 +89,10 @@ pub fn setup(args: &SyncSetupArgs, database: &std::path::Path) -> anyhow::Result
         settings.portal(),
         row.name,
         if settings.sync_enabled {
-            format!("every {} minutes", settings.sync_interval_minutes)
+            format!(
+                "every {}",
+                crate::domain::settings::every(settings.sync_interval_minutes)
+            )
         } else {
             "off".to_string()
         }

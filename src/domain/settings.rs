@@ -106,6 +106,14 @@ impl Settings {
     }
 }
 
+/// "minute" or "15 minutes": the interval of background sync in words.
+pub fn every(minutes: u32) -> String {
+    match minutes {
+        1 => "minute".to_string(),
+        n => format!("{n} minutes"),
+    }
+}
+
 /// Longest portal address accepted.
 pub const PORTAL_URL_MAX: usize = 300;
 

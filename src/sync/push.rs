@@ -25,9 +25,9 @@ impl Default for PushLimits {
 /// What a push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PushReport {
-    /// Outbox rows the portal acknowledged (they left the outbox).
+    /// Changes the portal acknowledged (their outbox rows left the outbox).
     pub acknowledged: u64,
-    /// Outbox rows the portal refused (parked with the reason).
+    /// Changes the portal refused (their rows parked with the reason).
     pub parked: u64,
     /// Changes sent (a bulk issue's row stands for many).
     pub sent: u64,
@@ -89,9 +89,10 @@ pub fn push(
             Ok::<_, SyncError>(())
         })?;
         for pending in &round {
+            let changes = pending.envelopes.len() as u64;
             match pending.refused {
-                None => report.acknowledged += 1,
-                Some(_) => report.parked += 1,
+                None => report.acknowledged += changes,
+                Some(_) => report.parked += changes,
             }
         }
     }

@@ -231,8 +231,8 @@ fn status_ui(ui: &mut egui::Ui, cx: &AppCtx<'_>, view: &View) {
         "Background sync: never (air-gapped mode)".to_string()
     } else if s.sync_enabled {
         format!(
-            "Background sync: on, every {} minutes with {}",
-            s.sync_interval_minutes,
+            "Background sync: on, every {} with {}",
+            crate::domain::settings::every(s.sync_interval_minutes),
             s.portal()
         )
     } else {
