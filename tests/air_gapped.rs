@@ -86,16 +86,15 @@ fn a_days_work_opens_no_network_socket() {
     // (to a port where nothing listens, so it fails).
     let token = desk.path("token");
     std::fs::write(&token, "ldp_x\n").unwrap();
-    let (ok, calls) = socket_calls(
-        &desk,
-        &[
-            "sync",
-            "--portal",
-            "http://127.0.0.1:9",
-            "--token-file",
-            &token.display().to_string(),
-        ],
-    );
+    let token = token.display().to_string();
+    let sync = [
+        "sync",
+        "--portal",
+        "http://127.0.0.1:9",
+        "--token-file",
+        &token,
+    ];
+    let (ok, calls) = socket_calls(&desk, &sync);
     assert!(!ok, "nothing listens there");
     assert!(
         !network(&calls).is_empty(),
@@ -110,16 +109,7 @@ fn a_days_work_opens_no_network_socket() {
             [],
         )
         .unwrap();
-    let (ok, calls) = socket_calls(
-        &desk,
-        &[
-            "sync",
-            "--portal",
-            "http://127.0.0.1:9",
-            "--token-file",
-            &token.display().to_string(),
-        ],
-    );
+    let (ok, calls) = socket_calls(&desk, &sync);
     assert!(!ok, "an air-gapped desk refuses to sync");
     let used = network(&calls);
     assert!(used.is_empty(), "air-gapped sync opened sockets: {used:?}");

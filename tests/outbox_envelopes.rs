@@ -179,6 +179,26 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
         conn.execute_batch(
             "DROP TABLE sync_token;
              DROP INDEX outbox_entity;
+             DROP TRIGGER accounts_search_insert_deferred;
+             DROP TRIGGER accounts_search_delete_deferred;
+             DROP TRIGGER accounts_search_update_deferred;
+             DROP TRIGGER accounts_search_insert;
+             DROP TRIGGER accounts_search_delete;
+             DROP TRIGGER accounts_search_update;
+             DROP TABLE accounts_search_pending;
+             DROP TABLE accounts_search_deferred;
+             CREATE TRIGGER accounts_search_insert AFTER INSERT ON accounts BEGIN
+                 INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
+             END;
+             CREATE TRIGGER accounts_search_delete AFTER DELETE ON accounts BEGIN
+                 INSERT INTO accounts_search (accounts_search, rowid, name)
+                 VALUES ('delete', old.seq, old.name);
+             END;
+             CREATE TRIGGER accounts_search_update AFTER UPDATE OF name ON accounts BEGIN
+                 INSERT INTO accounts_search (accounts_search, rowid, name)
+                 VALUES ('delete', old.seq, old.name);
+                 INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
+             END;
              DROP TABLE sync_parked;
              DROP TABLE sync_state;
              DROP TABLE sync_inbox;

@@ -124,7 +124,7 @@ fn rows_waiting(store: &Store) -> i64 {
 fn the_outbox_reaches_the_portal_byte_for_byte_and_leaves_only_when_held() {
     let mut s = setup(700);
     let expected = built(&s.store);
-    let rows = rows_waiting(&s.store);
+    assert!(rows_waiting(&s.store) < 20);
     // The bulk issue's one row stands for 700 ledger entries and 700 licenses.
     assert!(expected.len() > 1_400, "{}", expected.len());
 
@@ -132,7 +132,7 @@ fn the_outbox_reaches_the_portal_byte_for_byte_and_leaves_only_when_held() {
     assert_eq!(
         report,
         PushReport {
-            acknowledged: rows as u64,
+            acknowledged: expected.len() as u64,
             parked: 0,
             sent: expected.len() as u64,
         }

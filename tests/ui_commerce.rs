@@ -62,20 +62,11 @@ fn click_far(harness: &mut Harness<'_, LicenseDeskApp>, label: &str) {
     click(harness, label);
 }
 
-fn replace(harness: &mut Harness<'_, LicenseDeskApp>, label: &str, text: &str) {
-    field(harness, label).focus();
-    harness.run_ok();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.run_ok();
-    field(harness, label).type_text(text);
-    harness.run_ok();
-}
-
 fn fill_cart(harness: &mut Harness<'_, LicenseDeskApp>) {
     open_page(harness, "Purchase");
     click(harness, "+1 Pro");
     click(harness, "+1 Pro");
-    replace(harness, "Capacity (TB)", "5");
+    replace_text(harness, "Capacity (TB)", "5");
     harness
         .get_by_label("Support add-on (per Pro license)")
         .click();
@@ -106,10 +97,10 @@ fn buy_licenses_capacity_and_support_review_and_pay_from_the_wallet() {
 
     // Bad input is named at its field and keeps the button disabled.
     open_page(&mut harness, "Purchase");
-    replace(&mut harness, "Pro licenses", "-3");
+    replace_text(&mut harness, "Pro licenses", "-3");
     assert!(shows(&harness, "Pro licenses: must be from 0 to 100000"));
     assert!(shows(&harness, "To continue, fix: Pro licenses"));
-    replace(&mut harness, "Pro licenses", "0");
+    replace_text(&mut harness, "Pro licenses", "0");
     fill_cart(&mut harness);
 
     click(&mut harness, "Proceed to review order");
@@ -381,9 +372,9 @@ fn settings_keep_a_price_list_version_and_the_seller() {
     harness.get_by_label("Prices").click();
     harness.run_ok();
     click(&mut harness, "Start from the standard price list");
-    replace(&mut harness, "Pro license, Annual", "12,34");
+    replace_text(&mut harness, "Pro license, Annual", "12,34");
     assert!(shows(&harness, "Pro license, Annual:"));
-    replace(&mut harness, "Pro license, Annual", "150.00");
+    replace_text(&mut harness, "Pro license, Annual", "150.00");
     click_far(&mut harness, "Save price list version");
     settle(&mut harness);
     assert!(

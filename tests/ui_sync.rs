@@ -18,16 +18,7 @@ use std::sync::Arc;
 fn a_conflict_is_shown_with_both_versions_and_settled_from_the_panel() {
     let portal_dir = tempfile::tempdir().expect("test setup");
     let (server, token) = common::portal::start(portal_dir.path());
-    let client = || {
-        let mut client = ::portal::client::PortalClient::new(
-            &server.url(),
-            &token,
-            ::portal::client::ClientOptions::default(),
-        )
-        .expect("test setup");
-        client.negotiate().expect("test setup");
-        client
-    };
+    let client = || common::portal::client(&server.url(), &token);
     let url = server.url();
     let desk = TempDesk::new();
     let other = TempDesk::new();
@@ -115,16 +106,7 @@ fn staff_set_up_sync_in_settings_sync_now_settle_a_conflict_and_sync_in_the_back
     let portal_dir = tempfile::tempdir().expect("test setup");
     let (server, token) = common::portal::start(portal_dir.path());
     let url = server.url();
-    let client = || {
-        let mut client = ::portal::client::PortalClient::new(
-            &url,
-            &token,
-            ::portal::client::ClientOptions::default(),
-        )
-        .expect("test setup");
-        client.negotiate().expect("test setup");
-        client
-    };
+    let client = || common::portal::client(&url, &token);
     // The other desk syncs from scripts: Acme is at the portal.
     let other = TempDesk::new();
     let mut b = Store::open(&other.database()).expect("test setup");
@@ -273,13 +255,7 @@ fn a_change_the_portal_refused_is_shown_and_retried_from_the_panel() {
             [TEST_NOW],
         )
         .expect("test setup");
-    let mut client = ::portal::client::PortalClient::new(
-        &url,
-        &token,
-        ::portal::client::ClientOptions::default(),
-    )
-    .expect("test setup");
-    client.negotiate().expect("test setup");
+    let client = common::portal::client(&url, &token);
     sync::round(&mut a, &client, &url, TEST_NOW + 1).expect("test setup");
     drop(a);
 

@@ -147,15 +147,25 @@ pub(super) fn unlock_active(
     args: &super::PassphraseArgs,
 ) -> anyhow::Result<(KeyRow, SigningKey, String)> {
     let row = services::keys::active(store.conn())?;
+    let key = unlock(store, &row, args, "")?;
+    let operator = licensing::operator(store)?;
+    Ok((row, key, operator))
+}
+
+/// Unlocks the signing key `row` with its passphrase (`why` is said after its name when asked).
+pub(super) fn unlock(
+    store: &Store,
+    row: &KeyRow,
+    args: &super::PassphraseArgs,
+    why: &str,
+) -> anyhow::Result<SigningKey> {
     let pass = passphrase::read(
         args,
         Purpose::Unlock,
-        &format!("the signing key '{}'", row.name),
+        &format!("the signing key '{}'{why}", row.name),
     )?;
-    let key = services::keys::unlock(store.conn(), &row, &pass)
-        .with_context(|| format!("unlocking the signing key '{}' ({})", row.name, row.key_id))?;
-    let operator = licensing::operator(store)?;
-    Ok((row, key, operator))
+    services::keys::unlock(store.conn(), row, &pass)
+        .with_context(|| format!("unlocking the signing key '{}' ({})", row.name, row.key_id))
 }
 
 /// Reads and validates every row; either all specs, or every problem as "row N: ..." lines.

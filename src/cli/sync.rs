@@ -1,7 +1,6 @@
 //! `license-desk sync`: one round with a portal for scripts, with an exit code that says how
 //! it went.
 
-use super::passphrase::{self, Purpose};
 use super::{KeepArg, SyncArgs, SyncSetupArgs, now, open_for_reading, open_store, output};
 use crate::domain::settings::check_portal_url;
 use crate::services::{self, sync::SyncServiceError};
@@ -122,13 +121,7 @@ fn sealed_token(
         );
     };
     let row = services::keys::get(store.conn(), sealed.key_id)?;
-    let pass = passphrase::read(
-        passphrase,
-        Purpose::Unlock,
-        &format!("the signing key '{}' (it seals the device token)", row.name),
-    )?;
-    let key = services::keys::unlock(store.conn(), &row, &pass)
-        .with_context(|| format!("unlocking the signing key '{}' ({})", row.name, row.key_id))?;
+    let key = super::issue::unlock(store, &row, passphrase, " (it seals the device token)")?;
     Ok(services::sync::open_with(&key, &sealed)?)
 }
 

@@ -17,3 +17,12 @@ pub fn start(dir: &std::path::Path) -> (BackgroundPortal, String) {
     let token = server.create_token("desks").expect("a token");
     (server, token)
 }
+
+/// A client of the portal at `url` with `token`, its protocol settled.
+pub fn client(url: &str, token: &str) -> portal::client::PortalClient {
+    let mut client =
+        portal::client::PortalClient::new(url, token, portal::client::ClientOptions::default())
+            .expect("test setup");
+    client.negotiate().expect("test setup");
+    client
+}
