@@ -11,9 +11,8 @@ use license_desk::domain::ids::AccountId;
 use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::store::{self, Store, StoreError};
 use license_desk::sync;
-use portal::client::{ClientOptions, PortalClient};
-use portal::server::{BackgroundPortal, Limits};
-use portal::store::DbUrl;
+use portal::client::PortalClient;
+use portal::server::BackgroundPortal;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -48,6 +47,10 @@ impl Desk {
     }
 }
 
+/// The tests' portal: a fresh SQLite file, no rate limit, one token.
+#[path = "../tests/common/portal.rs"]
+mod test_portal;
+
 struct Portal {
     _dir: tempfile::TempDir,
     server: BackgroundPortal,
@@ -57,16 +60,7 @@ struct Portal {
 impl Portal {
     fn start() -> Portal {
         let dir = tempfile::tempdir().unwrap();
-        let server = BackgroundPortal::start(
-            &DbUrl::Sqlite(dir.path().join("portal.db")),
-            Limits {
-                rate_per_second: 0,
-                compact_every: None,
-                ..Limits::default()
-            },
-        )
-        .unwrap();
-        let token = server.create_token("bench").unwrap();
+        let (server, token) = test_portal::start(dir.path());
         Portal {
             _dir: dir,
             server,
@@ -75,10 +69,7 @@ impl Portal {
     }
 
     fn client(&self) -> PortalClient {
-        let mut client =
-            PortalClient::new(&self.server.url(), &self.token, ClientOptions::default()).unwrap();
-        client.negotiate().unwrap();
-        client
+        test_portal::client(&self.server.url(), &self.token)
     }
 }
 

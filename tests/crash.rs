@@ -764,9 +764,7 @@ fn a_sync_pull_killed_anywhere_applies_each_change_once_and_resumes() {
                 Ok::<_, license_desk::store::StoreError>(())
             })
             .unwrap();
-        let mut client =
-            portal::client::PortalClient::new(&url, &token, Default::default()).unwrap();
-        client.negotiate().unwrap();
+        let client = common::portal::client(&url, &token);
         license_desk::sync::push::push(&mut store, &client, Default::default(), 2).unwrap();
     }
     let token_file = portal_dir.path().join("token");

@@ -20,7 +20,7 @@ use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::store::sync::InboxState;
 use license_desk::store::{self, Store};
 use license_desk::sync;
-use portal::client::{ClientOptions, PortalClient};
+use portal::client::PortalClient;
 use portal::protocol::{Envelope, Op};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -157,10 +157,7 @@ impl World {
     }
 
     fn client(&self) -> PortalClient {
-        let mut client =
-            PortalClient::new(&self.server.url(), &self.token, ClientOptions::default()).unwrap();
-        client.negotiate().unwrap();
-        client
+        common::portal::client(&self.server.url(), &self.token)
     }
 
     fn tick(&mut self) -> i64 {

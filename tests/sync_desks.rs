@@ -19,7 +19,7 @@ use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::store::sync::InboxState;
 use license_desk::store::{self, Store};
 use license_desk::sync::{self, RoundReport};
-use portal::client::{ClientOptions, PortalClient};
+use portal::client::PortalClient;
 use portal::server::BackgroundPortal;
 use std::process::Command;
 
@@ -44,10 +44,7 @@ impl Portal {
     }
 
     fn client(&self) -> PortalClient {
-        let mut client =
-            PortalClient::new(&self.server.url(), &self.token, ClientOptions::default()).unwrap();
-        client.negotiate().unwrap();
-        client
+        common::portal::client(&self.server.url(), &self.token)
     }
 }
 

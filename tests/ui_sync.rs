@@ -27,19 +27,8 @@ fn a_conflict_is_shown_with_both_versions_and_settled_from_the_panel() {
     let acme = accounts::create(&mut a, "Acme", TEST_NOW).expect("test setup");
     sync::round(&mut a, &client(), &url, TEST_NOW + 1).expect("test setup");
     sync::round(&mut b, &client(), &url, TEST_NOW + 2).expect("test setup");
-    let rename = |store: &mut Store, name: &str, at: i64| {
-        accounts::run(
-            store,
-            at,
-            AccountsCommand::Rename {
-                id: acme.id,
-                name: name.into(),
-            },
-        )
-        .expect("test setup");
-    };
-    rename(&mut a, "Acme (this desk)", TEST_NOW + 10);
-    rename(&mut b, "Acme (other desk)", TEST_NOW + 20);
+    rename(&mut a, acme.id, "Acme (this desk)", TEST_NOW + 10);
+    rename(&mut b, acme.id, "Acme (other desk)", TEST_NOW + 20);
     sync::round(&mut b, &client(), &url, TEST_NOW + 21).expect("test setup");
     let report = sync::round(&mut a, &client(), &url, TEST_NOW + 22).expect("test setup");
     assert_eq!(report.conflicts, 1);

@@ -27,7 +27,7 @@ pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCo
     let url = match &args.portal {
         Some(url) => {
             check_portal_url(url).map_err(|problem| anyhow::anyhow!("--portal: {problem}"))?;
-            url.trim().trim_end_matches('/').to_string()
+            crate::domain::settings::portal_address(url).to_string()
         }
         None => services::sync::portal_of(&settings).map_err(|_| {
             anyhow::anyhow!("--portal: not given, and no portal URL is saved under Settings → Sync")

@@ -100,9 +100,9 @@ impl Settings {
         errors
     }
 
-    /// The portal's address as saved: trimmed, without a trailing `/`.
+    /// The portal's address as saved: see [`portal_address`].
     pub fn portal(&self) -> &str {
-        self.portal_url.trim().trim_end_matches('/')
+        portal_address(&self.portal_url)
     }
 }
 
@@ -112,6 +112,11 @@ pub fn every(minutes: u32) -> String {
         1 => "minute".to_string(),
         n => format!("{n} minutes"),
     }
+}
+
+/// A portal address as typed, the way it is kept and used: trimmed, without a trailing `/`.
+pub fn portal_address(text: &str) -> &str {
+    text.trim().trim_end_matches('/')
 }
 
 /// Longest portal address accepted.

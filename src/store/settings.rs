@@ -12,33 +12,25 @@ pub fn load(conn: &Connection) -> StoreResult<Settings> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let defaults = Settings::default();
+    let flag = |key: &str, default: bool| values.get(key).map_or(default, |v| v == "1");
     Ok(Settings {
         theme: values
             .get("theme")
             .map(|v| Theme::from_label(v))
             .unwrap_or(defaults.theme),
-        air_gapped: values
-            .get("air_gapped")
-            .map(|v| v == "1")
-            .unwrap_or(defaults.air_gapped),
+        air_gapped: flag("air_gapped", defaults.air_gapped),
         key_idle_lock_minutes: values
             .get("key_idle_lock_minutes")
             .and_then(|v| v.parse().ok())
             .unwrap_or(defaults.key_idle_lock_minutes),
         operator: values.get("operator").cloned().unwrap_or(defaults.operator),
-        daily_backups: values
-            .get("daily_backups")
-            .map(|v| v == "1")
-            .unwrap_or(defaults.daily_backups),
+        daily_backups: flag("daily_backups", defaults.daily_backups),
         backups_kept: values
             .get("backups_kept")
             .and_then(|v| v.parse().ok())
             .filter(|n| (1..=365).contains(n))
             .unwrap_or(defaults.backups_kept),
-        sync_enabled: values
-            .get("sync_enabled")
-            .map(|v| v == "1")
-            .unwrap_or(defaults.sync_enabled),
+        sync_enabled: flag("sync_enabled", defaults.sync_enabled),
         portal_url: values
             .get("portal_url")
             .filter(|v| crate::domain::settings::check_portal_url(v).is_ok())
@@ -54,26 +46,18 @@ pub fn load(conn: &Connection) -> StoreResult<Settings> {
 
 /// Saves every setting (already validated).
 pub fn save(tx: &Transaction<'_>, settings: &Settings) -> StoreResult<()> {
+    let flag = |on: bool| if on { "1" } else { "0" }.to_string();
     let pairs = [
         ("theme", settings.theme.label().to_string()),
-        (
-            "air_gapped",
-            if settings.air_gapped { "1" } else { "0" }.to_string(),
-        ),
+        ("air_gapped", flag(settings.air_gapped)),
         (
             "key_idle_lock_minutes",
             settings.key_idle_lock_minutes.to_string(),
         ),
         ("operator", settings.operator.clone()),
-        (
-            "daily_backups",
-            if settings.daily_backups { "1" } else { "0" }.to_string(),
-        ),
+        ("daily_backups", flag(settings.daily_backups)),
         ("backups_kept", settings.backups_kept.to_string()),
-        (
-            "sync_enabled",
-            if settings.sync_enabled { "1" } else { "0" }.to_string(),
-        ),
+        ("sync_enabled", flag(settings.sync_enabled)),
         ("portal_url", settings.portal().to_string()),
         (
             "sync_interval_minutes",
