@@ -332,3 +332,40 @@ fn the_licenses_rebuild_keeps_the_arrays_and_bulk_rows_that_refer_to_licenses() 
         ChainReport::Intact { entries: 3, .. }
     ));
 }
+
+/// Schema 16 counts document numbers per desk series: the counters of an upgraded desk carry
+/// on in the main series, with no gap and no number taken twice.
+#[test]
+fn document_counters_carry_on_in_the_main_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    {
+        let mut conn = common::raw_connection(&path);
+        store::migrate_to(&mut conn, 15).unwrap();
+        conn.execute(
+            "INSERT INTO doc_counters (kind, year, last_seq) VALUES ('invoice', 2026, 41)",
+            [],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let number = store
+        .write(|tx| {
+            store::commerce::next_number(
+                tx,
+                license_desk::commerce::numbering::DocKind::Invoice,
+                2026,
+            )
+        })
+        .unwrap();
+    assert_eq!(number.to_string(), "INV-2026-0042");
+    assert_eq!(
+        store::commerce::last_seq(
+            store.conn(),
+            license_desk::commerce::numbering::DocKind::Invoice,
+            2026
+        )
+        .unwrap(),
+        42
+    );
+}

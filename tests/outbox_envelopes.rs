@@ -177,7 +177,17 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
         // Back to schema 9 by hand: no clock column, bare per-desk numbers, no sync tables.
         let conn = common::raw_connection(&path);
         conn.execute_batch(
-            "DROP TABLE sync_token;
+            "ALTER TABLE desk DROP COLUMN series;
+             ALTER TABLE desk DROP COLUMN applies_version;
+             CREATE TABLE doc_counters_old (
+                 kind      TEXT NOT NULL CHECK (kind IN ('quote', 'order', 'invoice', 'credit_note')),
+                 year      INTEGER NOT NULL,
+                 last_seq  INTEGER NOT NULL CHECK (last_seq >= 1),
+                 PRIMARY KEY (kind, year)
+             );
+             DROP TABLE doc_counters;
+             ALTER TABLE doc_counters_old RENAME TO doc_counters;
+             DROP TABLE sync_token;
              DROP INDEX outbox_entity;
              DROP TRIGGER accounts_search_insert_deferred;
              DROP TRIGGER accounts_search_delete_deferred;

@@ -674,6 +674,7 @@ mod tests {
             id: Uuid::from_u128(u128::from(seq)),
             number: DocNumber {
                 kind: DocKind::CreditNote,
+                series: crate::commerce::numbering::Series::MAIN,
                 year: 2026,
                 seq,
             },

@@ -1,10 +1,14 @@
-//! Document numbers people see: Q-2026-0001, ORD-2026-0001, INV-2026-0001, CN-2026-0001.
+//! Document numbers people see: Q-2026-0001, ORD-2026-0001, INV-2026-0001, CN-2026-0001, and
+//! on a desk with a series of its own INV-B-2026-0001.
 //!
-//! Each kind has its own series per calendar year, starting at 1 and with no gaps (the store
-//! hands out the next number inside the transaction that finalises the document; this module
-//! only says what the next one is and how numbers are written). The sequence is zero-padded to
-//! four digits and grows past 9999 without padding ("INV-2026-10000"). Parsing accepts exactly
-//! the written form, so one number has one spelling.
+//! Each kind has its own series per desk and calendar year, starting at 1 and with no gaps (the
+//! store hands out the next number inside the transaction that finalises the document; this
+//! module only says what the next one is and how numbers are written). A desk alone, or the
+//! first desk of a portal, numbers in the main series (no letters); every other desk syncing
+//! with the portal has a [`Series`] of 1–3 capital letters, so two desks never take the same
+//! number (`docs/sync-protocol.md`, "Document series"). The sequence is zero-padded to four
+//! digits and grows past 9999 without padding ("INV-2026-10000"). Parsing accepts exactly the
+//! written form, so one number has one spelling.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -58,11 +62,67 @@ impl DocKind {
     }
 }
 
-/// A document number: kind, year and sequence within that year.
+/// A desk's document series: the main series (no letters) or 1–3 capital letters A–Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Series([u8; 3]);
+
+impl Series {
+    /// The series of a desk alone, or of the first desk of a portal.
+    pub const MAIN: Series = Series([0; 3]);
+
+    /// Reads a series as written: empty for the main series, else 1–3 capital letters.
+    pub fn parse(text: &str) -> Option<Series> {
+        let bytes = text.as_bytes();
+        if bytes.len() > 3 || !bytes.iter().all(u8::is_ascii_uppercase) {
+            return None;
+        }
+        let mut letters = [0; 3];
+        letters[..bytes.len()].copy_from_slice(bytes);
+        Some(Series(letters))
+    }
+
+    /// The series of the desk whose first block from the portal is the `n`-th granted
+    /// (from 0): A–Z, then AA–ZZ, then AAA–ZZZ; None past ZZZ.
+    pub fn nth(n: u64) -> Option<Series> {
+        let (mut len, mut rest) = (1, n);
+        while rest >= 26u64.pow(len) {
+            rest -= 26u64.pow(len);
+            len += 1;
+            if len > 3 {
+                return None;
+            }
+        }
+        let mut letters = [0; 3];
+        for i in (0..len as usize).rev() {
+            letters[i] = b'A' + (rest % 26) as u8;
+            rest /= 26;
+        }
+        Some(Series(letters))
+    }
+
+    pub fn is_main(self) -> bool {
+        self == Series::MAIN
+    }
+
+    /// The letters ("" for the main series).
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().take_while(|b| **b != 0).count();
+        std::str::from_utf8(&self.0[..len]).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A document number: kind, series, year and sequence within that year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DocNumber {
     pub kind: DocKind,
+    pub series: Series,
     pub year: i32,
     pub seq: u32,
 }
@@ -86,29 +146,35 @@ pub enum NumberError {
 
 impl DocNumber {
     /// The first number of a series.
-    pub fn first(kind: DocKind, year: i32) -> Result<DocNumber, NumberError> {
+    pub fn first(kind: DocKind, series: Series, year: i32) -> Result<DocNumber, NumberError> {
         if !(1000..=9999).contains(&year) {
             return Err(NumberError::YearOutOfRange { year });
         }
-        Ok(DocNumber { kind, year, seq: 1 })
+        Ok(DocNumber {
+            kind,
+            series,
+            year,
+            seq: 1,
+        })
     }
 
-    /// The number after `last` (the highest issued of that kind, if any) for a document dated
-    /// in `year`: the series restarts at 1 each year.
+    /// The number after `last` (the highest issued of that kind in `series`, if any) for a
+    /// document dated in `year`: the series restarts at 1 each year.
     pub fn next(
         kind: DocKind,
+        series: Series,
         year: i32,
         last: Option<DocNumber>,
     ) -> Result<DocNumber, NumberError> {
         match last {
-            Some(last) if last.kind == kind && last.year == year => {
+            Some(last) if last.kind == kind && last.series == series && last.year == year => {
                 let seq = last
                     .seq
                     .checked_add(1)
                     .ok_or(NumberError::SeriesFull { kind, year })?;
-                Ok(DocNumber { kind, year, seq })
+                Ok(DocNumber { seq, ..last })
             }
-            _ => DocNumber::first(kind, year),
+            _ => DocNumber::first(kind, series, year),
         }
     }
 
@@ -128,7 +194,12 @@ impl DocNumber {
 
 impl fmt::Display for DocNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{:04}", self.kind.prefix(), self.year, self.seq)
+        if self.series.is_main() {
+            write!(f, "{}-{}-{:04}", self.kind.prefix(), self.year, self.seq)
+        } else {
+            let (prefix, series) = (self.kind.prefix(), self.series);
+            write!(f, "{prefix}-{series}-{}-{:04}", self.year, self.seq)
+        }
     }
 }
 
@@ -138,11 +209,16 @@ impl FromStr for DocNumber {
         let malformed = || NumberError::Malformed {
             input: input.to_string(),
         };
-        let mut parts = input.split('-');
-        let (Some(prefix), Some(year), Some(seq), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed());
+        let parts: Vec<&str> = input.split('-').collect();
+        let (prefix, series, year, seq) = match parts[..] {
+            [prefix, year, seq] => (prefix, Series::MAIN, year, seq),
+            [prefix, series, year, seq] if !series.is_empty() => (
+                prefix,
+                Series::parse(series).ok_or_else(malformed)?,
+                year,
+                seq,
+            ),
+            _ => return Err(malformed()),
         };
         let kind = DocKind::ALL
             .into_iter()
@@ -154,12 +230,17 @@ impl FromStr for DocNumber {
         }
         let year: i32 = year.parse().map_err(|_| malformed())?;
         let seq: u32 = seq.parse().map_err(|_| malformed())?;
-        let number = DocNumber { kind, year, seq };
+        let number = DocNumber {
+            kind,
+            series,
+            year,
+            seq,
+        };
         // One spelling only: no zero sequence, no extra leading zeros.
         if seq == 0 || number.to_string() != input {
             return Err(malformed());
         }
-        DocNumber::first(kind, year)?;
+        DocNumber::first(kind, series, year)?;
         Ok(number)
     }
 }
@@ -192,7 +273,12 @@ mod tests {
             (DocKind::CreditNote, 2027, 7, "CN-2027-0007"),
         ];
         for (kind, year, seq, text) in cases {
-            let number = DocNumber { kind, year, seq };
+            let number = DocNumber {
+                kind,
+                series: Series::MAIN,
+                year,
+                seq,
+            };
             assert_eq!(number.to_string(), text);
             assert_eq!(text.parse::<DocNumber>(), Ok(number));
             assert_eq!(DocNumber::parse_kind(kind, text), Ok(number));
@@ -209,6 +295,10 @@ mod tests {
             "INV-2026-+001",
             " INV-2026-0001",
             "INV-0999-0001",
+            "INV--2026-0001",
+            "INV-b-2026-0001",
+            "INV-ABCD-2026-0001",
+            "INV-A1-2026-0001",
         ] {
             assert!(bad.parse::<DocNumber>().is_err(), "{bad}");
         }
@@ -223,23 +313,64 @@ mod tests {
     #[test]
     fn series_run_per_kind_and_year() {
         let last = DocNumber::parse_kind(DocKind::Invoice, "INV-2026-0041").unwrap();
-        let next = |kind, year, last| DocNumber::next(kind, year, last).unwrap().to_string();
+        let main = Series::MAIN;
+        let next = |kind, year, last| DocNumber::next(kind, main, year, last).unwrap().to_string();
         assert_eq!(next(DocKind::Invoice, 2026, Some(last)), "INV-2026-0042");
         assert_eq!(next(DocKind::Invoice, 2027, Some(last)), "INV-2027-0001");
         assert_eq!(next(DocKind::CreditNote, 2026, Some(last)), "CN-2026-0001");
         assert_eq!(next(DocKind::Quote, 2026, None), "Q-2026-0001");
+        let b = Series::parse("B").unwrap();
+        assert_eq!(
+            DocNumber::next(DocKind::Invoice, b, 2026, Some(last))
+                .unwrap()
+                .to_string(),
+            "INV-B-2026-0001",
+            "another series starts at 1"
+        );
         let full = DocNumber {
             kind: DocKind::Order,
+            series: main,
             year: 2026,
             seq: u32::MAX,
         };
         assert_eq!(
-            DocNumber::next(DocKind::Order, 2026, Some(full)),
+            DocNumber::next(DocKind::Order, main, 2026, Some(full)),
             Err(NumberError::SeriesFull {
                 kind: DocKind::Order,
                 year: 2026
             })
         );
         assert_eq!(serde_json::to_string(&last).unwrap(), r#""INV-2026-0041""#);
+    }
+
+    #[test]
+    fn a_desk_series_is_written_between_kind_and_year() {
+        let number: DocNumber = "INV-AB-2026-0007".parse().unwrap();
+        assert_eq!(number.series.as_str(), "AB");
+        assert_eq!((number.year, number.seq), (2026, 7));
+        assert_eq!(number.to_string(), "INV-AB-2026-0007");
+        assert_ne!(number, "INV-2026-0007".parse().unwrap());
+        assert_eq!(
+            serde_json::from_str::<DocNumber>(r#""CN-Z-2027-10000""#)
+                .unwrap()
+                .to_string(),
+            "CN-Z-2027-10000"
+        );
+    }
+
+    #[test]
+    fn the_nth_granted_block_names_a_series_of_its_own() {
+        let name = |n| Series::nth(n).map(|s| s.as_str().to_string());
+        assert_eq!(name(0).as_deref(), Some("A"));
+        assert_eq!(name(25).as_deref(), Some("Z"));
+        assert_eq!(name(26).as_deref(), Some("AA"));
+        assert_eq!(name(26 + 675).as_deref(), Some("ZZ"));
+        assert_eq!(name(26 + 676).as_deref(), Some("AAA"));
+        assert_eq!(name(26 + 676 + 17_575).as_deref(), Some("ZZZ"));
+        assert_eq!(name(26 + 676 + 17_576), None);
+        let all: std::collections::HashSet<_> = (0..26 + 676 + 17_576).map(name).collect();
+        assert_eq!(all.len(), 26 + 676 + 17_576, "no two blocks share a series");
+        assert_eq!(Series::parse(""), Some(Series::MAIN));
+        assert_eq!(Series::parse("ABCD"), None);
     }
 }

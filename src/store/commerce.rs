@@ -10,7 +10,7 @@ use super::{StoreError, StoreResult};
 use crate::commerce::numbering::{DocKind, DocNumber};
 use crate::domain::money::{Currency, Money};
 use chrono::NaiveDate;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -53,36 +53,64 @@ pub fn kind_word(kind: DocKind) -> &'static str {
     }
 }
 
-/// Takes the next number of `kind` for `year`, inside the caller's transaction.
+/// Takes the next number of `kind` for `year` in this desk's series, inside the caller's
+/// transaction.
 pub fn next_number(tx: &Transaction<'_>, kind: DocKind, year: i32) -> StoreResult<DocNumber> {
-    DocNumber::first(kind, year).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let series = super::desk::series(tx)?;
+    DocNumber::first(kind, series, year).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let seq: i64 = tx.query_row(
-        "INSERT INTO doc_counters (kind, year, last_seq) VALUES (?1, ?2, 1)
-         ON CONFLICT (kind, year) DO UPDATE SET last_seq = last_seq + 1
+        "INSERT INTO doc_counters (kind, series, year, last_seq) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (kind, series, year) DO UPDATE SET last_seq = last_seq + 1
          RETURNING last_seq",
-        params![kind_word(kind), year],
+        params![kind_word(kind), series.as_str(), year],
         |r| r.get(0),
     )?;
     let seq = u32::try_from(seq).map_err(|_| {
         StoreError::Corrupt(format!("the {} series for {year} is full", kind.label()))
     })?;
-    Ok(DocNumber { kind, year, seq })
+    Ok(DocNumber {
+        kind,
+        series,
+        year,
+        seq,
+    })
 }
 
-/// The last number taken of `kind` in `year` (0 when none).
+/// The last number taken of `kind` in `year` in this desk's series (0 when none).
 pub fn last_seq(conn: &Connection, kind: DocKind, year: i32) -> StoreResult<u32> {
+    let series = super::desk::series(conn)?;
     let seq: Option<i64> = conn
         .query_row(
-            "SELECT last_seq FROM doc_counters WHERE kind = ?1 AND year = ?2",
-            params![kind_word(kind), year],
+            "SELECT last_seq FROM doc_counters WHERE kind = ?1 AND series = ?2 AND year = ?3",
+            params![kind_word(kind), series.as_str(), year],
             |r| r.get(0),
         )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+        .optional()?;
     Ok(seq.and_then(|s| u32::try_from(s).ok()).unwrap_or(0))
+}
+
+/// The id of the document that holds `number` here (for a quote, its version `version`), if
+/// any: a document pulled from another desk must not take a number a different one holds.
+pub fn number_holder(
+    conn: &Connection,
+    number: DocNumber,
+    version: u32,
+) -> StoreResult<Option<uuid::Uuid>> {
+    let sql = match number.kind {
+        DocKind::Quote => "SELECT id FROM quotes WHERE number = ?1 AND version = ?2",
+        DocKind::Order => "SELECT id FROM orders WHERE number = ?1 AND ?2 = ?2",
+        DocKind::Invoice => "SELECT id FROM invoices WHERE number = ?1 AND ?2 = ?2",
+        DocKind::CreditNote => "SELECT id FROM credit_notes WHERE number = ?1 AND ?2 = ?2",
+    };
+    let id: Option<Vec<u8>> = conn
+        .prepare_cached(sql)?
+        .query_row(params![number.to_string(), version], |r| r.get(0))
+        .optional()?;
+    id.map(|bytes| {
+        uuid::Uuid::from_slice(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("the id of {number} does not read: {e}")))
+    })
+    .transpose()
 }
 
 /// The result a request with `key` already produced, if any (a double click, or a retry after

@@ -1,4 +1,5 @@
-//! This desk's identity, its revocation list tag, and the blocks of wallet IDs it may hand out.
+//! This desk's identity, its revocation list tag, the blocks of wallet IDs it may hand out, and
+//! the series it numbers documents in (set by its first block from a portal).
 //!
 //! Wallet IDs must stay unique when several desks sync through a portal, so a desk only
 //! allocates numbers inside blocks it holds (the rule is written in ARCHITECTURE.md, "Wallet
@@ -7,6 +8,7 @@
 //! provisional and shown as such.
 
 use super::{StoreError, StoreResult};
+use crate::commerce::numbering::Series;
 use crate::domain::ids::DeskId;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -44,6 +46,56 @@ pub fn desk_id(conn: &Connection) -> StoreResult<Option<DeskId>> {
             r.get(0)
         })
         .optional()?)
+}
+
+/// The `sync::apply::APPLIES_VERSION` of the build that last took this desk's waiting
+/// changes (1: none has since they were first kept).
+pub fn applies_version(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT applies_version FROM desk WHERE singleton = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(1))
+}
+
+/// Notes that this build took the waiting changes.
+pub fn set_applies_version(tx: &Transaction<'_>, version: i64) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE desk SET applies_version = ?1 WHERE singleton = 1",
+        [version],
+    )?;
+    Ok(())
+}
+
+/// The series this desk numbers documents in (`commerce::numbering::Series`): the main series
+/// until it first holds a block from a portal other than its own confirmed one.
+pub fn series(conn: &Connection) -> StoreResult<Series> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT series FROM desk WHERE singleton = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .flatten();
+    match text {
+        None => Ok(Series::MAIN),
+        Some(text) => Series::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("desk series '{text}' does not read"))),
+    }
+}
+
+/// The series of a desk whose lowest block from the portal starts at `first_id`: the main
+/// series for the first desk (it keeps its own block, below the granted ones); B for the desk
+/// granted the first new block, C for the second, and so on ([`Series::nth`]).
+pub fn series_for_block(first_id: i64) -> Option<Series> {
+    use portal::protocol::{FIRST_GRANTED_WALLET_ID, WALLET_BLOCK_SIZE};
+    if first_id < FIRST_GRANTED_WALLET_ID {
+        return Some(Series::MAIN);
+    }
+    let granted_before =
+        u64::try_from((first_id - FIRST_GRANTED_WALLET_ID) / WALLET_BLOCK_SIZE).ok()?;
+    Series::nth(granted_before + 1)
 }
 
 /// This desk's tag in the low bits of the revocation list sequences it publishes, so desks
@@ -138,6 +190,17 @@ pub fn hold_blocks(
         )?;
     }
     tx.execute("DELETE FROM wallet_blocks WHERE source = 'local'", [])?;
+    if let Some(lowest) = granted.iter().map(|(first, _)| *first).min() {
+        let series = series_for_block(lowest).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "the wallet block from {lowest} is past the last document series"
+            ))
+        })?;
+        tx.execute(
+            "UPDATE desk SET series = ?1 WHERE singleton = 1",
+            [(!series.is_main()).then(|| series.as_str().to_string())],
+        )?;
+    }
     let mut stmt = tx.prepare(
         "SELECT id FROM accounts a WHERE NOT EXISTS (
              SELECT 1 FROM wallet_blocks b

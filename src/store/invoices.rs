@@ -246,6 +246,32 @@ pub fn insert_credit_note(
     Ok(())
 }
 
+/// One credit note.
+pub fn credit_note(conn: &Connection, id: CreditNoteId) -> StoreResult<Option<CreditNoteRecord>> {
+    conn.query_row(
+        "SELECT id, account_id, invoice_id, body FROM credit_notes WHERE id = ?1",
+        [id],
+        |r| {
+            Ok((
+                r.get::<_, CreditNoteId>(0)?,
+                r.get::<_, AccountId>(1)?,
+                r.get::<_, InvoiceId>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        },
+    )
+    .optional()?
+    .map(|(id, account_id, invoice_id, body)| {
+        Ok(CreditNoteRecord {
+            id,
+            account_id,
+            invoice_id,
+            note: from_json("credit note", &body)?,
+        })
+    })
+    .transpose()
+}
+
 /// The credit notes issued against an invoice, oldest first.
 pub fn credit_notes_for(conn: &Connection, invoice_id: InvoiceId) -> StoreResult<Vec<CreditNote>> {
     let mut stmt = conn

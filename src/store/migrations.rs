@@ -928,6 +928,27 @@ const MIGRATIONS: &[&str] = &[
         INSERT OR IGNORE INTO accounts_search_pending (seq, indexed_name) VALUES (old.seq, old.name);
     END;
     "#,
+    // 16: document series per desk (docs/sync-protocol.md, "Document series"). The desk's
+    // series (NULL: the main series) is set when it first holds a wallet block from a portal;
+    // numbers are counted per kind, series and year, so documents pulled from other desks never
+    // move this desk's counters. `applies_version`: the build that last took the pulled
+    // changes kept waiting (a newer one applies more kinds and takes them again).
+    r#"
+    ALTER TABLE desk ADD COLUMN applies_version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE desk ADD COLUMN series TEXT
+        CHECK (series IS NULL OR (length(series) BETWEEN 1 AND 3 AND series NOT GLOB '*[^A-Z]*'));
+    CREATE TABLE doc_counters_by_series (
+        kind      TEXT NOT NULL CHECK (kind IN ('quote', 'order', 'invoice', 'credit_note')),
+        series    TEXT NOT NULL DEFAULT '',
+        year      INTEGER NOT NULL,
+        last_seq  INTEGER NOT NULL CHECK (last_seq >= 1),
+        PRIMARY KEY (kind, series, year)
+    );
+    INSERT INTO doc_counters_by_series (kind, series, year, last_seq)
+        SELECT kind, '', year, last_seq FROM doc_counters;
+    DROP TABLE doc_counters;
+    ALTER TABLE doc_counters_by_series RENAME TO doc_counters;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -365,10 +365,37 @@ impl Change {
     }
 }
 
+thread_local! {
+    static APPLYING_PULLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While held, the store's writers on this thread record no change: they are applying a
+/// change another desk made (`sync::apply`), which the portal already has and which must not
+/// come back as a change of this desk. Dropped (also on unwinding), recording resumes.
+#[must_use = "recording resumes when the guard is dropped"]
+pub struct ApplyingPulled(());
+
+impl ApplyingPulled {
+    pub fn start() -> ApplyingPulled {
+        APPLYING_PULLED.with(|flag| flag.set(true));
+        ApplyingPulled(())
+    }
+}
+
+impl Drop for ApplyingPulled {
+    fn drop(&mut self) {
+        APPLYING_PULLED.with(|flag| flag.set(false));
+    }
+}
+
 /// Appends one change to the outbox inside `tx`, stamped with the desk's next hybrid logical
 /// clock reading (kept in the desk row, so it never goes back, even across restarts or a
 /// wall clock set back); fails (and so fails the transaction) if its body cannot be written.
+/// While [`ApplyingPulled`] is held nothing is recorded (the nil id is returned).
 pub fn record(tx: &Transaction<'_>, change: &Change, now: i64) -> StoreResult<ChangeId> {
+    if APPLYING_PULLED.with(std::cell::Cell::get) {
+        return Ok(ChangeId(uuid::Uuid::nil()));
+    }
     let desk = super::desk::ensure(tx)?;
     append(
         tx,

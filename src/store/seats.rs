@@ -213,6 +213,16 @@ pub fn insert_change(tx: &Transaction<'_>, c: &SeatChangeRecord, now: i64) -> St
     Ok(())
 }
 
+/// One booked change.
+pub fn change(conn: &Connection, id: SeatChangeId) -> StoreResult<Option<SeatChangeRecord>> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM seat_changes WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    body.map(|b| from_json("seat change", &b)).transpose()
+}
+
 /// The change a confirmation with `key` booked, if any.
 pub fn change_by_key(
     conn: &Connection,
@@ -282,6 +292,20 @@ pub fn assign(tx: &Transaction<'_>, a: &SeatAssignmentRecord, now: i64) -> Store
     Ok(())
 }
 
+/// One seat held (or held once).
+pub fn assignment(
+    conn: &Connection,
+    id: SeatAssignmentId,
+) -> StoreResult<Option<SeatAssignmentRecord>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {ASSIGNMENT_COLUMNS} FROM seat_assignments WHERE id = ?1"),
+            [id],
+            assignment_row,
+        )
+        .optional()?)
+}
+
 /// Frees a user's seat.
 pub fn release(
     tx: &Transaction<'_>,
@@ -306,6 +330,16 @@ pub fn release(
         })?;
     outbox::record(tx, &Change::SeatAssignment(record.clone()), now)?;
     Ok(record)
+}
+
+/// Frees a seat at `at`, as another desk did (sync), when it is still held here. No outbox
+/// row: the change came from the portal.
+pub fn released_elsewhere(tx: &Transaction<'_>, id: SeatAssignmentId, at: i64) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE seat_assignments SET released_at = ?2 WHERE id = ?1 AND released_at IS NULL",
+        params![id, at],
+    )?;
+    Ok(())
 }
 
 /// The users holding seats of a contract now, by name.

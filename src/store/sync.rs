@@ -294,13 +294,15 @@ pub fn settle_refused(
     Ok(())
 }
 
-/// Keeps a pulled change with what became of it.
+/// Keeps a pulled change with what became of it (one taken again gets its new state).
 pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
     let c = &row.change;
     tx.prepare_cached(
         "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op, version, body,
                                  received_at, state, note, local_op, local_body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (change_id) DO UPDATE SET state = excluded.state, note = excluded.note,
+             local_op = excluded.local_op, local_body = excluded.local_body",
     )?
     .execute(params![
         c.change_id,
@@ -388,6 +390,33 @@ pub fn for_staff(conn: &Connection, limit: usize) -> StoreResult<Vec<InboxRow>> 
          WHERE {OPEN} AND state IN ('conflict', 'refused') ORDER BY received_at, hlc LIMIT ?1"
     ))?;
     let rows = stmt.query_map([super::limit(limit)], inbox_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` pulled changes in `state` (waiting or refused) of one of `entities`, in
+/// (HLC, change id) order after `after`, to be taken again.
+pub fn to_retake(
+    conn: &Connection,
+    state: InboxState,
+    entities: &[&str],
+    after: Option<&(String, ChangeId)>,
+    limit: usize,
+) -> StoreResult<Vec<InboxRow>> {
+    let (hlc, change_id) = after
+        .cloned()
+        .unwrap_or_else(|| (String::new(), ChangeId(uuid::Uuid::nil())));
+    let kinds =
+        serde_json::to_string(entities).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INBOX_COLUMNS} FROM sync_inbox
+         WHERE {OPEN} AND state = ?5
+           AND entity IN (SELECT value FROM json_each(?1)) AND (hlc, change_id) > (?2, ?3)
+         ORDER BY hlc, change_id LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![kinds, hlc, change_id, super::limit(limit), state.as_str()],
+        inbox_row,
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

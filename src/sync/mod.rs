@@ -75,8 +75,13 @@ pub fn round(
     now: i64,
 ) -> Result<RoundReport, SyncError> {
     let renumbered = wallet::settle(store, client, now)?;
-    let pull = pull::pull(store, client, portal_url, 1000, now)?;
+    let mut pull = pull::pull(store, client, portal_url, 1000, now)?;
     let push = push::push(store, client, push::PushLimits::default(), now)?;
+    if push.sent > 0 && pull.applied == 0 {
+        // What this desk changed since (money in a wallet, an account) may be what a refused
+        // change needed. (A pull that applied something took them again already.)
+        pull.add_retaken(pull::retake_refused(store, now)?);
+    }
     store.write(|tx| crate::store::sync::note_round(tx, portal_url, now))?;
     let conn = store.conn();
     let count = |state| crate::store::sync::count(conn, state, u64::MAX);

@@ -31,6 +31,14 @@ pub struct PullReport {
 }
 
 impl PullReport {
+    /// Adds what taking refused changes again settled (those still refused are not counted
+    /// twice).
+    pub fn add_retaken(&mut self, again: PullReport) {
+        self.applied += again.applied;
+        self.older += again.older;
+        self.conflicts += again.conflicts;
+    }
+
     fn count(&mut self, state: InboxState) {
         match state {
             InboxState::Applied => self.applied += 1,
@@ -52,7 +60,7 @@ pub fn pull(
 ) -> Result<PullReport, SyncError> {
     let me = desk::desk_id(store.conn())?
         .ok_or_else(|| SyncError::Answer("this desk has no identity yet".into()))?;
-    let mut report = PullReport::default();
+    let mut report = retake_waiting(store, now)?;
     let mut cursor = kept::cursor(store.conn(), portal_url)?;
     loop {
         let page = match client.pull(cursor.as_deref(), page_size.max(1)) {
@@ -68,7 +76,7 @@ pub fn pull(
         };
         if page.changes.is_empty() && cursor.as_deref() == Some(page.next_cursor.as_str()) {
             // Nothing new: nothing to write (the round notes when it last pulled).
-            return Ok(report);
+            return finish(store, report, now);
         }
         // Each change applies on its own savepoint only in a page that needs it: the page
         // is first taken without (a savepoint costs every full-text index a flush), and
@@ -92,9 +100,17 @@ pub fn pull(
         }
         cursor = Some(page.next_cursor);
         if !page.more {
-            return Ok(report);
+            return finish(store, report, now);
         }
     }
+}
+
+/// After the last page: when something was applied, what was refused before may apply now.
+fn finish(store: &mut Store, mut report: PullReport, now: i64) -> Result<PullReport, SyncError> {
+    if report.applied > 0 {
+        report.add_retaken(retake_refused(store, now)?);
+    }
+    Ok(report)
 }
 
 /// Whether each change of a page applies on a savepoint of its own.
@@ -167,29 +183,55 @@ fn take(
     if change.desk_id == me.0 || kept::received_before(tx, change_id)? {
         return Ok(None);
     }
-    let from = DeskId(change.desk_id);
-    let hlc = change.hlc.to_string();
-    let body = change.body.get();
+    let received = Received {
+        change_id,
+        desk_id: DeskId(change.desk_id),
+        hlc: change.hlc.to_string(),
+        entity: change.entity.clone(),
+        entity_id: change.entity_id.clone(),
+        op: change.op.as_str().to_string(),
+        version: change.version,
+        body: change.body.get().to_string(),
+    };
+    settle(tx, received, care, refusals, now, now).map(Some)
+}
+
+/// Applies a change from another desk (or decides it is older, in conflict, refused or
+/// waiting) and keeps it in the inbox with what became of it.
+fn settle(
+    tx: &Transaction<'_>,
+    change: Received,
+    care: Care,
+    refusals: bool,
+    received_at: i64,
+    now: i64,
+) -> Result<InboxState, PageError> {
     let mut local = None;
-    let (state, note) = if change.op == Op::Insert {
+    let (state, note) = if change.op == Op::Insert.as_str() {
         // A fact: added when missing (applying one that is here changes nothing).
-        apply_one(tx, change, body, care, now)?
+        apply_one(tx, &change, care, now)?
     } else {
         let newer = kept::version(tx, &change.entity, &change.entity_id)?.is_none_or(
             |(stored_hlc, stored_desk)| {
-                (hlc.as_str(), from.0) > (stored_hlc.as_str(), stored_desk.0)
+                (change.hlc.as_str(), change.desk_id.0) > (stored_hlc.as_str(), stored_desk.0)
             },
         );
         local = kept::unpushed(tx, &change.entity, &change.entity_id)?;
         let (state, note) = if newer {
-            apply_one(tx, change, body, care, now)?
+            apply_one(tx, &change, care, now)?
         } else {
             (InboxState::Older, String::new())
         };
         if state == InboxState::Applied {
-            kept::set_version(tx, &change.entity, &change.entity_id, &hlc, from)?;
+            kept::set_version(
+                tx,
+                &change.entity,
+                &change.entity_id,
+                &change.hlc,
+                change.desk_id,
+            )?;
             if refusals {
-                kept::settle_refused(tx, &change.entity, &change.entity_id, &hlc)?;
+                kept::settle_refused(tx, &change.entity, &change.entity_id, &change.hlc)?;
             }
         }
         match (&local, state) {
@@ -208,32 +250,84 @@ fn take(
     kept::keep(
         tx,
         &InboxRow {
-            change: Received {
-                change_id,
-                desk_id: from,
-                hlc,
-                entity: change.entity.clone(),
-                entity_id: change.entity_id.clone(),
-                op: change.op.as_str().to_string(),
-                version: change.version,
-                body: body.to_string(),
-            },
+            change,
             state,
             note,
             local,
-            received_at: now,
+            received_at,
         },
     )?;
-    Ok(Some(state))
+    Ok(state)
+}
+
+/// Takes again, in HLC order, the changes kept waiting by a build that applied fewer kinds
+/// (`apply::APPLIES_VERSION`), once per new version: what this build applies is applied now,
+/// the rest keeps waiting. Runs before a pull, so newer changes in the feed find them applied.
+pub fn retake_waiting(store: &mut Store, now: i64) -> Result<PullReport, SyncError> {
+    if desk::applies_version(store.conn())? >= apply::APPLIES_VERSION {
+        return Ok(PullReport::default());
+    }
+    let (report, _) = retake(store, InboxState::Waiting, now)?;
+    store.write(|tx| desk::set_applies_version(tx, apply::APPLIES_VERSION))?;
+    Ok(report)
+}
+
+/// Takes again, in HLC order, the changes refused here, after a pull applied something or this
+/// desk changed something: one refused for want of what has arrived since (an account that
+/// took a new wallet ID, the document it belongs to, money in the wallet) applies now, the
+/// rest stays refused with its reason. Repeats while a pass applies something, as one may be
+/// what the next needs. Nothing to do when nothing is refused.
+pub fn retake_refused(store: &mut Store, now: i64) -> Result<PullReport, SyncError> {
+    let mut report = PullReport::default();
+    if kept::count(store.conn(), InboxState::Refused, 1)? == 0 {
+        return Ok(report);
+    }
+    loop {
+        let (pass, settled) = retake(store, InboxState::Refused, now)?;
+        report.add_retaken(pass);
+        if settled == 0 {
+            return Ok(report);
+        }
+    }
+}
+
+/// Takes every pulled change in `state` again; returns what became of them and how many
+/// left that state.
+fn retake(store: &mut Store, state: InboxState, now: i64) -> Result<(PullReport, u64), SyncError> {
+    let mut report = PullReport::default();
+    let mut left = 0;
+    let entities: Vec<&str> = apply::APPLIES.iter().map(|(entity, _)| *entity).collect();
+    let mut after = None;
+    loop {
+        let rows = kept::to_retake(store.conn(), state, &entities, after.as_ref(), 500)?;
+        let Some(last) = rows.last() else { break };
+        after = Some((last.change.hlc.clone(), last.change.change_id));
+        store.write(|tx| {
+            for row in rows {
+                let became = settle(tx, row.change, Care::PerChange, true, row.received_at, now)
+                    .map_err(|e| match e {
+                        PageError::Failed(e) => e,
+                        PageError::NeedsCare => {
+                            SyncError::Answer("a change could not be applied".into())
+                        }
+                    })?;
+                if became != state {
+                    left += 1;
+                }
+                report.count(became);
+            }
+            Ok::<_, SyncError>(())
+        })?;
+    }
+    Ok((report, left))
 }
 
 /// Applies a change: with care, on its own savepoint, so a refusal leaves nothing of it
 /// behind; fast, with none, so a refusal asks for the page to be taken again with care.
-/// Returns what became of it and, for a refusal, why.
+/// Returns what became of it and, for a refusal or a wait, why.
 fn apply_one(
     tx: &Transaction<'_>,
-    change: &Envelope,
-    body: &str,
+    change: &Received,
     care: Care,
     now: i64,
 ) -> Result<(InboxState, String), PageError> {
@@ -248,12 +342,13 @@ fn apply_one(
     let outcome = apply::apply(
         tx,
         &change.entity,
-        change.op.as_str(),
+        &change.entity_id,
+        &change.op,
         change.version,
-        body,
+        &change.body,
         now,
     );
-    let keep = matches!(outcome, Ok(Outcome::Applied | Outcome::Waiting));
+    let keep = matches!(outcome, Ok(Outcome::Applied | Outcome::Waiting(_)));
     if care == Care::Fast {
         if !keep {
             return Err(PageError::NeedsCare);
@@ -266,10 +361,7 @@ fn apply_one(
     }
     Ok(match outcome? {
         Outcome::Applied => (InboxState::Applied, String::new()),
-        Outcome::Waiting => (
-            InboxState::Waiting,
-            "this desk does not apply this kind of change yet".to_string(),
-        ),
+        Outcome::Waiting(why) => (InboxState::Waiting, why),
         Outcome::Refused(why) => (InboxState::Refused, why),
     })
 }

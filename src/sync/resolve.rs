@@ -42,16 +42,22 @@ pub fn resolve(
                 ));
             }
         };
-        match apply::apply(tx, &change.entity, op, change.version, body, now)? {
+        let applied = apply::apply(
+            tx,
+            &change.entity,
+            &change.entity_id,
+            op,
+            change.version,
+            body,
+            now,
+        )?;
+        match applied {
             Outcome::Applied => {}
             Outcome::Refused(why) => {
                 return Err(SyncError::Answer(format!("cannot keep {word}: {why}")));
             }
-            Outcome::Waiting => {
-                return Err(SyncError::Answer(format!(
-                    "cannot keep {word}: this desk does not apply {} changes",
-                    change.entity
-                )));
+            Outcome::Waiting(why) => {
+                return Err(SyncError::Answer(format!("cannot keep {word}: {why}")));
             }
         }
         outbox::record_body(

@@ -257,6 +257,12 @@ pub struct Health {
     pub status: String,
 }
 
+/// How many wallet IDs a granted block holds.
+pub const WALLET_BLOCK_SIZE: i64 = 10_000;
+/// Granted blocks start above every desk's local block (100–99,999); the n-th block granted
+/// starts at `FIRST_GRANTED_WALLET_ID + n × WALLET_BLOCK_SIZE`.
+pub const FIRST_GRANTED_WALLET_ID: i64 = 100_000;
+
 /// `POST /v1/wallet-blocks`: ask for the wallet-ID blocks this desk may number accounts from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -120,10 +120,7 @@ pub struct CompactReport {
     pub horizon: Position,
 }
 
-/// How many wallet IDs a granted block holds.
-pub const WALLET_BLOCK_SIZE: i64 = 10_000;
-/// Granted blocks start above every desk's local block (100–99,999).
-pub const FIRST_GRANTED_WALLET_ID: i64 = 100_000;
+pub use crate::protocol::{FIRST_GRANTED_WALLET_ID, WALLET_BLOCK_SIZE};
 
 /// The storage, whichever it is.
 #[derive(Clone)]
