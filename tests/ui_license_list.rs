@@ -644,3 +644,44 @@ fn edit_keeps_the_password_masked_and_delete_names_what_goes() {
     choose(&mut harness, "Status", "Deleted");
     assert!(harness.query_by_label(&id.to_string()).is_some());
 }
+
+#[test]
+fn a_license_from_another_desk_is_shown_but_changed_only_there() {
+    let mut seeded = Seeded::new();
+    let account = seeded.account("Acme Storage");
+    let id = seeded.issue(
+        &spec(
+            "Acme Storage",
+            "Storage OS",
+            "192.0.2.7",
+            LicenseKind::Pro,
+            "365",
+        ),
+        Some(account.id),
+    );
+    // As a pull from the desk that issued it would have stored it.
+    seeded
+        .store
+        .conn()
+        .execute(
+            "UPDATE licenses SET origin = x'0192f5a07c1e7d3a9b4f000000000009' WHERE license_id = ?1",
+            [id],
+        )
+        .expect("test setup");
+    let (_desk, mut harness) = seeded.open(Arc::new(ScriptedDialogs::default()));
+    unlock_key(&mut harness);
+    open_page(&mut harness, "Licenses");
+    settle(&mut harness);
+    choose_license(&mut harness, id);
+    assert!(shows(&harness, "From another desk"));
+    assert!(shows(&harness, "was issued on another desk"));
+    for action in ["Edit", "Renew", "Disable", "Delete", "Transfer to partner"] {
+        assert!(
+            harness
+                .get_by_role_and_label(Role::Button, action)
+                .accesskit_node()
+                .is_disabled(),
+            "{action} is not offered for another desk's license"
+        );
+    }
+}

@@ -42,6 +42,8 @@ fn a_conflict_is_shown_with_both_versions_and_settled_from_the_panel() {
     assert!(shows(&app, "Acme (other desk)"));
     assert!(shows(&app, "This desk's version: upsert"));
     assert!(shows(&app, "Acme (this desk)"));
+    // The first desk numbers documents in the main series; the other took series B.
+    assert!(shows(&app, "Document numbers: the main series (INV-"));
 
     click(&mut app, "Keep this desk's version");
     settle(&mut app);
@@ -55,6 +57,13 @@ fn a_conflict_is_shown_with_both_versions_and_settled_from_the_panel() {
             .name,
         "Acme (this desk)"
     );
+    drop(b);
+    let mut other_app = harness(&other);
+    open_page(&mut other_app, "Sync");
+    assert!(shows(
+        &other_app,
+        "Document numbers: this desk's own series B (INV-B-"
+    ));
 }
 
 const PASS: &str = "operator passphrase";

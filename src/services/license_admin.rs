@@ -18,7 +18,7 @@ use crate::files;
 use crate::store::ledger::{self, Record};
 use crate::store::license_settings::{self, SettingsRow};
 use crate::store::renewals::{self, RenewalSettingRecord};
-use crate::store::{Store, StoreError, deactivations, licenses};
+use crate::store::{Store, StoreError, deactivations};
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -133,8 +133,7 @@ pub fn edit(
         _ => None,
     };
     store.write(|tx| {
-        let license = licenses::get(tx, edit.license_id)?
-            .ok_or(LicensingError::UnknownLicense(edit.license_id))?;
+        let license = super::licensing::issued_license(tx, edit.license_id)?;
         if license.status == LicenseStatus::Deleted {
             return Err(LicensingError::Refused(format!(
                 "license {} is deleted: it cannot be edited",
@@ -291,8 +290,7 @@ pub fn apply_deactivation(
         .clone();
     let license_id = LicenseId(d.license_id);
     store.write(|tx| {
-        let license =
-            licenses::get(tx, license_id)?.ok_or(LicensingError::UnknownLicense(license_id))?;
+        let license = super::licensing::issued_license(tx, license_id)?;
         let issued = license.signed().ok_or_else(|| {
             StoreError::Corrupt(format!("the stored license {license_id} does not parse"))
         })?;

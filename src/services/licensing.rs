@@ -720,12 +720,15 @@ fn keep_list(
     Ok(())
 }
 
-/// The license, or why it cannot be changed.
-fn issued_license(
-    tx: &rusqlite::Transaction<'_>,
+/// The license, or why this desk cannot change it (unknown here, or issued on another desk).
+pub(crate) fn issued_license(
+    conn: &rusqlite::Connection,
     license_id: LicenseId,
 ) -> Result<licenses::LicenseRow, LicensingError> {
-    licenses::get(tx, license_id)?.ok_or(LicensingError::UnknownLicense(license_id))
+    if let Some(why) = licenses::issued_elsewhere(conn, license_id)? {
+        return Err(LicensingError::Refused(why));
+    }
+    licenses::get(conn, license_id)?.ok_or(LicensingError::UnknownLicense(license_id))
 }
 
 /// Revokes a license for `reason`: the revocation, the ledger entry and the next signed
@@ -888,6 +891,9 @@ pub fn change_status_many(
             let mut applied = Vec::with_capacity(chunk.len());
             for c in chunk {
                 let reason = valid_reason(&c.reason)?;
+                if let Some(why) = licenses::issued_elsewhere(tx, c.license_id)? {
+                    return Err(LicensingError::Refused(why));
+                }
                 let status: Option<String> = tx
                     .prepare_cached("SELECT status FROM licenses WHERE license_id = ?1")?
                     .query_row([c.license_id], |r| r.get(0))

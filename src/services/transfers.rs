@@ -112,8 +112,7 @@ pub fn start(
     getrandom::fill(&mut salt)
         .map_err(|e| LicensingError::Refused(format!("no randomness for the salt: {e}")))?;
     let row = store.write(|tx| {
-        let license = store::licenses::get(tx, license_id)?
-            .ok_or(LicensingError::UnknownLicense(license_id))?;
+        let license = super::licensing::issued_license(tx, license_id)?;
         if !matches!(
             license.status,
             LicenseStatus::Active | LicenseStatus::Suspended
@@ -205,8 +204,7 @@ pub fn accept(
                 tries_left: MAX_TRIES.saturating_sub(t.failed_tries),
             });
         }
-        let license = store::licenses::get(tx, t.license_id)?
-            .ok_or(LicensingError::UnknownLicense(t.license_id))?;
+        let license = super::licensing::issued_license(tx, t.license_id)?;
         if license.account_id != t.from_account {
             return Err(LicensingError::Refused(format!(
                 "license {} moved to another account since the transfer was made: cancel the transfer",

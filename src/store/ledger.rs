@@ -976,7 +976,7 @@ impl Walk<'_> {
             let stray: Option<LicenseId> = self
                 .conn
                 .query_row(
-                    "SELECT c.license_id FROM licenses c WHERE NOT EXISTS
+                    "SELECT c.license_id FROM licenses c WHERE c.origin IS NULL AND NOT EXISTS
                        (SELECT 1 FROM ledger l WHERE l.action = 'issue' AND l.license_id = c.license_id)
                      LIMIT 1",
                     [],
@@ -1039,9 +1039,9 @@ impl Walk<'_> {
             return Ok(Some(ChainReport::whole(problem)));
         }
         // Licenses no later entry changed must still be as issued.
-        let mut unchanged = self
-            .conn
-            .prepare("SELECT license_id, status FROM licenses WHERE status <> 'active'")?;
+        let mut unchanged = self.conn.prepare(
+            "SELECT license_id, status FROM licenses WHERE status <> 'active' AND origin IS NULL",
+        )?;
         let mut rows = unchanged.query([])?;
         while let Some(row) = rows.next()? {
             let id: LicenseId = row.get(0)?;

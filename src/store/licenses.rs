@@ -502,6 +502,47 @@ pub fn insert(
     Ok(row)
 }
 
+/// Stores a license another desk issued (sync), listed, in `status`, naming that desk as its
+/// origin; no outbox row and no ledger entry here: it is in the issuing desk's ledger.
+pub fn insert_pulled(
+    tx: &Transaction<'_>,
+    license: &SignedLicense,
+    account_id: Option<AccountId>,
+    status: LicenseStatus,
+    origin: crate::domain::ids::DeskId,
+) -> StoreResult<()> {
+    let prepared = Prepared::new(license.clone());
+    let mut names = Names::default();
+    let seq = insert_prepared(tx, &mut names, &prepared, account_id, None, true)?;
+    names.index_new(tx)?;
+    tx.prepare_cached("UPDATE licenses SET status = ?2, origin = ?3 WHERE seq = ?1")?
+        .execute(params![seq, status.as_str(), origin])?;
+    Ok(())
+}
+
+/// The desk that issued a license: `Some(None)` for this desk, `Some(Some(desk))` for another
+/// desk's, `None` when the license is not here.
+pub fn origin(
+    conn: &Connection,
+    license_id: LicenseId,
+) -> StoreResult<Option<Option<crate::domain::ids::DeskId>>> {
+    Ok(conn
+        .prepare_cached("SELECT origin FROM licenses WHERE license_id = ?1")?
+        .query_row([license_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Why this desk may not change a license, when another desk issued it (only the issuing
+/// desk changes a license: its ledger holds the license's history); None for its own.
+pub fn issued_elsewhere(conn: &Connection, license_id: LicenseId) -> StoreResult<Option<String>> {
+    Ok(match origin(conn, license_id)? {
+        Some(Some(desk)) => Some(format!(
+            "license {license_id} was issued on another desk ({desk}): only that desk changes it"
+        )),
+        _ => None,
+    })
+}
+
 /// Records that the rows `from_seq..=to_seq` (one bulk transaction's) wait to be listed.
 pub fn mark_unlisted(tx: &Transaction<'_>, from_seq: i64, to_seq: i64) -> StoreResult<()> {
     tx.prepare_cached("INSERT INTO licenses_unlisted (from_seq, to_seq) VALUES (?1, ?2)")?
@@ -659,21 +700,28 @@ pub fn set_account(
     Ok(())
 }
 
-/// Ids of every license the published revocation list must name (suspended, revoked or
-/// deleted), ascending.
+/// Ids of every license this desk issued that its published revocation list must name
+/// (suspended, revoked or deleted), ascending. (Another desk's licenses are on that desk's
+/// lists, signed by its keys.)
 pub fn listed_as_revoked(conn: &Connection) -> StoreResult<Vec<LicenseId>> {
     let mut stmt = conn.prepare_cached(
         "SELECT license_id FROM licenses
          WHERE status <> 'active' AND status IN ('suspended', 'revoked', 'deleted')
+           AND origin IS NULL
          ORDER BY license_id",
     )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Number of issued licenses.
+/// Number of licenses this desk issued (those in its ledger).
 pub fn count(conn: &Connection) -> StoreResult<u64> {
-    Ok(conn.query_row("SELECT count(*) FROM licenses", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT (SELECT count(*) FROM licenses)
+              - (SELECT count(*) FROM licenses WHERE origin IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// The row number a license id has, if it was issued here.

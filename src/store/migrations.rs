@@ -949,6 +949,31 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE doc_counters;
     ALTER TABLE doc_counters_by_series RENAME TO doc_counters;
     "#,
+    // 17: licenses from other desks (docs/sync-protocol.md, "Licenses from other desks"). A
+    // license row pulled from another desk names that desk in `origin` (NULL: issued here, in
+    // this desk's ledger); this desk's ledger accounts for its own licenses only. Other desks'
+    // public keys (to check the licenses they signed) and their ledger entries (each desk's
+    // chain, checked link by link as it arrives; the entries themselves stay in the inbox).
+    r#"
+    ALTER TABLE licenses ADD COLUMN origin BLOB CHECK (origin IS NULL OR length(origin) = 16);
+    CREATE INDEX licenses_from_other_desks ON licenses(origin) WHERE origin IS NOT NULL;
+    CREATE TABLE peer_keys (
+        key_id      BLOB PRIMARY KEY CHECK (length(key_id) = 8),
+        desk_id     BLOB NOT NULL CHECK (length(desk_id) = 16),
+        name        TEXT NOT NULL,
+        public_key  TEXT NOT NULL,
+        active      INTEGER NOT NULL CHECK (active IN (0, 1)),
+        created_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE peer_ledger (
+        desk_id     BLOB NOT NULL CHECK (length(desk_id) = 16),
+        seq         INTEGER NOT NULL CHECK (seq >= 1),
+        action      TEXT NOT NULL,
+        license_id  BLOB NOT NULL CHECK (length(license_id) = 16),
+        entry_hash  BLOB NOT NULL CHECK (length(entry_hash) = 32),
+        PRIMARY KEY (desk_id, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -29,6 +29,7 @@ mod migrations;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod peers;
 pub mod price_lists;
 pub mod quotes;
 pub mod referrals;

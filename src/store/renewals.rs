@@ -119,8 +119,9 @@ pub struct DueRow {
     pub setting: Option<RenewalSettingRecord>,
 }
 
-/// Active licenses of `account_id` (or of every account) expiring on or before `until`, soonest
-/// first: `limit` after `after` (keyset on expiry, then sequence), or from `offset`.
+/// Active licenses this desk issued (it renews only its own) of `account_id` (or of every
+/// account) expiring on or before `until`, soonest first: `limit` after `after` (keyset on
+/// expiry, then sequence), or from `offset`.
 pub fn due(
     conn: &Connection,
     account_id: Option<AccountId>,
@@ -135,7 +136,7 @@ pub fn due(
         "SELECT {}, s.auto_renew AS s_auto, s.term AS s_term
          FROM licenses l LEFT JOIN renewal_settings s ON s.license_id = l.license_id
          WHERE l.expires_at IS NOT NULL AND l.expires_at <= ?1 AND l.status = 'active'
-             AND (?2 IS NULL OR l.account_id = ?2)
+             AND l.origin IS NULL AND (?2 IS NULL OR l.account_id = ?2)
              AND (l.expires_at, l.seq) > (?3, ?4)
          ORDER BY l.expires_at, l.seq LIMIT ?5 OFFSET ?6",
         aliased_columns("l", "l_")
@@ -181,7 +182,7 @@ pub fn due_count(
     Ok(conn.query_row(
         "SELECT count(*) FROM (SELECT 1 FROM licenses
              WHERE expires_at IS NOT NULL AND expires_at <= ?1 AND status = 'active'
-                 AND (?2 IS NULL OR account_id = ?2) LIMIT ?3)",
+                 AND origin IS NULL AND (?2 IS NULL OR account_id = ?2) LIMIT ?3)",
         params![until, account_id, i64::try_from(cap).unwrap_or(i64::MAX)],
         |r| r.get(0),
     )?)

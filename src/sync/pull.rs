@@ -279,13 +279,18 @@ pub fn retake_waiting(store: &mut Store, now: i64) -> Result<PullReport, SyncErr
 /// what the next needs. Nothing to do when nothing is refused.
 pub fn retake_refused(store: &mut Store, now: i64) -> Result<PullReport, SyncError> {
     let mut report = PullReport::default();
-    if kept::count(store.conn(), InboxState::Refused, 1)? == 0 {
+    if kept::count(store.conn(), InboxState::Refused, 1)? == 0
+        && kept::count(store.conn(), InboxState::Waiting, 1)? == 0
+    {
         return Ok(report);
     }
     loop {
-        let (pass, settled) = retake(store, InboxState::Refused, now)?;
-        report.add_retaken(pass);
-        if settled == 0 {
+        let (refused, settled) = retake(store, InboxState::Refused, now)?;
+        // And what waits for something that may have arrived (an array for its license).
+        let (waiting, arrived) = retake(store, InboxState::Waiting, now)?;
+        report.add_retaken(refused);
+        report.add_retaken(waiting);
+        if settled + arrived == 0 {
             return Ok(report);
         }
     }
@@ -341,10 +346,13 @@ fn apply_one(
     }
     let outcome = apply::apply(
         tx,
-        &change.entity,
-        &change.entity_id,
-        &change.op,
-        change.version,
+        apply::Pulled {
+            entity: &change.entity,
+            entity_id: &change.entity_id,
+            op: &change.op,
+            version: change.version,
+            from: change.desk_id,
+        },
         &change.body,
         now,
     );

@@ -44,10 +44,13 @@ pub fn resolve(
         };
         let applied = apply::apply(
             tx,
-            &change.entity,
-            &change.entity_id,
-            op,
-            change.version,
+            apply::Pulled {
+                entity: &change.entity,
+                entity_id: &change.entity_id,
+                op,
+                version: change.version,
+                from: change.desk_id,
+            },
             body,
             now,
         )?;

@@ -659,3 +659,25 @@ fn invalid_payloads_are_refused_when_signing() {
         Err(Error::Invalid(_))
     ));
 }
+
+#[test]
+fn check_signature_says_who_signed_whatever_the_rules_say_today() {
+    let lic = pro();
+    // Long expired and for no product in particular: the signature still holds.
+    assert_eq!(
+        lic.check_signature(&ring()).unwrap(),
+        KeyId::of(&key(1).verifying_key())
+    );
+    let other = KeyRing::new().with(key(2).verifying_key()).unwrap();
+    assert!(matches!(
+        lic.check_signature(&other),
+        Err(Error::UnknownKeyId(_))
+    ));
+    // One flipped bit of the payload and the signature no longer holds.
+    let mut bytes = lic.to_bytes();
+    let last = bytes.len() - 70;
+    bytes[last] ^= 1;
+    if let Ok(tampered) = SignedLicense::from_bytes(&bytes) {
+        assert!(tampered.check_signature(&ring()).is_err());
+    }
+}

@@ -230,6 +230,8 @@ struct Details {
     deactivations: Vec<AppliedDeactivation>,
     settings: SettingsView,
     seats: i64,
+    /// Why this desk may not change it: another desk issued it.
+    issued_elsewhere: Option<String>,
 }
 
 /// A destructive action waiting for its confirmation.
@@ -659,6 +661,18 @@ impl LicenseTable {
                     }
                 });
             }
+            // Another desk's license is shown, not changed here: its ledger is that desk's.
+            let elsewhere = self
+                .details
+                .as_ref()
+                .and_then(|d| d.issued_elsewhere.clone());
+            if let Some(why) = &elsewhere {
+                ui.horizontal_wrapped(|ui| {
+                    widgets::chip(ui, "From another desk", Tone::Neutral);
+                    ui.label(format!("{why}."));
+                });
+            }
+            let busy = busy || elsewhere.is_some();
             ui.horizontal_wrapped(|ui| {
                 let live = !matches!(row.status, LicenseStatus::Deleted);
                 if ui
@@ -955,6 +969,7 @@ fn read_details(cx: &mut AppCtx<'_>, row: &ListRow) -> Option<Details> {
             deactivations: store::deactivations::for_license(cx.db, row.license_id)?,
             settings: store::license_settings::view(cx.db, row.license_id)?,
             seats,
+            issued_elsewhere: store::licenses::issued_elsewhere(cx.db, row.license_id)?,
         })
     })();
     match read {

@@ -34,6 +34,7 @@ struct View {
     conflicts: u64,
     refused: u64,
     waiting: u64,
+    series: crate::commerce::numbering::Series,
 }
 
 fn read(db: &rusqlite::Connection) -> StoreResult<View> {
@@ -47,6 +48,7 @@ fn read(db: &rusqlite::Connection) -> StoreResult<View> {
         conflicts: count(InboxState::Conflict)?,
         refused: count(InboxState::Refused)?,
         waiting: count(InboxState::Waiting)?,
+        series: store::desk::series(db)?,
     })
 }
 
@@ -242,6 +244,20 @@ fn status_ui(ui: &mut egui::Ui, cx: &AppCtx<'_>, view: &View) {
         "Changes waiting to go to the portal: {}",
         shown(view.pending)
     ));
+    let first = crate::commerce::numbering::DocNumber {
+        kind: crate::commerce::numbering::DocKind::Invoice,
+        series: view.series,
+        year: chrono::Datelike::year(&cx.clock.now()),
+        seq: 1,
+    };
+    ui.label(if view.series.is_main() {
+        format!("Document numbers: the main series ({first}, ...)")
+    } else {
+        format!(
+            "Document numbers: this desk's own series {} ({first}, ...)",
+            view.series
+        )
+    });
 }
 
 fn parked_ui(ui: &mut egui::Ui, cx: &AppCtx<'_>, view: &View) {

@@ -77,6 +77,9 @@ fn renewable(
     conn: &Connection,
     license_id: LicenseId,
 ) -> Result<(LicenseRow, SignedLicense, AccountId, i64), CommerceError> {
+    if let Some(why) = store::licenses::issued_elsewhere(conn, license_id)? {
+        return Err(CommerceError::Refused(why));
+    }
     let license =
         store::licenses::get(conn, license_id)?.ok_or(CommerceError::NotFound("license"))?;
     if license.status != LicenseStatus::Active {
@@ -285,6 +288,9 @@ pub(super) fn save_setting(
 ) -> Result<CommerceEvent, CommerceError> {
     store.write(|tx| {
         store::licenses::get(tx, setting.license_id)?.ok_or(CommerceError::NotFound("license"))?;
+        if let Some(why) = store::licenses::issued_elsewhere(tx, setting.license_id)? {
+            return Err(CommerceError::Refused(why));
+        }
         store::renewals::save_setting(tx, &setting, now)?;
         Ok(CommerceEvent::RenewalSettingSaved(setting))
     })

@@ -1,16 +1,18 @@
 //! Applying one pulled change to the local tables, without recording a change of this desk
 //! (`store::outbox::ApplyingPulled`). Each entity this desk applies has one arm here, grouped
-//! by what it belongs to ([`documents`]: price lists, quotes, orders, invoices, credit notes;
-//! [`customers`]: arrays, seats, referrals); any other is kept waiting in the inbox (never
-//! dropped) and taken again by a build that applies it ([`APPLIES_VERSION`]).
+//! by what it belongs to ([`licensing`]: public keys, ledger entries, licenses; [`documents`]:
+//! price lists, quotes, orders, invoices, credit notes; [`customers`]: arrays, seats,
+//! referrals); any other is kept waiting in the inbox (never dropped) and taken again by a
+//! build that applies it ([`APPLIES_VERSION`]).
 
 mod customers;
 mod documents;
+mod licensing;
 
 use crate::commerce::wallet::Wallet;
 use crate::domain::account::Account;
 use crate::domain::billing::BillingDetails;
-use crate::domain::ids::{AccountId, PaymentMethodId, WalletEntryId};
+use crate::domain::ids::{AccountId, DeskId, PaymentMethodId, WalletEntryId};
 use crate::domain::money::Currency;
 use crate::domain::payment::PaymentMethod;
 use crate::domain::validation::FieldErrors;
@@ -39,6 +41,10 @@ pub const APPLIES: &[(&str, &str)] = &[
     ("payment_method", "upsert"),
     ("payment_method", "delete"),
     ("wallet_entry", "insert"),
+    ("public_key", "upsert"),
+    ("ledger_entry", "insert"),
+    ("license", "insert"),
+    ("license", "upsert"),
     ("price_list", "insert"),
     ("quote", "upsert"),
     ("order", "upsert"),
@@ -125,18 +131,32 @@ struct Billing {
     details: BillingDetails,
 }
 
-/// Applies `body` of a change to `(entity, op)` of `entity_id`, version `version`, inside
-/// `tx`. Store errors other than a refusal (a failing disk) are returned: the page is not
-/// applied.
+/// What a pulled change is: its entity, id and operation, its body's version, and the desk
+/// that made it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pulled<'a> {
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub op: &'a str,
+    pub version: u32,
+    pub from: DeskId,
+}
+
+/// Applies `body` of a change inside `tx`. Store errors other than a refusal (a failing disk)
+/// are returned: the page is not applied.
 pub fn apply(
     tx: &Transaction<'_>,
-    entity: &str,
-    entity_id: &str,
-    op: &str,
-    version: u32,
+    change: Pulled<'_>,
     body: &str,
     now: i64,
 ) -> Result<Outcome, StoreError> {
+    let Pulled {
+        entity,
+        entity_id,
+        op,
+        version,
+        from,
+    } = change;
     if version != 1 || !APPLIES.contains(&(entity, op)) {
         return Ok(Outcome::Waiting(
             "this desk does not apply this kind of change yet".into(),
@@ -186,6 +206,10 @@ pub fn apply(
             |r: &WalletEntryRecord| r.entry.id,
             |r| wallet_entry(tx, &r),
         )?,
+        ("public_key", "upsert") => licensing::public_key(tx, entity_id, body, from)?,
+        ("ledger_entry", "insert") => licensing::ledger_entry(tx, entity_id, body, from)?,
+        ("license", "insert") => licensing::license_issued(tx, entity_id, body, from)?,
+        ("license", "upsert") => licensing::license(tx, entity_id, body, from, now)?,
         ("price_list", "insert") => documents::price_list(tx, entity_id, body, now)?,
         ("quote", "upsert") => documents::quote(tx, entity_id, body, now)?,
         ("order", "upsert") => documents::order(tx, entity_id, body, now)?,
