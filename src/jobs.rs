@@ -591,7 +591,7 @@ impl WorkerState {
                 .map(Event::Sync)
                 .map_err(|e| e.to_string()),
             Command::ResolveConflict { change_id, keep } => {
-                crate::sync::resolve::resolve(store, change_id, keep, now)
+                crate::sync::resolve::resolve(store, change_id, &keep, now)
                     .map(|()| Event::ConflictResolved { change_id, keep })
                     .map_err(|e| e.to_string())
             }

@@ -172,7 +172,7 @@ fn the_same_account_changed_on_both_desks_keeps_both_versions_for_staff() {
 
     // Staff on A keep A's version: it is the state on A, and on B once both have synced.
     let id = conflict.change.change_id;
-    sync::resolve::resolve(&mut a.store, id, sync::resolve::Keep::Mine, NOW + 30).unwrap();
+    sync::resolve::resolve(&mut a.store, id, &sync::resolve::Keep::Mine, NOW + 30).unwrap();
     assert_eq!(a.account(acme.id).unwrap().name, "Acme (A)");
     assert!(a.inbox().is_empty(), "the conflict is settled");
     a.sync(&portal, NOW + 31);
@@ -180,12 +180,12 @@ fn the_same_account_changed_on_both_desks_keeps_both_versions_for_staff() {
     assert_eq!(b.account(acme.id).unwrap().name, "Acme (A)");
     // A settled conflict is not settled twice.
     assert!(
-        sync::resolve::resolve(&mut a.store, id, sync::resolve::Keep::Theirs, NOW + 33).is_err()
+        sync::resolve::resolve(&mut a.store, id, &sync::resolve::Keep::Theirs, NOW + 33).is_err()
     );
 }
 
 #[test]
-fn staff_keep_the_other_desks_version_from_the_cli() {
+fn staff_keep_the_other_desks_version_from_the_cli_field_by_field() {
     let portal = Portal::start();
     let (mut a, mut b) = (Desk::new(), Desk::new());
     let acme = a.create("Acme", NOW);
@@ -213,7 +213,24 @@ fn staff_keep_the_other_desks_version_from_the_cli() {
     assert!(listed_text.contains(&id), "{listed_text}");
     assert!(listed_text.contains("theirs: upsert") && listed_text.contains("Acme (B)"));
     assert!(listed_text.contains("mine:   upsert") && listed_text.contains("Acme (A)"));
-    let kept = cli(&["resolve", &id, "--keep", "theirs"]);
+    assert!(
+        listed_text.contains(r#"field name: mine "Acme (A)" | theirs "Acme (B)""#),
+        "{listed_text}"
+    );
+    // A merge names the fields it takes from theirs, each one they differ in.
+    let stderr = |args: &[&str]| String::from_utf8_lossy(&cli(args).stderr).to_string();
+    assert!(
+        stderr(&["resolve", &id, "--keep", "merged"]).contains("--theirs: name at least one field")
+    );
+    assert!(
+        stderr(&["resolve", &id, "--keep", "mine", "--theirs", "name"])
+            .contains("only with --keep merged")
+    );
+    assert!(
+        stderr(&["resolve", &id, "--keep", "merged", "--theirs", "wallet_id"])
+            .contains("'wallet_id' is not a field in which the two versions differ")
+    );
+    let kept = cli(&["resolve", &id, "--keep", "merged", "--theirs", "name"]);
     assert!(kept.status.success(), "{kept:?}");
     let again = cli(&["resolve", &id, "--keep", "theirs"]);
     assert_eq!(again.status.code(), Some(1), "{again:?}");

@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use license_desk::clock::ManualClock;
+use license_desk::domain::billing::BillingDetails;
 use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::services::keys;
 use license_desk::store::{self, Store};
@@ -64,6 +65,79 @@ fn a_conflict_is_shown_with_both_versions_and_settled_from_the_panel() {
         &other_app,
         "Document numbers: this desk's own series B (INV-B-"
     ));
+}
+
+#[test]
+fn a_conflict_is_merged_field_by_field_and_both_edits_reach_both_desks() {
+    let portal_dir = tempfile::tempdir().expect("test setup");
+    let (server, token) = common::portal::start(portal_dir.path());
+    let client = || common::portal::client(&server.url(), &token);
+    let url = server.url();
+    let desk = TempDesk::new();
+    let other = TempDesk::new();
+    let mut a = Store::open(&desk.database()).expect("test setup");
+    let mut b = Store::open(&other.database()).expect("test setup");
+    let acme = accounts::create(&mut a, "Acme", TEST_NOW).expect("test setup");
+    common::shop::billing_and_card(&mut a, acme.id, TEST_NOW);
+    sync::round(&mut a, &client(), &url, TEST_NOW + 1).expect("test setup");
+    sync::round(&mut b, &client(), &url, TEST_NOW + 2).expect("test setup");
+    // Apart, one desk corrects the company, the other the city.
+    let edit = |store: &mut Store, at: i64, change: &dyn Fn(&mut BillingDetails)| {
+        let mut details = store::billing::get(store.conn(), acme.id)
+            .expect("read")
+            .expect("billing details");
+        change(&mut details);
+        accounts::run(
+            store,
+            at,
+            AccountsCommand::SaveBilling {
+                account_id: acme.id,
+                details,
+            },
+        )
+        .expect("test setup");
+    };
+    edit(&mut a, TEST_NOW + 10, &|d| {
+        d.company = "Acme Storage AG".into()
+    });
+    edit(&mut b, TEST_NOW + 20, &|d| d.city = "Hamburg".into());
+    sync::round(&mut b, &client(), &url, TEST_NOW + 21).expect("test setup");
+    let report = sync::round(&mut a, &client(), &url, TEST_NOW + 22).expect("test setup");
+    assert_eq!(report.conflicts, 1);
+    drop(a);
+
+    let mut app = harness(&desk);
+    open_page(&mut app, "Sync");
+    app.get_by_label("Merge field by field").click();
+    app.run_ok();
+    assert!(shows(&app, "details.company"));
+    assert!(shows(&app, "details.city"));
+    assert!(
+        app.get_by_role_and_label(Role::Button, "Keep merged version")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing chosen from the other desk yet"
+    );
+    app.get_by_label("Other desk: \"Hamburg\"").click();
+    app.run_ok();
+    click(&mut app, "Keep merged version");
+    settle(&mut app);
+    assert!(shows(&app, "0 conflicts, 0 refused here"));
+    drop(app);
+
+    // Both edits stand here, and reach the other desk as this desk's newest version.
+    let mut a = Store::open(&desk.database()).expect("test setup");
+    sync::round(&mut a, &client(), &url, TEST_NOW + 30).expect("test setup");
+    sync::round(&mut b, &client(), &url, TEST_NOW + 31).expect("test setup");
+    for store in [&a, &b] {
+        let details = store::billing::get(store.conn(), acme.id)
+            .expect("read")
+            .expect("billing details");
+        assert_eq!(
+            (details.company.as_str(), details.city.as_str()),
+            ("Acme Storage AG", "Hamburg")
+        );
+    }
 }
 
 const PASS: &str = "operator passphrase";

@@ -148,6 +148,10 @@ pub fn toast_for(event: &Event) -> Option<String> {
             crate::sync::resolve::Keep::Theirs => {
                 "Conflict settled: the other desk's version kept".into()
             }
+            crate::sync::resolve::Keep::Merged { from_theirs } => format!(
+                "Conflict settled: this desk's version kept with {} from the other desk's; it syncs to the other desks",
+                from_theirs.join(", ")
+            ),
         },
         Event::TextSaved { what, path } => {
             format!("{} saved to {}", what.label(), path.display())

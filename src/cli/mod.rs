@@ -119,6 +119,10 @@ pub enum CliCommand {
         /// Which version to keep.
         #[arg(long, value_enum)]
         keep: KeepArg,
+        /// With `--keep merged`: a field to take from the other desk's version (a path such as
+        /// `details.city`, as `license-desk conflicts` lists them); repeat for more.
+        #[arg(long = "theirs", value_name = "FIELD")]
+        theirs: Vec<String>,
     },
 }
 
@@ -129,6 +133,8 @@ pub enum KeepArg {
     Mine,
     /// The other desk's version.
     Theirs,
+    /// This desk's version with the fields named by `--theirs` from the other desk's.
+    Merged,
 }
 
 /// `sync ...`
@@ -805,7 +811,11 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
         CliCommand::Sync(args) => sync::run(&args, database),
         CliCommand::SyncSetup(args) => sync::setup(&args, database),
         CliCommand::Conflicts => sync::conflicts(database),
-        CliCommand::Resolve { change_id, keep } => sync::resolve(&change_id, keep, database),
+        CliCommand::Resolve {
+            change_id,
+            keep,
+            theirs,
+        } => sync::resolve(&change_id, keep, theirs, database),
     }
 }
 

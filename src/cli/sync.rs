@@ -201,6 +201,17 @@ pub fn conflicts(database: &std::path::Path) -> anyhow::Result<ExitCode> {
         if let Some(local) = &item.local {
             output::text(&format!("    theirs: {} {}", c.op, c.body))?;
             output::text(&format!("    mine:   {} {}", local.op, local.body))?;
+            if let Ok(fields) = sync::merge::differing(&local.body, &c.body) {
+                for f in fields {
+                    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+                    output::text(&format!(
+                        "    field {}: mine {} | theirs {}",
+                        f.path,
+                        shown(&f.mine),
+                        shown(&f.theirs)
+                    ))?;
+                }
+            }
         }
     }
     if waiting > 0 {
@@ -211,27 +222,39 @@ pub fn conflicts(database: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Keeps one version of a conflict.
+/// Keeps one version of a conflict, or merges the two field by field.
 pub fn resolve(
     change_id: &str,
     keep: KeepArg,
+    theirs: Vec<String>,
     database: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
     let id: crate::domain::ids::ChangeId = change_id
         .trim()
         .parse()
         .map_err(|_| anyhow::anyhow!("CHANGE_ID: '{change_id}' is not a change id (a UUID)"))?;
-    let mut store = open_store(database)?;
-    let keep = match keep {
-        KeepArg::Mine => sync::resolve::Keep::Mine,
-        KeepArg::Theirs => sync::resolve::Keep::Theirs,
+    let keep = match (keep, theirs.is_empty()) {
+        (KeepArg::Mine, true) => sync::resolve::Keep::Mine,
+        (KeepArg::Theirs, true) => sync::resolve::Keep::Theirs,
+        (KeepArg::Merged, false) => sync::resolve::Keep::Merged {
+            from_theirs: theirs,
+        },
+        (KeepArg::Merged, true) => {
+            anyhow::bail!("--theirs: name at least one field to take from the other desk's version")
+        }
+        (_, false) => anyhow::bail!("--theirs: only with --keep merged"),
     };
-    sync::resolve::resolve(&mut store, id, keep, now())?;
+    let mut store = open_store(database)?;
+    sync::resolve::resolve(&mut store, id, &keep, now())?;
     output::text(&format!(
         "Kept {} for {change_id}; it syncs as a change of this desk.",
-        match keep {
-            sync::resolve::Keep::Mine => "this desk's version",
-            sync::resolve::Keep::Theirs => "the other desk's version",
+        match &keep {
+            sync::resolve::Keep::Mine => "this desk's version".to_string(),
+            sync::resolve::Keep::Theirs => "the other desk's version".to_string(),
+            sync::resolve::Keep::Merged { from_theirs } => format!(
+                "this desk's version with {} from the other desk's",
+                from_theirs.join(", ")
+            ),
         }
     ))?;
     Ok(ExitCode::SUCCESS)

@@ -6,10 +6,12 @@
 //! - [`pull`]: the portal's feed into the desk, page by page with its cursor; [`apply`] holds
 //!   how each kind of change is applied.
 //! - [`wallet`]: the blocks of wallet IDs the portal grants, and renumbering into them.
-//! - [`resolve`]: staff keeping one version of a conflict.
+//! - [`resolve`]: staff keeping one version of a conflict, or merging the two field by field
+//!   ([`merge`]).
 //! - [`schedule`]: when the app's next background round is due (backoff and jitter).
 
 pub mod apply;
+pub mod merge;
 pub mod pull;
 pub mod push;
 pub mod resolve;

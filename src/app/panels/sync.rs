@@ -14,6 +14,7 @@ use crate::services::sync::SyncCommand;
 use crate::store::outbox::ParkedRow;
 use crate::store::sync::{InboxRow, InboxState, LastSync};
 use crate::store::{self, StoreResult};
+use crate::sync::merge::FieldChoice;
 use crate::sync::resolve::Keep;
 use egui::RichText;
 
@@ -35,16 +36,29 @@ struct View {
     refused: u64,
     waiting: u64,
     series: crate::commerce::numbering::Series,
+    /// For each conflict of two versions of an entity's state: the fields they differ in.
+    fields: std::collections::HashMap<ChangeId, Vec<FieldChoice>>,
 }
 
 fn read(db: &rusqlite::Connection) -> StoreResult<View> {
     let count = |state| store::sync::count(db, state, COUNT_CAP);
+    let for_staff = store::sync::for_staff(db, LISTED)?;
+    let fields = for_staff
+        .iter()
+        .filter(|item| item.state == InboxState::Conflict && item.change.op == "upsert")
+        .filter_map(|item| {
+            let local = item.local.as_ref().filter(|l| l.op == "upsert")?;
+            let fields = crate::sync::merge::differing(&local.body, &item.change.body).ok()?;
+            Some((item.change.change_id, fields))
+        })
+        .collect();
     Ok(View {
         last: store::sync::last_sync(db)?,
         pending: store::outbox::pending_count_capped(db, COUNT_CAP)?,
         parked: store::outbox::parked(db, LISTED)?,
         parked_count: store::outbox::parked_count(db, COUNT_CAP)?,
-        for_staff: store::sync::for_staff(db, LISTED)?,
+        for_staff,
+        fields,
         conflicts: count(InboxState::Conflict)?,
         refused: count(InboxState::Refused)?,
         waiting: count(InboxState::Waiting)?,
@@ -105,6 +119,8 @@ impl SyncNow {
 pub struct SyncPanel {
     /// A conflict being settled, and its request.
     settling: Option<(RequestId, ChangeId)>,
+    /// For each conflict being merged: the fields staff take from the other desk's version.
+    from_theirs: std::collections::HashMap<ChangeId, std::collections::BTreeSet<String>>,
     /// The last view read and when (egui's clock, seconds).
     view: Option<(f64, View)>,
     sync_now: SyncNow,
@@ -192,18 +208,71 @@ impl SyncPanel {
                                 (Keep::Theirs, "Keep the other desk's version"),
                             ] {
                                 if ui.add_enabled(!busy, egui::Button::new(text)).clicked() {
-                                    let request = cx.send(Command::ResolveConflict {
-                                        change_id: c.change_id,
-                                        keep,
-                                    });
-                                    self.settling = Some((request, c.change_id));
+                                    self.settle(cx, c.change_id, keep);
                                 }
                             }
                         });
+                        if let Some(fields) = view.fields.get(&c.change_id) {
+                            self.merge_ui(ui, cx, c.change_id, fields, busy);
+                        }
                     }
                 });
             });
         }
+    }
+}
+
+impl SyncPanel {
+    fn settle(&mut self, cx: &mut AppCtx<'_>, change_id: ChangeId, keep: Keep) {
+        let request = cx.send(Command::ResolveConflict { change_id, keep });
+        self.settling = Some((request, change_id));
+        self.from_theirs.remove(&change_id);
+    }
+
+    /// Field by field: for each field the versions differ in, which side's value to keep
+    /// (this desk's unless chosen), then "Keep merged version".
+    fn merge_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut AppCtx<'_>,
+        change_id: ChangeId,
+        fields: &[FieldChoice],
+        busy: bool,
+    ) {
+        ui.collapsing("Merge field by field", |ui| {
+            let chosen = self.from_theirs.entry(change_id).or_default();
+            let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+            egui::Grid::new("merge").num_columns(3).show(ui, |ui| {
+                for f in fields {
+                    ui.label(&f.path);
+                    let theirs = chosen.contains(&f.path);
+                    if ui
+                        .radio(!theirs, format!("This desk: {}", shown(&f.mine)))
+                        .clicked()
+                    {
+                        chosen.remove(&f.path);
+                    }
+                    if ui
+                        .radio(theirs, format!("Other desk: {}", shown(&f.theirs)))
+                        .clicked()
+                    {
+                        chosen.insert(f.path.clone());
+                    }
+                    ui.end_row();
+                }
+            });
+            let from_theirs: Vec<String> = chosen.iter().cloned().collect();
+            if ui
+                .add_enabled(
+                    !busy && !from_theirs.is_empty(),
+                    egui::Button::new("Keep merged version"),
+                )
+                .on_disabled_hover_text("Choose at least one field of the other desk's version")
+                .clicked()
+            {
+                self.settle(cx, change_id, Keep::Merged { from_theirs });
+            }
+        });
     }
 }
 
