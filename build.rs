@@ -8,6 +8,8 @@ fn main() {
     println!("cargo::rerun-if-changed=assets/icons/license-desk.ico");
     probe_unshare();
     probe_strace();
+    println!("cargo::rerun-if-changed=crates/portal/postgres_probe.rs");
+    probe_postgres();
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
         embed_windows_icon();
     }
@@ -55,3 +57,6 @@ fn embed_windows_icon() {
         println!("cargo::warning=no icon embedded in the Windows executable: {err}");
     }
 }
+
+// The desks-through-two-portals test needs a PostgreSQL server, as the portal's own tests do.
+include!("crates/portal/postgres_probe.rs");
