@@ -517,15 +517,24 @@ fn changes_an_older_build_kept_waiting_are_applied_by_one_that_applies_them() {
     };
     a.sync(&portal, NOW + 1);
     b.sync(&portal, NOW + 2);
-    // As a build that did not apply quotes would have left B: the quote kept waiting, not in
-    // its tables.
+    // As a build that did not apply quotes would have left B: the quote kept waiting, whole
+    // (an applied change keeps only its receipt: the body comes from the portal's feed), and
+    // not in its tables.
+    let feed = portal.client().pull(None, 1000).unwrap();
+    let pulled = feed.changes.iter().find(|c| c.entity == "quote").unwrap();
+    b.store
+        .conn()
+        .execute(
+            "UPDATE sync_inbox SET state = 'waiting', body = ?1,
+                 note = 'this desk does not apply this kind of change yet'
+             WHERE entity = 'quote'",
+            [pulled.body.get()],
+        )
+        .unwrap();
     b.store
         .conn()
         .execute_batch(
-            "UPDATE sync_inbox SET state = 'waiting',
-                 note = 'this desk does not apply this kind of change yet'
-                 WHERE entity = 'quote';
-             DELETE FROM quotes;
+            "DELETE FROM quotes;
              DELETE FROM sync_versions WHERE entity = 'quote';
              UPDATE desk SET applies_version = 1;",
         )

@@ -227,7 +227,11 @@ fn desks_syncing_through_two_portals_over_one_postgresql_end_equal() {
         .map(|c| c.entity_id.clone())
         .collect();
     facts.sort();
-    assert_eq!(expected.len(), 3 * EDITS / 3, "every account made reached the portal");
+    assert_eq!(
+        expected.len(),
+        3 * EDITS / 3,
+        "every account made reached the portal"
+    );
 
     let first_desk = held(&stores[0]);
     for (n, store) in stores.iter().enumerate() {

@@ -974,13 +974,107 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (desk_id, seq)
     ) WITHOUT ROWID;
     "#,
+    // 18: SQLite checks `x IN ('a', 'b', 'c')` against a scratch table it builds for each row
+    // written (a list of more than two values): three to four times the cost of the insert
+    // itself. Every such CHECK becomes `(x = 'a' OR x = 'b' OR x = 'c')`, which means the
+    // same (`in_lists_spelled_out`, run after this SQL), and so does the inbox's open index.
+    r#"
+    DROP INDEX sync_inbox_open;
+    CREATE INDEX sync_inbox_open ON sync_inbox(state, received_at)
+        WHERE (state = 'conflict' OR state = 'refused' OR state = 'waiting');
+    "#,
 ];
+
+/// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].
+const SPELL_OUT_IN_LISTS: usize = 17;
+
+/// Rewrites each table's CHECK constraints from value lists to comparisons (migration 18),
+/// the way SQLite documents for changing a CHECK constraint (ALTER TABLE, "making other
+/// kinds of table schema changes"): the table's text in `sqlite_schema`, then a new schema
+/// version. The constraints mean the same, so every stored row still meets them.
+fn in_lists_spelled_out(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    let tables: Vec<(String, String)> = tx
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql LIKE '% IN (''%'",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    tx.pragma_update(None, "writable_schema", true)?;
+    for (name, sql) in tables {
+        let spelled = spell_out_in_lists(&sql);
+        if spelled != sql {
+            tx.execute(
+                "UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = ?2",
+                [&spelled, &name],
+            )?;
+        }
+    }
+    tx.pragma_update(None, "schema_version", version + 1)?;
+    tx.pragma_update(None, "writable_schema", false)?;
+    // Read back: the rewritten schema must parse.
+    tx.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(())
+}
+
+/// `name IN ('a', 'b', 'c')` (three values or more, each a quoted word) as
+/// `(name = 'a' OR name = 'b' OR name = 'c')`; everything else as it is.
+fn spell_out_in_lists(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut rest = sql;
+    while let Some(at) = rest.find(" IN (") {
+        let (before, after) = rest.split_at(at);
+        let name_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let name = &before[name_start..];
+        let list_start = &after[" IN (".len()..];
+        let values = list_start.find(')').map(|end| {
+            let items: Vec<&str> = list_start[..end].split(',').map(str::trim).collect();
+            let quoted = items.iter().all(|v| {
+                v.len() >= 2
+                    && v.starts_with('\'')
+                    && v.ends_with('\'')
+                    && !v[1..v.len() - 1].contains('\'')
+            });
+            (quoted && items.len() >= 3 && !name.is_empty()).then_some((items, end))
+        });
+        match values.flatten() {
+            Some((items, end)) => {
+                out.push_str(&before[..name_start]);
+                let terms: Vec<String> = items.iter().map(|v| format!("{name} = {v}")).collect();
+                out.push('(');
+                out.push_str(&terms.join(" OR "));
+                out.push(')');
+                rest = &list_start[end + 1..];
+            }
+            None => {
+                out.push_str(before);
+                out.push_str(" IN (");
+                rest = list_start;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| match i {
+                SPELL_OUT_IN_LISTS => M::up_with_hook(sql, in_lists_spelled_out),
+                _ => M::up(sql),
+            })
+            .collect(),
+    )
 }
 
 /// Brings `conn` to schema `version` (what an older build would have left, in tests). Table
@@ -997,5 +1091,46 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    #[test]
+    fn value_lists_are_spelled_out_as_comparisons() {
+        assert_eq!(
+            spell_out_in_lists(
+                "a TEXT CHECK (state IN ('x', 'y', 'z')), b TEXT CHECK (b IS NULL OR b IN ('p','q','r')), c CHECK (c IN ('one', 'two')), d CHECK (d IN (1, 2, 3))"
+            ),
+            "a TEXT CHECK ((state = 'x' OR state = 'y' OR state = 'z')), b TEXT CHECK (b IS NULL OR (b = 'p' OR b = 'q' OR b = 'r')), c CHECK (c IN ('one', 'two')), d CHECK (d IN (1, 2, 3))"
+        );
+    }
+
+    #[test]
+    fn no_table_checks_a_value_list_and_the_checks_still_hold() {
+        let mut conn = Connection::open_in_memory().expect("memory");
+        migrations().to_latest(&mut conn).expect("migrated");
+        let schema: Vec<(String, String)> = conn
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("read");
+        let listed: Vec<&String> = schema
+            .iter()
+            .filter(|(_, sql)| spell_out_in_lists(sql) != *sql)
+            .map(|(name, _)| name)
+            .collect();
+        assert!(listed.is_empty(), "{listed:?}");
+        assert!(
+            schema.iter().any(|(name, sql)| name == "licenses"
+                && sql.contains("(status = 'active' OR status = 'suspended'")),
+            "the licenses table was spelled out"
+        );
+        conn.execute(
+            "INSERT INTO doc_counters (kind, series, year, last_seq) VALUES ('invoice', '', 2026, 1)",
+            [],
+        )
+        .expect("a value the check allows");
+        let refused = conn.execute(
+            "INSERT INTO doc_counters (kind, series, year, last_seq) VALUES ('receipt', '', 2026, 1)",
+            [],
+        );
+        assert!(refused.is_err(), "a value the check never allowed");
     }
 }

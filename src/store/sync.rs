@@ -294,15 +294,15 @@ pub fn settle_refused(
     Ok(())
 }
 
-/// Keeps a pulled change with what became of it (one taken again gets its new state).
+/// Keeps a pulled change with what became of it. An applied change is kept as a receipt,
+/// without its body: its content is the entity's state now (and the portal's copy); every
+/// other keeps its body for staff or for a later take ([`retaken`]).
 pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
     let c = &row.change;
     tx.prepare_cached(
         "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op, version, body,
                                  received_at, state, note, local_op, local_body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT (change_id) DO UPDATE SET state = excluded.state, note = excluded.note,
-             local_op = excluded.local_op, local_body = excluded.local_body",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         c.change_id,
@@ -312,7 +312,7 @@ pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
         c.entity_id,
         c.op,
         c.version,
-        c.body,
+        kept_body(row),
         row.received_at,
         row.state.as_str(),
         row.note,
@@ -320,6 +320,31 @@ pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
         row.local.as_ref().map(|l| &l.body)
     ])?;
     Ok(())
+}
+
+/// Notes what became of a kept change taken again.
+pub fn retaken(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
+    tx.prepare_cached(
+        "UPDATE sync_inbox SET state = ?2, note = ?3, body = ?4, local_op = ?5, local_body = ?6
+         WHERE change_id = ?1",
+    )?
+    .execute(params![
+        row.change.change_id,
+        row.state.as_str(),
+        row.note,
+        kept_body(row),
+        row.local.as_ref().map(|l| &l.op),
+        row.local.as_ref().map(|l| &l.body)
+    ])?;
+    Ok(())
+}
+
+fn kept_body(row: &InboxRow) -> &str {
+    if row.state == InboxState::Applied {
+        ""
+    } else {
+        &row.change.body
+    }
 }
 
 /// This desk's newest change of `(entity, entity_id)` not pushed yet, if any.
@@ -344,7 +369,7 @@ pub fn unpushed(
 
 /// The condition of the `sync_inbox_open` index: a query must spell it exactly for SQLite to
 /// read through that index.
-const OPEN: &str = "state IN ('conflict', 'refused', 'waiting')";
+const OPEN: &str = "(state = 'conflict' OR state = 'refused' OR state = 'waiting')";
 
 const INBOX_COLUMNS: &str = "change_id, desk_id, hlc, entity, entity_id, op, version, body,
     state, note, local_op, local_body, received_at";

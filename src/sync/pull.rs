@@ -193,7 +193,14 @@ fn take(
         version: change.version,
         body: change.body.get().to_string(),
     };
-    settle(tx, received, care, refusals, now, now).map(Some)
+    settle(tx, received, care, refusals, Taken::First(now), now).map(Some)
+}
+
+/// Whether a change is taken for the first time (received at the time given) or again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taken {
+    First(i64),
+    Again(i64),
 }
 
 /// Applies a change from another desk (or decides it is older, in conflict, refused or
@@ -203,7 +210,7 @@ fn settle(
     change: Received,
     care: Care,
     refusals: bool,
-    received_at: i64,
+    taken: Taken,
     now: i64,
 ) -> Result<InboxState, PageError> {
     let mut local = None;
@@ -247,16 +254,18 @@ fn settle(
             _ => (state, note),
         }
     };
-    kept::keep(
-        tx,
-        &InboxRow {
-            change,
-            state,
-            note,
-            local,
-            received_at,
-        },
-    )?;
+    let (Taken::First(received_at) | Taken::Again(received_at)) = taken;
+    let row = InboxRow {
+        change,
+        state,
+        note,
+        local,
+        received_at,
+    };
+    match taken {
+        Taken::First(_) => kept::keep(tx, &row)?,
+        Taken::Again(_) => kept::retaken(tx, &row)?,
+    }
     Ok(state)
 }
 
@@ -309,13 +318,15 @@ fn retake(store: &mut Store, state: InboxState, now: i64) -> Result<(PullReport,
         after = Some((last.change.hlc.clone(), last.change.change_id));
         store.write(|tx| {
             for row in rows {
-                let became = settle(tx, row.change, Care::PerChange, true, row.received_at, now)
-                    .map_err(|e| match e {
+                let taken = Taken::Again(row.received_at);
+                let became = settle(tx, row.change, Care::PerChange, true, taken, now).map_err(
+                    |e| match e {
                         PageError::Failed(e) => e,
                         PageError::NeedsCare => {
                             SyncError::Answer("a change could not be applied".into())
                         }
-                    })?;
+                    },
+                )?;
                 if became != state {
                     left += 1;
                 }
