@@ -647,3 +647,67 @@ fn sync_setup_saves_the_portal_and_seals_the_token_from_the_command_line() {
         common::desk::text(&round)
     );
 }
+
+#[test]
+fn a_refused_token_is_read_again_so_one_sealed_meanwhile_is_used_without_a_restart() {
+    use license_desk::services::keys::{KeyVault, KeysCommand, Secret};
+    use license_desk::services::sync::{SyncCommand, SyncServiceError, SyncSession};
+    let portal = Portal::start();
+    let mut desk = Desk::new();
+    let pass = "a long enough passphrase";
+    let mut vault = KeyVault::new(
+        keyvault::KdfParams::TEST_ONLY,
+        10,
+        std::sync::Arc::new(license_desk::clock::FixedClock::at_unix(NOW)),
+    );
+    let row = license_desk::services::keys::generate(
+        &mut desk.store,
+        "Main",
+        pass,
+        keyvault::KdfParams::TEST_ONLY,
+        true,
+        NOW,
+    )
+    .unwrap();
+    vault
+        .run(
+            &mut desk.store,
+            NOW,
+            KeysCommand::Unlock {
+                key_id: row.key_id,
+                passphrase: Secret::new(pass),
+            },
+        )
+        .unwrap();
+    let settings = license_desk::domain::settings::Settings {
+        portal_url: portal.server.url(),
+        ..store::settings::load(desk.store.conn()).unwrap()
+    };
+    desk.store
+        .write(|tx| store::settings::save(tx, &settings))
+        .unwrap();
+    let mut session = SyncSession::default();
+    let mut run = |desk: &mut Desk, command| session.run(&mut desk.store, &mut vault, NOW, command);
+    // A token the portal never made: refused.
+    run(
+        &mut desk,
+        SyncCommand::SaveToken {
+            token: Secret::new("ldp_not-a-token-this-portal-made"),
+        },
+    )
+    .unwrap();
+    let refused = run(&mut desk, SyncCommand::Round).unwrap_err();
+    assert!(
+        matches!(refused, SyncServiceError::Sync { .. })
+            && refused.to_string().contains("refused the device token"),
+        "{refused}"
+    );
+    // The right one is sealed by another way in (as `license-desk sync-setup` does): the next
+    // round reads the vault again and syncs.
+    let signing = license_desk::services::keys::unlock(desk.store.conn(), &row, pass).unwrap();
+    let sealed = license_desk::services::sync::seal(&signing, row.key_id, &portal.token).unwrap();
+    desk.store
+        .write(|tx| store::sync::set_token(tx, &sealed, NOW))
+        .unwrap();
+    run(&mut desk, SyncCommand::Round).unwrap();
+}

@@ -144,8 +144,19 @@ impl SyncSession {
         if let Err(e) = &outcome {
             let error = e.to_string();
             store.write(|tx| store::sync::note_attempt(tx, &url, now, Some(&error)))?;
-            // A refused token or a portal that moved: open and connect afresh next time.
+            // A refused token or a portal that moved: open and connect afresh next time; a
+            // refused token is read again from the vault (another may be sealed since, e.g.
+            // with `license-desk sync-setup`).
             self.client = None;
+            if matches!(
+                e,
+                SyncServiceError::Sync {
+                    source: SyncError::Portal(portal::client::ClientError::Unauthorized),
+                    ..
+                }
+            ) {
+                self.token = None;
+            }
         }
         outcome
     }
