@@ -11,8 +11,6 @@ use license_desk::domain::ids::AccountId;
 use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::store::{self, Store, StoreError};
 use license_desk::sync;
-use portal::client::PortalClient;
-use portal::server::BackgroundPortal;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -51,27 +49,7 @@ impl Desk {
 #[path = "../tests/common/portal.rs"]
 mod test_portal;
 
-struct Portal {
-    _dir: tempfile::TempDir,
-    server: BackgroundPortal,
-    token: String,
-}
-
-impl Portal {
-    fn start() -> Portal {
-        let dir = tempfile::tempdir().unwrap();
-        let (server, token) = test_portal::start(dir.path());
-        Portal {
-            _dir: dir,
-            server,
-            token,
-        }
-    }
-
-    fn client(&self) -> PortalClient {
-        test_portal::client(&self.server.url(), &self.token)
-    }
-}
+use test_portal::TestPortal as Portal;
 
 fn pull_and_push(c: &mut Criterion) {
     let portal = Portal::start();

@@ -12,6 +12,7 @@
 mod common;
 
 use chrono::NaiveDate;
+use common::portal::TestPortal as Portal;
 use license_desk::commerce::catalog::PriceList;
 use license_desk::commerce::documents::{InvoiceStatus, LineCredit};
 use license_desk::commerce::pricing::LineSpec;
@@ -28,33 +29,9 @@ use license_desk::store::invoices::InvoiceRecord;
 use license_desk::store::sync::InboxState;
 use license_desk::store::{self, Store};
 use license_desk::sync::{self, RoundReport};
-use portal::client::PortalClient;
-use portal::server::BackgroundPortal;
 
 /// 2026-11-23 12:00 UTC.
 const NOW: i64 = 1_795_435_200;
-
-struct Portal {
-    _dir: tempfile::TempDir,
-    server: BackgroundPortal,
-    token: String,
-}
-
-impl Portal {
-    fn start() -> Portal {
-        let dir = tempfile::tempdir().unwrap();
-        let (server, token) = common::portal::start(dir.path());
-        Portal {
-            _dir: dir,
-            server,
-            token,
-        }
-    }
-
-    fn client(&self) -> PortalClient {
-        common::portal::client(&self.server.url(), &self.token)
-    }
-}
 
 struct Desk {
     _dir: tempfile::TempDir,

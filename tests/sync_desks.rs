@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::portal::TestPortal as Portal;
 use license_desk::commerce::wallet::{WalletChange, WalletEntry};
 use license_desk::domain::account::Account;
 use license_desk::domain::ids::AccountId;
@@ -19,34 +20,10 @@ use license_desk::services::accounts::{self, AccountsCommand};
 use license_desk::store::sync::InboxState;
 use license_desk::store::{self, Store};
 use license_desk::sync::{self, RoundReport};
-use portal::client::PortalClient;
-use portal::server::BackgroundPortal;
 use std::process::Command;
 
 /// 2026-11-23 12:00 UTC.
 const NOW: i64 = 1_795_435_200;
-
-struct Portal {
-    _dir: tempfile::TempDir,
-    server: BackgroundPortal,
-    token: String,
-}
-
-impl Portal {
-    fn start() -> Portal {
-        let dir = tempfile::tempdir().unwrap();
-        let (server, token) = common::portal::start(dir.path());
-        Portal {
-            _dir: dir,
-            server,
-            token,
-        }
-    }
-
-    fn client(&self) -> PortalClient {
-        common::portal::client(&self.server.url(), &self.token)
-    }
-}
 
 struct Desk {
     dir: tempfile::TempDir,

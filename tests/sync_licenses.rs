@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::portal::TestPortal as Portal;
 use keyvault::KdfParams;
 use license_desk::domain::ids::{AccountId, LicenseId};
 use license_desk::domain::issue::IssueDraft;
@@ -22,58 +23,34 @@ use license_desk::store::sync::InboxState;
 use license_desk::store::{self, Store};
 use license_desk::sync::{self, RoundReport};
 use licensekey::{KeyRing, LicenseKind, SignedLicense, SigningKey, VerifyContext};
-use portal::client::PortalClient;
 use portal::protocol::{Envelope, Op};
-use portal::server::BackgroundPortal;
 
 /// 2026-11-23 12:00 UTC.
 const NOW: i64 = 1_795_435_200;
 const PASS: &str = "a long enough passphrase";
 
-struct Portal {
-    _dir: tempfile::TempDir,
-    server: BackgroundPortal,
-    token: String,
-}
-
-impl Portal {
-    fn start() -> Portal {
-        let dir = tempfile::tempdir().unwrap();
-        let (server, token) = common::portal::start(dir.path());
-        Portal {
-            _dir: dir,
-            server,
-            token,
-        }
-    }
-
-    fn client(&self) -> PortalClient {
-        common::portal::client(&self.server.url(), &self.token)
-    }
-
-    /// Pushes one hand-made change as desk `desk`, as someone holding a device token could.
-    fn push(
-        &self,
-        desk: uuid::Uuid,
-        entity: &str,
-        entity_id: &str,
-        op: Op,
-        body: serde_json::Value,
-        at: i64,
-    ) {
-        let envelope = Envelope {
-            change_id: uuid::Uuid::now_v7(),
-            desk_id: desk,
-            hlc: format!("{:012x}-00000000", at * 1000).parse().unwrap(),
-            entity: entity.into(),
-            entity_id: entity_id.into(),
-            op,
-            version: 1,
-            body: serde_json::value::to_raw_value(&body).unwrap(),
-        };
-        let answer = self.client().push(&[envelope]).unwrap();
-        assert_eq!(answer.accepted, 1, "{answer:?}");
-    }
+/// Pushes one hand-made change as desk `desk`, as someone holding a device token could.
+fn push(
+    portal: &Portal,
+    desk: uuid::Uuid,
+    entity: &str,
+    entity_id: &str,
+    op: Op,
+    body: serde_json::Value,
+    at: i64,
+) {
+    let envelope = Envelope {
+        change_id: uuid::Uuid::now_v7(),
+        desk_id: desk,
+        hlc: format!("{:012x}-00000000", at * 1000).parse().unwrap(),
+        entity: entity.into(),
+        entity_id: entity_id.into(),
+        op,
+        version: 1,
+        body: serde_json::value::to_raw_value(&body).unwrap(),
+    };
+    let answer = portal.client().push(&[envelope]).unwrap();
+    assert_eq!(answer.accepted, 1, "{answer:?}");
 }
 
 struct Desk {
@@ -317,7 +294,8 @@ fn forged_licenses_keys_and_ledger_entries_are_refused_and_apply_nothing() {
     .unwrap();
     let forged = SignedLicense::sign(spec.payload(uuid::Uuid::now_v7(), NOW), &stranger).unwrap();
     let mallory = uuid::Uuid::now_v7();
-    portal.push(
+    push(
+        &portal,
         mallory,
         "license",
         &id(&forged).to_string(),
@@ -329,7 +307,8 @@ fn forged_licenses_keys_and_ledger_entries_are_refused_and_apply_nothing() {
         NOW + 10,
     );
     // A key whose id is not its own.
-    portal.push(
+    push(
+        &portal,
         mallory,
         "public_key",
         "0000000000000000",
@@ -344,7 +323,8 @@ fn forged_licenses_keys_and_ledger_entries_are_refused_and_apply_nothing() {
     // A's genuine serial with another status, claimed by a desk that did not issue it; and a
     // change of B's own license from elsewhere.
     for license in [&genuine, &own] {
-        portal.push(
+        push(
+            &portal,
             mallory,
             "license",
             &id(license).to_string(),
@@ -357,7 +337,8 @@ fn forged_licenses_keys_and_ledger_entries_are_refused_and_apply_nothing() {
         );
     }
     // A ledger entry that does not hash to itself.
-    portal.push(
+    push(
+        &portal,
         mallory,
         "ledger_entry",
         &format!("{mallory}:1"),
@@ -416,7 +397,8 @@ fn an_array_that_arrives_before_its_license_waits_and_applies_when_it_comes() {
     // portal first (another desk made it).
     let license = a.issue(&key_a, Some(acme));
     let array = uuid::Uuid::now_v7();
-    portal.push(
+    push(
+        &portal,
         uuid::Uuid::now_v7(),
         "array",
         &array.to_string(),

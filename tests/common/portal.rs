@@ -26,3 +26,26 @@ pub fn client(url: &str, token: &str) -> portal::client::PortalClient {
     client.negotiate().expect("test setup");
     client
 }
+
+/// A portal for one test: its folder, the server and a token it knows.
+pub struct TestPortal {
+    _dir: tempfile::TempDir,
+    pub server: BackgroundPortal,
+    pub token: String,
+}
+
+impl TestPortal {
+    pub fn start() -> TestPortal {
+        let dir = tempfile::tempdir().expect("test setup");
+        let (server, token) = start(dir.path());
+        TestPortal {
+            _dir: dir,
+            server,
+            token,
+        }
+    }
+
+    pub fn client(&self) -> portal::client::PortalClient {
+        client(&self.server.url(), &self.token)
+    }
+}

@@ -1,7 +1,7 @@
 //! What belongs to a customer beside its documents, from other desks: arrays, seat contracts
 //! with their changes and users, and referrals with their rewards.
 
-use super::{Gone, Outcome, Verdict, account_here, checked, verdict, with};
+use super::{Gone, Outcome, Verdict, account_here, checked, fact, verdict, with};
 use crate::domain::ids::ArrayId;
 use crate::store::arrays::{ArrayRecord, ArrayRow};
 use crate::store::referrals::{ReferralRecord, ReferralRewardRecord};
@@ -151,19 +151,30 @@ pub(super) fn seat_change(
         entity_id,
         body,
         |r: &SeatChangeRecord| r.id,
-        |r| match seats::change(tx, r.id)? {
-            Some(here) if here == r => Ok(Ok(())),
-            Some(_) => Ok(Err(format!(
-                "a different seat change {} is here already",
-                r.id
-            ))),
-            None if seats::get_contract(tx, r.contract_id)?.is_none() => Ok(Err(format!(
-                "seat contract {} is not on this desk",
-                r.contract_id
-            ))),
-            None => verdict(seats::insert_change(tx, &r, now)),
+        |r| {
+            let what = format!("seat change {}", r.id);
+            fact(
+                seats::change(tx, r.id)?,
+                &r,
+                what,
+                || match contract_here(tx, r.contract_id)? {
+                    Ok(()) => verdict(seats::insert_change(tx, &r, now)),
+                    Err(why) => Ok(Err(why)),
+                },
+            )
         },
     )
+}
+
+/// Refuses a change that names a seat contract this desk does not have.
+fn contract_here(
+    tx: &Transaction<'_>,
+    id: crate::domain::ids::SeatContractId,
+) -> Result<Verdict, StoreError> {
+    Ok(match seats::get_contract(tx, id)? {
+        Some(_) => Ok(()),
+        None => Err(format!("seat contract {id} is not on this desk")),
+    })
 }
 
 /// A seat given to a user, or freed. A seat freed here is not held again.
@@ -178,11 +189,10 @@ pub(super) fn seat_assignment(
         body,
         |r: &SeatAssignmentRecord| r.id,
         |r| match seats::assignment(tx, r.id)? {
-            None if seats::get_contract(tx, r.contract_id)?.is_none() => Ok(Err(format!(
-                "seat contract {} is not on this desk",
-                r.contract_id
-            ))),
-            None => verdict(seats::assign(tx, &r, now)),
+            None => match contract_here(tx, r.contract_id)? {
+                Ok(()) => verdict(seats::assign(tx, &r, now)),
+                Err(why) => Ok(Err(why)),
+            },
             Some(here)
                 if SeatAssignmentRecord {
                     released_at: r.released_at,

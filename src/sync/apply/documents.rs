@@ -4,7 +4,7 @@
 //! series") is refused and kept for review, never renumbered. Finalised invoices and credit
 //! notes are facts: added once, never replaced.
 
-use super::{Gone, Verdict, account_here, verdict, with};
+use super::{Gone, Verdict, account_here, fact, verdict, with};
 use crate::commerce::catalog::PriceList;
 use crate::commerce::documents::{InvoiceStatus, check_credit_limit};
 use crate::commerce::numbering::{DocKind, DocNumber};
@@ -66,14 +66,11 @@ pub(super) fn price_list(
             return Ok(Err(format!("the price list does not hold: {e}")));
         }
         let id = crate::domain::ids::PriceListId(list.id);
-        match price_lists::get(tx, id, list.version)? {
-            Some(here) if here == list => Ok(Ok(())),
-            Some(_) => Ok(Err(format!(
-                "a different version {} of price list {} is here already",
-                list.version, list.id
-            ))),
-            None => verdict(price_lists::insert(tx, &list, now)),
-        }
+        let here = price_lists::get(tx, id, list.version)?;
+        let what = format!("version {} of price list {}", list.version, list.id);
+        fact(here, &list, what, || {
+            verdict(price_lists::insert(tx, &list, now))
+        })
     })
 }
 
@@ -349,10 +346,8 @@ pub(super) fn credit_note(
         |r: &CreditNoteRecord| r.id,
         |r| {
             if let Some(here) = invoices::credit_note(tx, r.id)? {
-                return Ok(if here == r {
-                    Ok(())
-                } else {
-                    Err(format!("a different credit note {} is here already", r.id))
+                return fact(Some(here), &r, format!("credit note {}", r.id), || {
+                    Ok(Ok(()))
                 });
             }
             let note = &r.note;

@@ -110,6 +110,21 @@ fn with<T: DeserializeOwned, I: std::fmt::Display>(
     }
 }
 
+/// An insert-only fact: the same one again changes nothing, a different one under its id is
+/// refused (naming `what`), a new one is added by `add`.
+fn fact<T: PartialEq>(
+    here: Option<T>,
+    new: &T,
+    what: impl std::fmt::Display,
+    add: impl FnOnce() -> Result<Verdict, StoreError>,
+) -> Result<Verdict, StoreError> {
+    match here {
+        Some(here) if here == *new => Ok(Ok(())),
+        Some(_) => Ok(Err(format!("a different {what} is here already"))),
+        None => add(),
+    }
+}
+
 /// Refuses a change that names an account this desk does not have.
 fn account_here(tx: &Transaction<'_>, id: AccountId) -> Result<Verdict, StoreError> {
     Ok(match accounts::get(tx, id)? {
