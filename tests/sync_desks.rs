@@ -688,3 +688,51 @@ fn a_refused_token_is_read_again_so_one_sealed_meanwhile_is_used_without_a_resta
         .unwrap();
     run(&mut desk, SyncCommand::Round).unwrap();
 }
+
+#[test]
+fn old_receipts_are_removed_and_a_resync_afterwards_applies_nothing_twice() {
+    let eur = |major| Money::from_major(major, Currency::EUR).unwrap();
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let acme = a.create("Acme", NOW);
+    book(
+        &mut a,
+        acme.id,
+        WalletChange::TopUp {
+            amount: eur(100),
+            reference: "bank transfer".into(),
+        },
+        NOW,
+    );
+    a.sync(&portal, NOW + 1);
+    b.sync(&portal, NOW + 2);
+    let receipts = |desk: &Desk| -> i64 {
+        desk.store
+            .conn()
+            .query_row("SELECT count(*) FROM sync_inbox", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(receipts(&b), 2, "the account and the wallet entry");
+    // A day later the receipts are young: kept. Past 90 days: gone, once.
+    b.sync(&portal, NOW + 86_400 + 3);
+    assert_eq!(receipts(&b), 2);
+    let later = NOW + store::sync::RECEIPTS_KEPT_DAYS * 86_400 + 86_400 * 2;
+    b.sync(&portal, later);
+    assert_eq!(receipts(&b), 0);
+    // Read again from the start: nothing is applied twice.
+    b.store
+        .write(|tx| {
+            tx.execute("UPDATE sync_state SET cursor = NULL", [])
+                .map_err(store::StoreError::from)
+        })
+        .unwrap();
+    b.sync(&portal, later + 1);
+    assert_eq!(money_of(&b, acme.id), Some(eur(100)));
+    assert_eq!(b.account(acme.id).unwrap().name, "Acme");
+    assert_eq!(
+        store::wallet::entries(b.store.conn(), acme.id)
+            .unwrap()
+            .len(),
+        1
+    );
+}

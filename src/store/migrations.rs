@@ -983,6 +983,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sync_inbox_open ON sync_inbox(state, received_at)
         WHERE (state = 'conflict' OR state = 'refused' OR state = 'waiting');
     "#,
+    // 19: when the inbox's old receipts were last removed (`store::sync::compact`).
+    r#"
+    ALTER TABLE sync_state ADD COLUMN compacted_at INTEGER;
+    "#,
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].

@@ -54,6 +54,39 @@ pub fn note_round(tx: &Transaction<'_>, portal_url: &str, now: i64) -> StoreResu
     Ok(())
 }
 
+/// How long a receipt (a pulled change applied, or older than what is here) stays in the
+/// inbox: well past the portal's retention (30 days by default), after which the portal
+/// hands a change out again only in a full resync, where the version rule and the facts'
+/// own checks make taking it again harmless.
+pub const RECEIPTS_KEPT_DAYS: i64 = 90;
+
+/// Removes the receipts received more than [`RECEIPTS_KEPT_DAYS`] before `now`, at most once a
+/// day (the last time is kept in `sync_state`); what waits for staff or for this desk stays
+/// until settled. Returns how many were removed.
+pub fn compact(tx: &Transaction<'_>, now: i64) -> StoreResult<u64> {
+    let last: Option<i64> = tx
+        .query_row(
+            "SELECT compacted_at FROM sync_state WHERE singleton = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if last.is_some_and(|at| now - at < 86_400) {
+        return Ok(0);
+    }
+    let removed = tx.execute(
+        "DELETE FROM sync_inbox
+         WHERE (state = 'applied' OR state = 'older') AND received_at < ?1",
+        [now - RECEIPTS_KEPT_DAYS * 86_400],
+    )?;
+    tx.execute(
+        "UPDATE sync_state SET compacted_at = ?1 WHERE singleton = 1",
+        [now],
+    )?;
+    Ok(u64::try_from(removed).unwrap_or(0))
+}
+
 /// Notes that a round was tried at `now`, and how it ended: `error` is why it stopped, or
 /// `None` when it finished. A first attempt names the portal; a later one keeps the portal
 /// (and cursor) of the last pull until a pull from the new portal succeeds.

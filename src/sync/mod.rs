@@ -69,7 +69,8 @@ impl RoundReport {
 /// feed, then push the whole outbox. Pulling first finds the changes another desk made to
 /// what this desk changed and has not pushed yet (conflicts, kept for staff). A failure stops
 /// the round; what was done stays done and the rest is safe to do again. A round that finishes
-/// notes itself in `sync_state`; a caller notes a failure (`store::sync::note_attempt`).
+/// notes itself in `sync_state` and, once a day, removes the inbox's old receipts
+/// (`store::sync::compact`); a caller notes a failure (`store::sync::note_attempt`).
 pub fn round(
     store: &mut crate::store::Store,
     client: &portal::client::PortalClient,
@@ -84,7 +85,10 @@ pub fn round(
         // change needed. (A pull that applied something took them again already.)
         pull.add_retaken(pull::retake_refused(store, now)?);
     }
-    store.write(|tx| crate::store::sync::note_round(tx, portal_url, now))?;
+    store.write(|tx| {
+        crate::store::sync::note_round(tx, portal_url, now)?;
+        crate::store::sync::compact(tx, now).map(|_| ())
+    })?;
     let conn = store.conn();
     let count = |state| crate::store::sync::count(conn, state, u64::MAX);
     Ok(RoundReport {
