@@ -547,6 +547,10 @@ fn settings_round_trip_and_validate() {
         sync_enabled: false,
         portal_url: " https://portal.example:8787/ ".into(),
         sync_interval_minutes: 5,
+        portal_ca_pem: rcgen::generate_simple_self_signed(vec!["portal.example".into()])
+            .unwrap()
+            .cert
+            .pem(),
     };
     let saved = settings::save(&mut store, &chosen).unwrap();
     assert_eq!(saved.operator, "ada");

@@ -16,7 +16,10 @@ use license_desk::commerce::wallet::{WalletChange, WalletEntry};
 use license_desk::domain::account::Account;
 use license_desk::domain::ids::AccountId;
 use license_desk::domain::money::{Currency, Money};
+use license_desk::domain::settings::Settings;
 use license_desk::services::accounts::{self, AccountsCommand};
+use license_desk::services::keys::{KeyVault, KeysCommand, Secret};
+use license_desk::services::sync::{SyncCommand, SyncServiceError, SyncSession};
 use license_desk::store::sync::InboxState;
 use license_desk::store::{self, Store};
 use license_desk::sync::{self, RoundReport};
@@ -623,15 +626,42 @@ fn sync_setup_saves_the_portal_and_seals_the_token_from_the_command_line() {
         "{}",
         common::desk::text(&round)
     );
+    // A CA certificate to trust is saved with the rest; a file that is none is refused.
+    let not_pem = desk.path("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let refused = desk.run(&[
+        "sync-setup",
+        "--portal",
+        &portal.server.url(),
+        "--token-file",
+        token,
+        "--ca-cert",
+        common::desk::s(&not_pem),
+    ]);
+    assert!(
+        common::desk::text(&refused).contains("Portal CA certificate: holds no PEM certificate"),
+        "{}",
+        common::desk::text(&refused)
+    );
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = desk.path("ca.pem");
+    std::fs::write(&pem, cert.cert.pem()).unwrap();
+    desk.ok(&[
+        "sync-setup",
+        "--portal",
+        &portal.server.url(),
+        "--token-file",
+        token,
+        "--ca-cert",
+        common::desk::s(&pem),
+    ]);
+    let saved = store::settings::load(&common::raw_connection(&desk.database())).unwrap();
+    assert_eq!(saved.portal_ca_pem, cert.cert.pem());
 }
 
-#[test]
-fn a_refused_token_is_read_again_so_one_sealed_meanwhile_is_used_without_a_restart() {
-    use license_desk::services::keys::{KeyVault, KeysCommand, Secret};
-    use license_desk::services::sync::{SyncCommand, SyncServiceError, SyncSession};
-    let portal = Portal::start();
+/// A desk as the window runs it: a signing key unlocked in its vault, `portal_url` saved.
+fn window_desk(portal_url: &str) -> (Desk, KeyVault, store::keys::KeyRow) {
     let mut desk = Desk::new();
-    let pass = "a long enough passphrase";
     let mut vault = KeyVault::new(
         keyvault::KdfParams::TEST_ONLY,
         10,
@@ -640,7 +670,7 @@ fn a_refused_token_is_read_again_so_one_sealed_meanwhile_is_used_without_a_resta
     let row = license_desk::services::keys::generate(
         &mut desk.store,
         "Main",
-        pass,
+        WINDOW_PASS,
         keyvault::KdfParams::TEST_ONLY,
         true,
         NOW,
@@ -652,17 +682,29 @@ fn a_refused_token_is_read_again_so_one_sealed_meanwhile_is_used_without_a_resta
             NOW,
             KeysCommand::Unlock {
                 key_id: row.key_id,
-                passphrase: Secret::new(pass),
+                passphrase: Secret::new(WINDOW_PASS),
             },
         )
         .unwrap();
-    let settings = license_desk::domain::settings::Settings {
-        portal_url: portal.server.url(),
-        ..store::settings::load(desk.store.conn()).unwrap()
-    };
+    save_settings(&mut desk, |s| s.portal_url = portal_url.to_string());
+    (desk, vault, row)
+}
+
+const WINDOW_PASS: &str = "a long enough passphrase";
+
+fn save_settings(desk: &mut Desk, change: impl FnOnce(&mut Settings)) {
+    let mut settings = store::settings::load(desk.store.conn()).unwrap();
+    change(&mut settings);
+    assert!(settings.validate().is_empty(), "{}", settings.validate());
     desk.store
         .write(|tx| store::settings::save(tx, &settings))
         .unwrap();
+}
+
+#[test]
+fn a_refused_token_is_read_again_so_one_sealed_meanwhile_is_used_without_a_restart() {
+    let portal = Portal::start();
+    let (mut desk, mut vault, row) = window_desk(&portal.server.url());
     let mut session = SyncSession::default();
     let mut run = |desk: &mut Desk, command| session.run(&mut desk.store, &mut vault, NOW, command);
     // A token the portal never made: refused.
@@ -681,12 +723,70 @@ fn a_refused_token_is_read_again_so_one_sealed_meanwhile_is_used_without_a_resta
     );
     // The right one is sealed by another way in (as `license-desk sync-setup` does): the next
     // round reads the vault again and syncs.
-    let signing = license_desk::services::keys::unlock(desk.store.conn(), &row, pass).unwrap();
+    let signing =
+        license_desk::services::keys::unlock(desk.store.conn(), &row, WINDOW_PASS).unwrap();
     let sealed = license_desk::services::sync::seal(&signing, row.key_id, &portal.token).unwrap();
     desk.store
         .write(|tx| store::sync::set_token(tx, &sealed, NOW))
         .unwrap();
     run(&mut desk, SyncCommand::Round).unwrap();
+}
+
+#[test]
+fn a_portal_with_a_private_ca_syncs_once_its_certificate_is_saved() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let tls = portal::server::listen::tls_config(&cert_path, &key_path).unwrap();
+    let server = portal::server::BackgroundPortal::start_with(
+        &portal::store::DbUrl::Sqlite(dir.path().join("portal.db")),
+        portal::server::Limits {
+            rate_per_second: 0,
+            compact_every: None,
+            ..portal::server::Limits::default()
+        },
+        Some(tls),
+    )
+    .unwrap();
+    let token = server.create_token("desks").unwrap();
+    assert!(server.url().starts_with("https://"));
+    let (mut desk, mut vault, _) = window_desk(&server.url());
+    let mut session = SyncSession::default();
+    let mut run = |desk: &mut Desk, command| session.run(&mut desk.store, &mut vault, NOW, command);
+    run(
+        &mut desk,
+        SyncCommand::SaveToken {
+            token: Secret::new(&token),
+        },
+    )
+    .unwrap();
+    // Not trusted by the system: the round fails, saying it could not reach the portal.
+    let untrusted = run(&mut desk, SyncCommand::Round).unwrap_err();
+    assert!(
+        untrusted.to_string().contains("could not reach the portal"),
+        "{untrusted}"
+    );
+    // Anything but a PEM certificate is refused at the field.
+    let mut bad = store::settings::load(desk.store.conn()).unwrap();
+    bad.portal_ca_pem =
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".into();
+    assert_eq!(
+        bad.validate().get("Portal CA certificate"),
+        Some("is not a readable PEM certificate")
+    );
+    bad.portal_ca_pem = "just text".into();
+    assert!(bad.validate().get("Portal CA certificate").is_some());
+    // Its certificate saved, the next round syncs.
+    save_settings(&mut desk, |s| s.portal_ca_pem = cert.cert.pem());
+    run(&mut desk, SyncCommand::Round).unwrap();
+    assert_eq!(
+        store::settings::load(desk.store.conn())
+            .unwrap()
+            .portal_ca_pem,
+        cert.cert.pem()
+    );
 }
 
 #[test]

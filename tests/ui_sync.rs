@@ -347,3 +347,47 @@ fn a_change_the_portal_refused_is_shown_and_retried_from_the_panel() {
             .any(|t| t.contains("goes to the portal again"))
     );
 }
+
+#[test]
+fn a_portal_ca_certificate_is_chosen_from_a_file_saved_and_removed_in_settings() {
+    let desk = TempDesk::new();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a cert");
+    let pem_path = desk.dir.path().join("portal-ca.pem");
+    std::fs::write(&pem_path, cert.cert.pem()).expect("test setup");
+    let junk_path = desk.dir.path().join("junk.pem");
+    std::fs::write(&junk_path, "not a certificate").expect("test setup");
+    let dialogs = Arc::new(license_desk::app::dialogs::ScriptedDialogs::default());
+    let mut app = harness_with(&desk, dialogs.clone());
+    open_page(&mut app, "Settings");
+    assert!(shows(
+        &app,
+        "Portal CA certificate: none (the system's trusted CAs)"
+    ));
+
+    // A file that is no certificate is named at the field and cannot be saved.
+    dialogs.push_open(junk_path);
+    click(&mut app, "Choose CA certificate...");
+    assert!(shows(
+        &app,
+        "Portal CA certificate: holds no PEM certificate"
+    ));
+    click(&mut app, "Remove CA certificate");
+
+    dialogs.push_open(pem_path);
+    click(&mut app, "Choose CA certificate...");
+    assert!(shows(&app, "trusted besides the system's (SHA-256 "));
+    click(&mut app, "Save settings");
+    settle(&mut app);
+    let saved = |desk: &TempDesk| {
+        let store = Store::open(&desk.database()).expect("test setup");
+        store::settings::load(store.conn())
+            .expect("read")
+            .portal_ca_pem
+    };
+    assert_eq!(saved(&desk), cert.cert.pem());
+
+    click(&mut app, "Remove CA certificate");
+    click(&mut app, "Save settings");
+    settle(&mut app);
+    assert_eq!(saved(&desk), "");
+}

@@ -150,6 +150,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// A CA certificate (PEM) to trust besides the system's, for a portal with a private CA.
+    /// Default: the one saved under Settings → Sync, if any.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
     #[command(flatten)]
@@ -172,6 +173,10 @@ pub struct SyncSetupArgs {
     /// Minutes between background rounds (1 to 1440).
     #[arg(long, value_name = "MINUTES", default_value_t = 15)]
     pub every: u32,
+    /// A CA certificate (PEM) to trust for the portal besides the system's (a private CA or a
+    /// self-signed certificate); saved with the settings.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }

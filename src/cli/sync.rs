@@ -37,11 +37,13 @@ pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCo
         Some(path) => token_from_file(path)?,
         None => sealed_token(&store, &args.passphrase)?,
     };
+    let saved_ca = crate::store::settings::load(store.conn())?.portal_ca_pem;
     let extra_root_pem = match &args.ca_cert {
         Some(path) => {
             Some(crate::files::read_text(path, crate::files::CA_CERTIFICATE)?.into_bytes())
         }
-        None => None,
+        None if saved_ca.trim().is_empty() => None,
+        None => Some(saved_ca.into_bytes()),
     };
     let options = ClientOptions {
         extra_root_pem,
@@ -65,11 +67,17 @@ pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCo
 /// does), all or nothing: every value is checked before anything is written.
 pub fn setup(args: &SyncSetupArgs, database: &std::path::Path) -> anyhow::Result<ExitCode> {
     let mut store = open_store(database)?;
+    let saved = crate::store::settings::load(store.conn())?;
+    let portal_ca_pem = match &args.ca_cert {
+        Some(path) => crate::files::read_text(path, crate::files::CA_CERTIFICATE)?,
+        None => saved.portal_ca_pem.clone(),
+    };
     let settings = crate::domain::settings::Settings {
         portal_url: args.portal.clone(),
         sync_enabled: args.background,
         sync_interval_minutes: args.every,
-        ..crate::store::settings::load(store.conn())?
+        portal_ca_pem,
+        ..saved
     };
     let problems = settings.validate();
     if !problems.is_empty() {

@@ -54,6 +54,9 @@ pub struct Settings {
     pub portal_url: String,
     /// Minutes between background rounds.
     pub sync_interval_minutes: u32,
+    /// A CA certificate (PEM) to trust for the portal besides the system's (a portal with a
+    /// private CA or a self-signed certificate); empty for none.
+    pub portal_ca_pem: String,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             sync_enabled: false,
             portal_url: String::new(),
             sync_interval_minutes: 15,
+            portal_ca_pem: String::new(),
         }
     }
 }
@@ -97,6 +101,9 @@ impl Settings {
         if !(1..=1440).contains(&self.sync_interval_minutes) {
             errors.push("Sync every (minutes)", "must be from 1 to 1440");
         }
+        if let Err(problem) = check_ca_pem(&self.portal_ca_pem) {
+            errors.push("Portal CA certificate", problem);
+        }
         errors
     }
 
@@ -104,6 +111,41 @@ impl Settings {
     pub fn portal(&self) -> &str {
         portal_address(&self.portal_url)
     }
+}
+
+/// The most a portal CA certificate file may hold.
+pub const CA_PEM_MAX: usize = 64 * 1024;
+
+/// Checks a portal CA certificate: empty (none), or PEM text holding one or more certificates
+/// and nothing else that does not read.
+pub fn check_ca_pem(pem: &str) -> Result<(), &'static str> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    if pem.trim().is_empty() {
+        return Ok(());
+    }
+    if pem.len() > CA_PEM_MAX {
+        return Err("is larger than 64 KiB");
+    }
+    let certificates: Result<Vec<CertificateDer<'_>>, _> =
+        CertificateDer::pem_slice_iter(pem.as_bytes()).collect();
+    match certificates {
+        Ok(found) if !found.is_empty() => Ok(()),
+        Ok(_) => Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+        Err(_) => Err("is not a readable PEM certificate"),
+    }
+}
+
+/// A short name for a CA certificate (the first 16 hex digits of the SHA-256 of its first
+/// certificate), to show which one is trusted; None when there is none.
+pub fn ca_fingerprint(pem: &str) -> Option<String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use sha2::Digest;
+    let first = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .next()?
+        .ok()?;
+    Some(hex::encode(&sha2::Sha256::digest(first.as_ref())[..8]))
 }
 
 /// "minute" or "15 minutes": the interval of background sync in words.

@@ -95,7 +95,8 @@ pub enum SyncServiceError {
 #[derive(Default)]
 pub struct SyncSession {
     token: Option<Zeroizing<String>>,
-    client: Option<(String, PortalClient)>,
+    /// The client, for the portal address and CA certificate it was made for.
+    client: Option<((String, String), PortalClient)>,
 }
 
 impl SyncSession {
@@ -140,7 +141,7 @@ impl SyncSession {
     ) -> Result<RoundReport, SyncServiceError> {
         let settings = store::settings::load(store.conn())?;
         let url = portal_of(&settings)?;
-        let outcome = self.round_with(store, vault, &url, now);
+        let outcome = self.round_with(store, vault, &url, &settings.portal_ca_pem, now);
         if let Err(e) = &outcome {
             let error = e.to_string();
             store.write(|tx| store::sync::note_attempt(tx, &url, now, Some(&error)))?;
@@ -166,6 +167,7 @@ impl SyncSession {
         store: &mut Store,
         vault: &mut KeyVault,
         url: &str,
+        ca_pem: &str,
         now: i64,
     ) -> Result<RoundReport, SyncServiceError> {
         let failed = |source| SyncServiceError::Sync {
@@ -175,20 +177,25 @@ impl SyncSession {
         if self.token.is_none() {
             self.token = Some(open_token(store, vault)?);
         }
+        let made_for = (url.to_string(), ca_pem.to_string());
         if self
             .client
             .as_ref()
-            .is_none_or(|(for_url, _)| for_url != url)
+            .is_none_or(|(for_portal, _)| *for_portal != made_for)
         {
             let token = self
                 .token
                 .as_deref()
                 .map(String::as_str)
                 .unwrap_or_default();
-            let mut client = PortalClient::new(url, token, ClientOptions::default())
-                .map_err(|e| failed(e.into()))?;
+            let options = ClientOptions {
+                extra_root_pem: (!ca_pem.trim().is_empty()).then(|| ca_pem.as_bytes().to_vec()),
+                ..ClientOptions::default()
+            };
+            let mut client =
+                PortalClient::new(url, token, options).map_err(|e| failed(e.into()))?;
             client.negotiate().map_err(|e| failed(e.into()))?;
-            self.client = Some((url.to_string(), client));
+            self.client = Some((made_for, client));
         }
         let Some((_, client)) = &self.client else {
             return Err(SyncServiceError::NoToken);

@@ -41,6 +41,11 @@ pub fn load(conn: &Connection) -> StoreResult<Settings> {
             .and_then(|v| v.parse().ok())
             .filter(|n| (1..=1440).contains(n))
             .unwrap_or(defaults.sync_interval_minutes),
+        portal_ca_pem: values
+            .get("portal_ca_pem")
+            .filter(|v| crate::domain::settings::check_ca_pem(v).is_ok())
+            .cloned()
+            .unwrap_or(defaults.portal_ca_pem),
     })
 }
 
@@ -63,6 +68,7 @@ pub fn save(tx: &Transaction<'_>, settings: &Settings) -> StoreResult<()> {
             "sync_interval_minutes",
             settings.sync_interval_minutes.to_string(),
         ),
+        ("portal_ca_pem", settings.portal_ca_pem.clone()),
     ];
     let mut stmt = tx.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)

@@ -130,7 +130,7 @@ impl SettingsPanel {
             problems.get("Daily backups kept"),
         );
         ui.separator();
-        self.sync_ui(ui, &problems);
+        self.sync_ui(ui, cx, &problems);
         ui.add_space(8.0);
         let unchanged = &self.draft == cx.settings;
         ui.horizontal(|ui| {
@@ -148,7 +148,12 @@ impl SettingsPanel {
     }
 
     /// The portal and background rounds (saved with the other settings).
-    fn sync_ui(&mut self, ui: &mut egui::Ui, problems: &crate::domain::FieldErrors) {
+    fn sync_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut AppCtx<'_>,
+        problems: &crate::domain::FieldErrors,
+    ) {
         ui.label(egui::RichText::new("Sync").strong());
         ui.label("Sync is optional: a desk works fully on its own. With a portal, desks share accounts and their changes.");
         widgets::text_field(
@@ -157,6 +162,7 @@ impl SettingsPanel {
             &mut self.draft.portal_url,
             problems.get("Portal URL"),
         );
+        self.ca_ui(ui, cx, problems);
         widgets::in_field_column(ui, |ui| {
             ui.checkbox(&mut self.draft.sync_enabled, "Sync in the background")
         });
@@ -169,6 +175,47 @@ impl SettingsPanel {
             &mut self.sync_interval,
             problems.get("Sync every (minutes)"),
         );
+    }
+
+    /// The CA certificate trusted for the portal besides the system's (a private CA or a
+    /// self-signed certificate), read from a file and saved with the settings.
+    fn ca_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut AppCtx<'_>,
+        problems: &crate::domain::FieldErrors,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            let pem = &mut self.draft.portal_ca_pem;
+            ui.label(
+                match crate::domain::settings::ca_fingerprint(pem)
+                    .filter(|_| !pem.trim().is_empty())
+                {
+                    Some(short) => format!(
+                        "Portal CA certificate: trusted besides the system's (SHA-256 {short})"
+                    ),
+                    None => "Portal CA certificate: none (the system's trusted CAs)".to_string(),
+                },
+            );
+            if ui.button("Choose CA certificate...").clicked()
+                && let Some(path) = cx.dialogs.open_file(
+                    "Portal CA certificate",
+                    "PEM certificate",
+                    &["pem", "crt", "cer"],
+                )
+            {
+                match crate::files::read_text(&path, crate::files::CA_CERTIFICATE) {
+                    Ok(text) => *pem = text,
+                    Err(e) => cx.toasts.error(format!("Portal CA certificate: {e}")),
+                }
+            }
+            if !pem.trim().is_empty() && ui.button("Remove CA certificate").clicked() {
+                pem.clear();
+            }
+        });
+        if let Some(problem) = problems.get("Portal CA certificate") {
+            widgets::error_text(ui, &format!("Portal CA certificate: {problem}"));
+        }
     }
 
     /// The device token, sealed under the active signing key, and "Sync now" (both act at

@@ -178,6 +178,7 @@ pub fn spawn_compaction(store: Store, limits: &Limits) {
 /// dropped.
 pub struct BackgroundPortal {
     pub addr: SocketAddr,
+    https: bool,
     pub store: Store,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -186,6 +187,16 @@ pub struct BackgroundPortal {
 impl BackgroundPortal {
     /// Opens the database and serves it on 127.0.0.1 at a free port.
     pub fn start(db: &crate::store::DbUrl, limits: Limits) -> anyhow::Result<BackgroundPortal> {
+        Self::start_with(db, limits, None)
+    }
+
+    /// The same over TLS with `tls` (a certificate for `localhost`, see [`Self::url`]).
+    pub fn start_with(
+        db: &crate::store::DbUrl,
+        limits: Limits,
+        tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    ) -> anyhow::Result<BackgroundPortal> {
+        let https = tls.is_some();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -208,7 +219,7 @@ impl BackgroundPortal {
                         let _ = stopped.await;
                     };
                     if let Err(e) =
-                        listen::serve(listener, router, None, connection_limit, shutdown).await
+                        listen::serve(listener, router, tls, connection_limit, shutdown).await
                     {
                         tracing::error!("portal stopped: {e}");
                     }
@@ -216,15 +227,20 @@ impl BackgroundPortal {
             })?;
         Ok(BackgroundPortal {
             addr,
+            https,
             store,
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or over TLS `https://localhost:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.https {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     /// Makes a device token named `name`, as `license-portal token create` does, and returns
