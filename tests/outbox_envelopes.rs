@@ -177,7 +177,8 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
         // Back to schema 9 by hand: no clock column, bare per-desk numbers, no sync tables.
         let conn = common::raw_connection(&path);
         conn.execute_batch(
-            "DROP INDEX licenses_from_other_desks;
+            "DROP TABLE peer_revocation_lists;
+             DROP INDEX licenses_from_other_desks;
              ALTER TABLE licenses DROP COLUMN origin;
              DROP TABLE peer_keys;
              DROP TABLE peer_ledger;

@@ -253,39 +253,37 @@ fn a_change_this_desk_refuses_applies_nothing_and_waits_with_the_reason() {
 fn kinds_of_change_this_desk_does_not_apply_yet_wait_and_are_kept() {
     let portal = Portal::start();
     let (mut a, mut b) = (Desk::new(), Desk::new());
-    // A revocation list belongs to the desk whose key signed it: another desk keeps it waiting.
-    let pass = "a long enough passphrase";
-    let row = license_desk::services::keys::generate(
-        &mut a.store,
-        "Main",
-        pass,
+    // A VAT ID check is kept by the desk that made it: another desk keeps it waiting.
+    let mut vault = license_desk::services::keys::KeyVault::new(
         keyvault::KdfParams::TEST_ONLY,
-        true,
+        10,
+        std::sync::Arc::new(license_desk::clock::FixedClock::at_unix(NOW)),
+    );
+    let acme = common::shop::customer(&mut a.store, &mut vault, NOW, 0);
+    let mut details = store::billing::get(a.store.conn(), acme).unwrap().unwrap();
+    details.tax_id = "DE136695976".into();
+    accounts::run(
+        &mut a.store,
         NOW,
+        AccountsCommand::SaveBilling {
+            account_id: acme,
+            details,
+        },
     )
     .unwrap();
-    let key = license_desk::services::keys::unlock(a.store.conn(), &row, pass).unwrap();
-    let spec = license_desk::domain::issue::IssueDraft {
-        product: "Storage OS".into(),
-        customer: "Acme Storage".into(),
-        kind: licensekey::LicenseKind::Pro,
-        ..Default::default()
-    }
-    .validate()
-    .unwrap();
-    let license =
-        license_desk::services::licensing::issue(&mut a.store, &key, &spec, None, "ada", NOW)
-            .unwrap();
-    let id = license_desk::domain::ids::LicenseId(license.payload().license_id);
-    license_desk::services::licensing::revoke(&mut a.store, &key, id, "refunded", "ada", NOW)
-        .unwrap();
+    common::shop::run(
+        &mut a.store,
+        &mut vault,
+        NOW,
+        license_desk::services::commerce::CommerceCommand::ValidateVatId { account_id: acme },
+    );
     a.sync(&portal, NOW + 1);
     let report = b.sync(&portal, NOW + 2);
     assert!(report.pull.waiting > 0, "{report:?}");
     assert!(
         b.inbox()
             .iter()
-            .any(|i| i.change.entity == "revocation_list" && i.state == InboxState::Waiting)
+            .any(|i| i.change.entity == "vat_validation" && i.state == InboxState::Waiting)
     );
     assert!(
         !report.needs_review(),

@@ -54,7 +54,7 @@ fn push(
 }
 
 struct Desk {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     store: Store,
 }
 
@@ -62,7 +62,7 @@ impl Desk {
     fn new() -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&license_desk::paths::database_path(dir.path())).unwrap();
-        Desk { _dir: dir, store }
+        Desk { dir, store }
     }
 
     fn sync(&mut self, portal: &Portal, now: i64) -> RoundReport {
@@ -158,7 +158,7 @@ fn licenses_reach_the_other_desk_verify_there_and_stay_the_issuers_to_change() {
     let key_b = b.key("Desk B key");
     let own = b.issue(&key_b, None);
     let round = b.sync(&portal, NOW + 3);
-    assert_eq!(round.refused + round.pull.waiting, 1, "{round:?}"); // A's revocation list waits
+    assert_eq!(round.refused + round.pull.waiting, 0, "{round:?}");
 
     let conn = b.store.conn();
     let here = store::licenses::get(conn, id(&first)).unwrap().unwrap();
@@ -200,8 +200,33 @@ fn licenses_reach_the_other_desk_verify_there_and_stay_the_issuers_to_change() {
         "{:?}",
         a.verify()
     );
-    // B's revocation list names only B's licenses.
+    // B's revocation list names only B's licenses; A's own list is here, to hand to A's
+    // customers, as A signed it.
     assert!(store::licenses::listed_as_revoked(conn).unwrap().is_empty());
+    let lists = store::peers::latest_revocation_lists(conn).unwrap();
+    assert_eq!(lists.len(), 1);
+    let a_list = store::revocations::latest_list(a.store.conn())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (lists[0].sequence, &lists[0].file),
+        (a_list.sequence, &a_list.file)
+    );
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_license-desk"))
+        .arg("--data-dir")
+        .arg(b.dir.path())
+        .args([
+            "revocations",
+            "others",
+            "--desk",
+            &lists[0].desk_id.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).trim(),
+        a_list.file.trim()
+    );
     for bulk_id in &bulk_ids {
         let row = store::licenses::get(conn, *bulk_id).unwrap().unwrap();
         assert_eq!((row.account_id, row.kind.as_str()), (Some(acme), "Dev"));
@@ -352,8 +377,27 @@ fn forged_licenses_keys_and_ledger_entries_are_refused_and_apply_nothing() {
         NOW + 13,
     );
 
+    // A revocation list signed by a key no desk published.
+    let list = licensekey::SignedRevocationList::sign(
+        licensekey::RevocationList::new(7, NOW, NOW + 86_400, vec![id(&genuine).0]),
+        &stranger,
+    )
+    .unwrap();
+    push(
+        &portal,
+        mallory,
+        "revocation_list",
+        &format!("{mallory}:7"),
+        Op::Insert,
+        serde_json::json!({
+            "sequence": 7, "key_id": licensekey::KeyId::of(&stranger.verifying_key()).to_string(),
+            "issued_at": NOW, "file": list.to_file()
+        }),
+        NOW + 14,
+    );
+
     let round = b.sync(&portal, NOW + 20);
-    assert_eq!(round.refused, 5, "{round:?} {:#?}", b.refused());
+    assert_eq!(round.refused, 6, "{round:?} {:#?}", b.refused());
     let notes: Vec<String> = b.refused().into_iter().map(|i| i.note).collect();
     for expected in [
         "which this desk does not know yet",
@@ -361,6 +405,7 @@ fn forged_licenses_keys_and_ledger_entries_are_refused_and_apply_nothing() {
         "was issued on another desk: only that desk changes it",
         "was issued on this desk: only this desk changes it",
         "does not hash to its entry hash",
+        "which this desk does not know as that desk's",
     ] {
         assert!(
             notes.iter().any(|n| n.contains(expected)),
@@ -369,6 +414,11 @@ fn forged_licenses_keys_and_ledger_entries_are_refused_and_apply_nothing() {
     }
     let conn = b.store.conn();
     assert!(store::licenses::get(conn, id(&forged)).unwrap().is_none());
+    assert!(
+        store::peers::latest_revocation_lists(conn)
+            .unwrap()
+            .is_empty()
+    );
     for license in [&genuine, &own] {
         assert_eq!(
             store::licenses::get(conn, id(license))

@@ -53,6 +53,37 @@ pub fn publish_list(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Lists the newest revocation list of each other desk, or writes `desk`'s.
+pub fn other_desks_lists(
+    desk: Option<&str>,
+    out: OutArg<'_>,
+    database: &Path,
+) -> anyhow::Result<ExitCode> {
+    let store = super::open_for_reading(database)?;
+    let lists = crate::store::peers::latest_revocation_lists(store.conn())?;
+    let Some(desk) = desk else {
+        if lists.is_empty() {
+            output::text("No other desk's revocation list has arrived (sync brings them).")?;
+        }
+        for l in &lists {
+            output::text(&format!(
+                "desk {}: list {} signed by key {}, issued {}",
+                l.desk_id,
+                l.sequence,
+                l.key_id,
+                crate::domain::time::rfc3339(l.issued_at)
+            ))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    out.check(database)?;
+    let Some(list) = lists.iter().find(|l| l.desk_id.to_string() == desk.trim()) else {
+        anyhow::bail!("--desk: no revocation list of desk '{desk}' is here");
+    };
+    emit(out, database, &list.file, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(command: LedgerCommand, database: &Path) -> anyhow::Result<ExitCode> {
     match command {
         LedgerCommand::Verify { checkpoint, pubkey } => {

@@ -627,6 +627,19 @@ pub enum RevocationsCommand {
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
+    /// The newest revocation list each other desk published (received by sync), for the
+    /// customers of the licenses that desk issued; with --desk, that desk's list file.
+    Others {
+        /// The desk (its id, as listed) whose list to write.
+        #[arg(long, value_name = "DESK_ID")]
+        desk: Option<String>,
+        /// Write the list here instead of printing it.
+        #[arg(long, value_name = "FILE", requires = "desk")]
+        out: Option<PathBuf>,
+        /// Replace the --out file if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
 }
 
 /// `ledger ...`
@@ -802,6 +815,13 @@ pub fn run(command: CliCommand, database: &Path) -> anyhow::Result<ExitCode> {
             force,
             passphrase,
         }) => ledger::publish_list(OutArg::new(out.as_deref(), force), &passphrase, database),
+        CliCommand::Revocations(RevocationsCommand::Others { desk, out, force }) => {
+            ledger::other_desks_lists(
+                desk.as_deref(),
+                OutArg::new(out.as_deref(), force),
+                database,
+            )
+        }
         CliCommand::Ledger(cmd) => ledger::run(cmd, database),
         CliCommand::Backup(args) => backup::back_up(&args, database),
         CliCommand::Backups => backup::list(database),

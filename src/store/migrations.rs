@@ -987,6 +987,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sync_state ADD COLUMN compacted_at INTEGER;
     "#,
+    // 20: the revocation lists other desks published (signed by their keys), to hand to the
+    // customers of the licenses those desks issued.
+    r#"
+    CREATE TABLE peer_revocation_lists (
+        desk_id    BLOB NOT NULL CHECK (length(desk_id) = 16),
+        sequence   INTEGER NOT NULL,
+        key_id     BLOB NOT NULL CHECK (length(key_id) = 8),
+        issued_at  INTEGER NOT NULL,
+        file       TEXT NOT NULL,
+        PRIMARY KEY (desk_id, sequence)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].

@@ -1,6 +1,7 @@
-//! What this desk keeps of other desks' licensing (schema 17): their public keys, to check the
-//! licenses they signed, and the links of their ledgers, to check each desk's chain entry by
-//! entry as it arrives (the entries themselves are kept whole in the sync inbox).
+//! What this desk keeps of other desks' licensing (schemas 17 and 20): their public keys, to
+//! check the licenses they signed; the links of their ledgers, to check each desk's chain entry
+//! by entry as it arrives (the entries themselves are kept whole in the sync inbox); and the
+//! revocation lists they published, to hand to those licenses' customers.
 
 use super::StoreResult;
 use super::sql::{Hash32, SqlKeyId};
@@ -93,4 +94,66 @@ pub fn issued_by(conn: &Connection, desk: DeskId, license_id: LicenseId) -> Stor
                             WHERE desk_id = ?1 AND license_id = ?2 AND action = 'issue')",
         )?
         .query_row(params![desk, license_id], |r| r.get(0))?)
+}
+
+/// A revocation list another desk published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRevocationList {
+    pub desk_id: DeskId,
+    pub sequence: u64,
+    pub key_id: KeyId,
+    pub issued_at: i64,
+    /// The armored, signed list.
+    pub file: String,
+}
+
+/// The list `desk` published as `sequence`, if it is here.
+pub fn revocation_list(
+    conn: &Connection,
+    desk: DeskId,
+    sequence: u64,
+) -> StoreResult<Option<PeerRevocationList>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT desk_id, sequence, key_id, issued_at, file FROM peer_revocation_lists
+             WHERE desk_id = ?1 AND sequence = ?2",
+        )?
+        .query_row(params![desk, sequence], peer_list)
+        .optional()?)
+}
+
+/// The newest list each other desk published, by desk.
+pub fn latest_revocation_lists(conn: &Connection) -> StoreResult<Vec<PeerRevocationList>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT desk_id, max(sequence) AS sequence, key_id, issued_at, file
+         FROM peer_revocation_lists GROUP BY desk_id ORDER BY desk_id",
+    )?;
+    let rows = stmt.query_map([], peer_list)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn peer_list(r: &rusqlite::Row<'_>) -> rusqlite::Result<PeerRevocationList> {
+    Ok(PeerRevocationList {
+        desk_id: r.get(0)?,
+        sequence: r.get(1)?,
+        key_id: r.get::<_, SqlKeyId>(2)?.0,
+        issued_at: r.get(3)?,
+        file: r.get(4)?,
+    })
+}
+
+/// Keeps a list another desk published (the caller checked its signature).
+pub fn add_revocation_list(tx: &Transaction<'_>, list: &PeerRevocationList) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO peer_revocation_lists (desk_id, sequence, key_id, issued_at, file)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        list.desk_id,
+        list.sequence,
+        SqlKeyId(list.key_id),
+        list.issued_at,
+        list.file
+    ])?;
+    Ok(())
 }

@@ -9,8 +9,8 @@ use super::{Verdict, account_here, verdict, with};
 use crate::domain::ids::{DeskId, LicenseId};
 use crate::domain::ledger_chain::{Action, ChainEntry, GENESIS_HASH};
 use crate::domain::license_status::LicenseStatus;
-use crate::store::outbox::{LedgerRecord, LicenseRecord, PublicKeyRecord};
-use crate::store::peers::{self, PeerKey};
+use crate::store::outbox::{LedgerRecord, LicenseRecord, PublicKeyRecord, RevocationListRecord};
+use crate::store::peers::{self, PeerKey, PeerRevocationList};
 use crate::store::{StoreError, keys, licenses};
 use licensekey::{KeyId, KeyRing, SignedLicense};
 use rusqlite::Transaction;
@@ -160,6 +160,66 @@ fn hash32(hex_text: &str) -> Result<[u8; 32], ()> {
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .ok_or(())
+}
+
+/// A revocation list another desk published: a fact, kept once one of that desk's keys is
+/// found to have signed it (the signature alone: the list may be past its next update now).
+pub(super) fn revocation_list(
+    tx: &Transaction<'_>,
+    entity_id: &str,
+    body: &str,
+    from: DeskId,
+) -> Result<Verdict, StoreError> {
+    with(
+        entity_id,
+        body,
+        |l: &RevocationListRecord| format!("{from}:{}", l.sequence),
+        |l| {
+            let Ok(parsed) = licensekey::SignedRevocationList::parse(&l.file) else {
+                return Ok(Err("the revocation list does not read".into()));
+            };
+            let list = parsed.list();
+            if list.sequence != l.sequence || list.key_id.to_string() != l.key_id {
+                return Ok(Err(format!(
+                    "the file is list {} of key {}, not list {} of key {}",
+                    list.sequence, list.key_id, l.sequence, l.key_id
+                )));
+            }
+            let ring = match peers::key(tx, list.key_id)? {
+                Some(key) if key.desk_id == from => licensekey::parse_public_key(&key.public_key)
+                    .ok()
+                    .and_then(|key| KeyRing::new().with(key).ok()),
+                _ => {
+                    return Ok(Err(format!(
+                        "signed with key {}, which this desk does not know as that desk's",
+                        list.key_id
+                    )));
+                }
+            };
+            let check = licensekey::RevocationCheck::at(list.issued_at);
+            if ring
+                .map(|ring| licensekey::verify_revocation_list(&l.file, &ring, &check))
+                .is_none_or(|verified| verified.is_err())
+            {
+                return Ok(Err(format!(
+                    "the signature of revocation list {} does not hold",
+                    l.sequence
+                )));
+            }
+            let kept = PeerRevocationList {
+                desk_id: from,
+                sequence: list.sequence,
+                key_id: list.key_id,
+                issued_at: list.issued_at,
+                file: l.file.clone(),
+            };
+            let here = peers::revocation_list(tx, from, list.sequence)?;
+            let what = format!("revocation list {} of that desk", l.sequence);
+            super::fact(here, &kept, what, || {
+                verdict(peers::add_revocation_list(tx, &kept))
+            })
+        },
+    )
 }
 
 /// A license as another desk issued it: stored once a key this desk knows is found to have
