@@ -37,13 +37,11 @@ pub fn run(args: &SyncArgs, database: &std::path::Path) -> anyhow::Result<ExitCo
         Some(path) => token_from_file(path)?,
         None => sealed_token(&store, &args.passphrase)?,
     };
-    let saved_ca = crate::store::settings::load(store.conn())?.portal_ca_pem;
     let extra_root_pem = match &args.ca_cert {
         Some(path) => {
             Some(crate::files::read_text(path, crate::files::CA_CERTIFICATE)?.into_bytes())
         }
-        None if saved_ca.trim().is_empty() => None,
-        None => Some(saved_ca.into_bytes()),
+        None => settings.portal_ca().map(|pem| pem.as_bytes().to_vec()),
     };
     let options = ClientOptions {
         extra_root_pem,

@@ -111,6 +111,11 @@ impl Settings {
     pub fn portal(&self) -> &str {
         portal_address(&self.portal_url)
     }
+
+    /// The CA certificate (PEM) trusted for the portal besides the system's, if one is saved.
+    pub fn portal_ca(&self) -> Option<&str> {
+        Some(self.portal_ca_pem.as_str()).filter(|pem| !pem.trim().is_empty())
+    }
 }
 
 /// The most a portal CA certificate file may hold.

@@ -141,7 +141,7 @@ impl SyncSession {
     ) -> Result<RoundReport, SyncServiceError> {
         let settings = store::settings::load(store.conn())?;
         let url = portal_of(&settings)?;
-        let outcome = self.round_with(store, vault, &url, &settings.portal_ca_pem, now);
+        let outcome = self.round_with(store, vault, &url, settings.portal_ca(), now);
         if let Err(e) = &outcome {
             let error = e.to_string();
             store.write(|tx| store::sync::note_attempt(tx, &url, now, Some(&error)))?;
@@ -167,7 +167,7 @@ impl SyncSession {
         store: &mut Store,
         vault: &mut KeyVault,
         url: &str,
-        ca_pem: &str,
+        ca_pem: Option<&str>,
         now: i64,
     ) -> Result<RoundReport, SyncServiceError> {
         let failed = |source| SyncServiceError::Sync {
@@ -177,7 +177,7 @@ impl SyncSession {
         if self.token.is_none() {
             self.token = Some(open_token(store, vault)?);
         }
-        let made_for = (url.to_string(), ca_pem.to_string());
+        let made_for = (url.to_string(), ca_pem.unwrap_or_default().to_string());
         if self
             .client
             .as_ref()
@@ -189,7 +189,7 @@ impl SyncSession {
                 .map(String::as_str)
                 .unwrap_or_default();
             let options = ClientOptions {
-                extra_root_pem: (!ca_pem.trim().is_empty()).then(|| ca_pem.as_bytes().to_vec()),
+                extra_root_pem: ca_pem.map(|pem| pem.as_bytes().to_vec()),
                 ..ClientOptions::default()
             };
             let mut client =

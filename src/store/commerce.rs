@@ -96,16 +96,26 @@ pub fn number_holder(
     number: DocNumber,
     version: u32,
 ) -> StoreResult<Option<uuid::Uuid>> {
-    let sql = match number.kind {
-        DocKind::Quote => "SELECT id FROM quotes WHERE number = ?1 AND version = ?2",
-        DocKind::Order => "SELECT id FROM orders WHERE number = ?1 AND ?2 = ?2",
-        DocKind::Invoice => "SELECT id FROM invoices WHERE number = ?1 AND ?2 = ?2",
-        DocKind::CreditNote => "SELECT id FROM credit_notes WHERE number = ?1 AND ?2 = ?2",
+    // Quotes share a number across their versions; other documents have one each.
+    let table = match number.kind {
+        DocKind::Quote => "quotes",
+        DocKind::Order => "orders",
+        DocKind::Invoice => "invoices",
+        DocKind::CreditNote => "credit_notes",
     };
-    let id: Option<Vec<u8>> = conn
-        .prepare_cached(sql)?
-        .query_row(params![number.to_string(), version], |r| r.get(0))
-        .optional()?;
+    let versioned = number.kind == DocKind::Quote;
+    let sql = format!(
+        "SELECT id FROM {table} WHERE number = ?1{}",
+        if versioned { " AND version = ?2" } else { "" }
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let text = number.to_string();
+    let id: Option<Vec<u8>> = if versioned {
+        stmt.query_row(params![text, version], |r| r.get(0))
+    } else {
+        stmt.query_row([text], |r| r.get(0))
+    }
+    .optional()?;
     id.map(|bytes| {
         uuid::Uuid::from_slice(&bytes)
             .map_err(|e| StoreError::Corrupt(format!("the id of {number} does not read: {e}")))

@@ -88,10 +88,7 @@ pub fn pull(
             }
             fast => fast,
         };
-        let counted = taken.map_err(|e| match e {
-            PageError::Failed(e) => e,
-            PageError::NeedsCare => SyncError::Answer("a page could not be applied".into()),
-        })?;
+        let counted = taken?;
         for state in counted {
             report.received += 1;
             if let Some(state) = state {
@@ -131,6 +128,16 @@ enum PageError {
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         PageError::Failed(e.into())
+    }
+}
+
+impl From<PageError> for SyncError {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Failed(e) => e,
+            // Only the fast path asks for care, and it is always taken again with care.
+            PageError::NeedsCare => SyncError::Answer("a page could not be applied".into()),
+        }
     }
 }
 
@@ -319,14 +326,7 @@ fn retake(store: &mut Store, state: InboxState, now: i64) -> Result<(PullReport,
         store.write(|tx| {
             for row in rows {
                 let taken = Taken::Again(row.received_at);
-                let became = settle(tx, row.change, Care::PerChange, true, taken, now).map_err(
-                    |e| match e {
-                        PageError::Failed(e) => e,
-                        PageError::NeedsCare => {
-                            SyncError::Answer("a change could not be applied".into())
-                        }
-                    },
-                )?;
+                let became = settle(tx, row.change, Care::PerChange, true, taken, now)?;
                 if became != state {
                     left += 1;
                 }

@@ -186,17 +186,14 @@ impl SettingsPanel {
         problems: &crate::domain::FieldErrors,
     ) {
         ui.horizontal_wrapped(|ui| {
+            let saved = self.draft.portal_ca().is_some();
             let pem = &mut self.draft.portal_ca_pem;
-            ui.label(
-                match crate::domain::settings::ca_fingerprint(pem)
-                    .filter(|_| !pem.trim().is_empty())
-                {
-                    Some(short) => format!(
-                        "Portal CA certificate: trusted besides the system's (SHA-256 {short})"
-                    ),
-                    None => "Portal CA certificate: none (the system's trusted CAs)".to_string(),
-                },
-            );
+            ui.label(match crate::domain::settings::ca_fingerprint(pem) {
+                Some(short) => {
+                    format!("Portal CA certificate: trusted besides the system's (SHA-256 {short})")
+                }
+                None => "Portal CA certificate: none (the system's trusted CAs)".to_string(),
+            });
             if ui.button("Choose CA certificate...").clicked()
                 && let Some(path) = cx.dialogs.open_file(
                     "Portal CA certificate",
@@ -209,7 +206,7 @@ impl SettingsPanel {
                     Err(e) => cx.toasts.error(format!("Portal CA certificate: {e}")),
                 }
             }
-            if !pem.trim().is_empty() && ui.button("Remove CA certificate").clicked() {
+            if saved && ui.button("Remove CA certificate").clicked() {
                 pem.clear();
             }
         });

@@ -186,9 +186,7 @@ pub(super) fn revocation_list(
                 )));
             }
             let ring = match peers::key(tx, list.key_id)? {
-                Some(key) if key.desk_id == from => licensekey::parse_public_key(&key.public_key)
-                    .ok()
-                    .and_then(|key| KeyRing::new().with(key).ok()),
+                Some(key) if key.desk_id == from => ring_of(&key.public_key),
                 _ => {
                     return Ok(Err(format!(
                         "signed with key {}, which this desk does not know as that desk's",
@@ -234,35 +232,41 @@ pub(super) fn license_issued(
         entity_id,
         body,
         |l: &LicenseRecord| l.license_id,
-        |l| {
-            let (license, status) = match signed(tx, &l)? {
-                Ok(read) => read,
-                Err(why) => return Ok(Err(why)),
-            };
-            match licenses::get(tx, l.license_id)? {
-                Some(here) if here.artifact == license.to_bytes() => return Ok(Ok(())),
-                Some(_) => {
-                    return Ok(Err(format!(
-                        "a different license {} is here already",
-                        l.license_id
-                    )));
-                }
-                None => {}
-            }
-            if let Some(account) = l.account_id
-                && let Err(why) = account_here(tx, account)?
-            {
-                return Ok(Err(why));
-            }
-            verdict(licenses::insert_pulled(
-                tx,
-                &license,
-                l.account_id,
-                status,
-                from,
-            ))
+        |l| match signed(tx, &l)? {
+            Ok((license, status)) => store_issued(tx, &l, &license, status, from),
+            Err(why) => Ok(Err(why)),
         },
     )
+}
+
+/// Stores a license another desk issued (its signature checked), unless it is here already.
+fn store_issued(
+    tx: &Transaction<'_>,
+    l: &LicenseRecord,
+    license: &SignedLicense,
+    status: LicenseStatus,
+    from: DeskId,
+) -> Result<Verdict, StoreError> {
+    match licenses::get(tx, l.license_id)? {
+        Some(here) if here.artifact == license.to_bytes() => return Ok(Ok(())),
+        Some(_) => {
+            return Ok(Err(format!(
+                "a different license {} is here already",
+                l.license_id
+            )));
+        }
+        None => {}
+    }
+    if let Err(why) = linked_account_here(tx, l.account_id)? {
+        return Ok(Err(why));
+    }
+    verdict(licenses::insert_pulled(
+        tx,
+        license,
+        l.account_id,
+        status,
+        from,
+    ))
 }
 
 /// A later state of a license (status, account), from the desk that issued it.
@@ -283,7 +287,7 @@ pub(super) fn license(
                 Err(why) => return Ok(Err(why)),
             };
             match licenses::origin(tx, l.license_id)? {
-                None => return license_issued(tx, entity_id, body, from),
+                None => return store_issued(tx, &l, &license, status, from),
                 Some(None) => {
                     return Ok(Err(format!(
                         "license {} was issued on this desk: only this desk changes it",
@@ -307,9 +311,7 @@ pub(super) fn license(
                     l.license_id
                 )));
             }
-            if let Some(account) = l.account_id
-                && let Err(why) = account_here(tx, account)?
-            {
+            if let Err(why) = linked_account_here(tx, l.account_id)? {
                 return Ok(Err(why));
             }
             if here.account_id != l.account_id {
@@ -321,6 +323,24 @@ pub(super) fn license(
             Ok(Ok(()))
         },
     )
+}
+
+/// A key ring holding the one public key given as base64 (none when it does not read).
+fn ring_of(public_key: &str) -> Option<KeyRing> {
+    licensekey::parse_public_key(public_key)
+        .ok()
+        .and_then(|key| KeyRing::new().with(key).ok())
+}
+
+/// Refuses a license linked to an account this desk does not have (an unlinked one is fine).
+fn linked_account_here(
+    tx: &Transaction<'_>,
+    account: Option<crate::domain::ids::AccountId>,
+) -> Result<Verdict, StoreError> {
+    match account {
+        Some(account) => account_here(tx, account),
+        None => Ok(Ok(())),
+    }
 }
 
 /// The signed license a record carries and its state, when a key this desk knows signed it.
@@ -351,10 +371,7 @@ fn signed(
             )));
         }
     };
-    let ring = licensekey::parse_public_key(&public)
-        .ok()
-        .and_then(|key| KeyRing::new().with(key).ok());
-    match ring.map(|ring| license.check_signature(&ring)) {
+    match ring_of(&public).map(|ring| license.check_signature(&ring)) {
         Some(Ok(_)) => Ok(Ok((license, status))),
         _ => Ok(Err(format!(
             "the signature of license {} does not hold",
