@@ -9,8 +9,9 @@ use license_desk::clock::{Clock as _, FixedClock};
 use license_desk::services::backup::{self, BackupError, CheckpointFinding, Lineage};
 use license_desk::services::keys::Secret;
 use license_desk::services::{NoProgress, Progress};
+use license_desk::store::accounts::{AccountOrder, AccountQuery, PageStart};
 use license_desk::store::backup::{self as copies, Kind, Verdict};
-use license_desk::store::{SCHEMA_VERSION, Store, StoreError};
+use license_desk::store::{self, SCHEMA_VERSION, Store, StoreError};
 use std::path::Path;
 
 const NOW: i64 = 1_795_435_200;
@@ -441,6 +442,10 @@ fn restore_checks_the_backup_against_a_signed_checkpoint() {
 #[test]
 fn an_export_moves_a_desk_to_a_new_one_and_nowhere_else() {
     let desk = desk_with_licenses(12);
+    Store::open(&desk.database())
+        .unwrap()
+        .write(|tx| store::accounts::create(tx, "Northwind Storage", NOW))
+        .unwrap();
     let bundle = desk.path("everything.jsonl");
     let out = desk.ok(&["export", s(&bundle)]);
     assert!(out.contains("Exported"), "{out}");
@@ -464,6 +469,16 @@ fn an_export_moves_a_desk_to_a_new_one_and_nowhere_else() {
     };
     assert_eq!(head(&moved), head(&desk), "the same ledger");
     moved.ok(&["ledger", "verify"]);
+    // Searches are not in the export: the account name search is built again.
+    let query = AccountQuery::new("thwind", AccountOrder::Name);
+    let found = store::accounts::page(
+        Store::open(&moved.database()).unwrap().conn(),
+        &query,
+        &PageStart::First,
+        10,
+    )
+    .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
     // The moved desk is the same desk: its signing key still signs.
     let issued = moved.ok(&[
         "issue",

@@ -194,14 +194,7 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
              ALTER TABLE doc_counters_old RENAME TO doc_counters;
              DROP TABLE sync_token;
              DROP INDEX outbox_entity;
-             DROP TRIGGER accounts_search_insert_deferred;
-             DROP TRIGGER accounts_search_delete_deferred;
-             DROP TRIGGER accounts_search_update_deferred;
-             DROP TRIGGER accounts_search_insert;
-             DROP TRIGGER accounts_search_delete;
-             DROP TRIGGER accounts_search_update;
              DROP TABLE accounts_search_pending;
-             DROP TABLE accounts_search_deferred;
              CREATE TRIGGER accounts_search_insert AFTER INSERT ON accounts BEGIN
                  INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
              END;

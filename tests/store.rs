@@ -283,6 +283,63 @@ fn search_uses_indexes_and_pages_by_keyset() {
     }
 }
 
+/// The name search is kept by the writers, caught up before each commit: also when one
+/// transaction adds, renames and removes the same accounts, as a pull does.
+#[test]
+fn the_name_search_follows_every_writer_within_one_transaction() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let kept = create(&mut store, "Umbrella Storage");
+    let gone = create(&mut store, "Vandelay Imports");
+    let pulled = license_desk::domain::account::Account {
+        id: AccountId::new(),
+        name: "Wayne Enterprises".into(),
+        wallet_id: 5_000,
+        wallet_id_final: true,
+        created_at: 1,
+    };
+    store
+        .write(|tx| {
+            store::accounts::put(tx, &pulled, 2)?;
+            let renamed = license_desk::domain::account::Account {
+                name: "Wayne Storage".into(),
+                ..pulled.clone()
+            };
+            store::accounts::put(tx, &renamed, 3)?;
+            store::accounts::rename(tx, kept.id, "Umbrella Holdings", 3)?;
+            store::accounts::rename(tx, kept.id, "Umbrella Archive", 4)?;
+            store::accounts::remove(tx, gone.id)?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let names = |search: &str| {
+        let query = AccountQuery::new(search, AccountOrder::Name);
+        store::accounts::page(store.conn(), &query, &PageStart::First, 50)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("storage"), ["Wayne Storage"]);
+    assert_eq!(names("rchiv"), ["Umbrella Archive"]);
+    for stale in ["enterprises", "holdings", "vandelay"] {
+        assert!(names(stale).is_empty(), "{stale}: {:?}", names(stale));
+    }
+    // Nothing is left to catch up on, and the index holds exactly the names here.
+    let conn = common::raw_connection(&path);
+    let pending: i64 = conn
+        .query_row("SELECT count(*) FROM accounts_search_pending", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(pending, 0);
+    conn.execute(
+        "INSERT INTO accounts_search (accounts_search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap();
+}
+
 #[test]
 fn billing_details_round_trip_normalized_and_enter_the_outbox() {
     let (_dir, path) = temp_db();

@@ -62,17 +62,16 @@ pub fn create(tx: &Transaction<'_>, name: &str, now: i64) -> StoreResult<Account
             e.into()
         }
     })?;
+    search_stale(tx, tx.last_insert_rowid(), None)?;
     outbox::record(tx, &Change::Account(created.clone()), now)?;
     Ok(created)
 }
 
 /// Renames an account (name already validated and normalised).
 pub fn rename(tx: &Transaction<'_>, id: AccountId, name: &str, now: i64) -> StoreResult<Account> {
-    let changed = tx
-        .execute(
-            "UPDATE accounts SET name = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, name, now],
-        )
+    let (seq, was) = indexed(tx, id)?.ok_or_else(|| not_found(id))?;
+    tx.prepare_cached("UPDATE accounts SET name = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, name, now])
         .map_err(|e| {
             if is_unique_violation(&e) {
                 duplicate(name)
@@ -80,8 +79,8 @@ pub fn rename(tx: &Transaction<'_>, id: AccountId, name: &str, now: i64) -> Stor
                 e.into()
             }
         })?;
-    if changed == 0 {
-        return Err(not_found(id));
+    if was != name {
+        search_stale(tx, seq, Some(&was))?;
     }
     let renamed = get(tx, id)?.ok_or_else(|| not_found(id))?;
     outbox::record(tx, &Change::Account(renamed.clone()), now)?;
@@ -92,8 +91,7 @@ pub fn rename(tx: &Transaction<'_>, id: AccountId, name: &str, now: i64) -> Stor
 /// no licenses: the schema refuses otherwise).
 pub fn delete(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Account> {
     let gone = get(tx, id)?.ok_or_else(|| not_found(id))?;
-    tx.prepare_cached("DELETE FROM accounts WHERE id = ?1")?
-        .execute([id])?;
+    remove(tx, id)?;
     outbox::record(tx, &Change::AccountDeleted { id }, now)?;
     Ok(gone)
 }
@@ -117,40 +115,71 @@ pub fn renumber(tx: &Transaction<'_>, id: AccountId, now: i64) -> StoreResult<Op
 /// Writes an account as another desk has it (a pulled change): added, or its name and wallet
 /// ID brought up to date. Records no outbox change.
 pub fn put(tx: &Transaction<'_>, account: &Account, now: i64) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO accounts (id, name, wallet_id, wallet_final, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, wallet_id = excluded.wallet_id,
-             wallet_final = excluded.wallet_final, updated_at = excluded.updated_at",
-    )?
-    .execute(params![
-        account.id,
-        account.name,
-        account.wallet_id,
-        account.wallet_id_final,
-        account.created_at,
-        now
-    ])
-    .map_err(|e| {
+    let duplicate = |e: rusqlite::Error| {
         if is_unique_violation(&e) {
             StoreError::Duplicate {
                 what: "account name or wallet ID",
                 value: format!("{} / {}", account.name, account.wallet_id),
             }
         } else {
-            e.into()
+            StoreError::from(e)
         }
-    })?;
+    };
+    // Most accounts a pull writes are new: one statement for them.
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO accounts (id, name, wallet_id, wallet_final, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            account.id,
+            account.name,
+            account.wallet_id,
+            account.wallet_id_final,
+            account.created_at,
+            now
+        ])
+        .map_err(duplicate)?;
+    if added > 0 {
+        return search_stale(tx, tx.last_insert_rowid(), None);
+    }
+    let (seq, was) = indexed(tx, account.id)?.ok_or_else(|| not_found(account.id))?;
+    tx.prepare_cached(
+        "UPDATE accounts SET name = ?2, wallet_id = ?3, wallet_final = ?4, updated_at = ?5
+         WHERE seq = ?1",
+    )?
+    .execute(params![
+        seq,
+        account.name,
+        account.wallet_id,
+        account.wallet_id_final,
+        now
+    ])
+    .map_err(duplicate)?;
+    if was != account.name {
+        search_stale(tx, seq, Some(&was))?;
+    }
     Ok(())
 }
 
 /// Removes an account as another desk did (a pulled change), with its billing details and
 /// payment methods; records no outbox change. False when it was not here.
 pub fn remove(tx: &Transaction<'_>, id: AccountId) -> StoreResult<bool> {
+    let Some((seq, was)) = indexed(tx, id)? else {
+        return Ok(false);
+    };
+    tx.prepare_cached("DELETE FROM accounts WHERE seq = ?1")?
+        .execute([seq])?;
+    search_stale(tx, seq, Some(&was))?;
+    Ok(true)
+}
+
+/// An account's row number and name: what the name search holds for it.
+fn indexed(tx: &Transaction<'_>, id: AccountId) -> StoreResult<Option<(i64, String)>> {
     Ok(tx
-        .prepare_cached("DELETE FROM accounts WHERE id = ?1")?
-        .execute([id])?
-        > 0)
+        .prepare_cached("SELECT seq, name FROM accounts WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
 }
 
 fn not_found(id: AccountId) -> StoreError {
@@ -160,17 +189,28 @@ fn not_found(id: AccountId) -> StoreError {
     }
 }
 
-/// From here to [`index_deferred`] in the same transaction, changes to accounts only note
-/// which names the search must catch up on (a pull applying thousands of accounts).
-pub fn defer_search(tx: &Transaction<'_>) -> StoreResult<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO accounts_search_deferred (singleton) VALUES (1)")?
-        .execute([])?;
+/// Notes that the name search must catch up on account `seq`, whose name the search holds as
+/// `indexed_name` (None: not indexed yet). The first note in a transaction is kept: it is
+/// what the search still holds. Every writer of `accounts` calls it; [`catch_up_search`]
+/// indexes the noted accounts before the transaction commits.
+fn search_stale(tx: &Transaction<'_>, seq: i64, indexed_name: Option<&str>) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO accounts_search_pending (seq, indexed_name) VALUES (?1, ?2)",
+    )?
+    .execute(params![seq, indexed_name])?;
     Ok(())
 }
 
-/// Brings the name search up to date with the accounts changed since [`defer_search`]: the
-/// names it held are taken out, the current ones put in; then changes index at once again.
-pub fn index_deferred(tx: &Transaction<'_>) -> StoreResult<()> {
+/// Brings the name search up to date with the accounts changed in this transaction, in three
+/// statements however many changed (FTS5 writes an index segment at the end of every
+/// statement that touches it). `Store::write` calls it before every commit.
+pub fn catch_up_search(tx: &Transaction<'_>) -> StoreResult<()> {
+    let stale: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts_search_pending)")?
+        .query_row([], |r| r.get(0))?;
+    if !stale {
+        return Ok(());
+    }
     tx.prepare_cached(
         "INSERT INTO accounts_search (accounts_search, rowid, name)
          SELECT 'delete', seq, indexed_name FROM accounts_search_pending
@@ -184,8 +224,16 @@ pub fn index_deferred(tx: &Transaction<'_>) -> StoreResult<()> {
     .execute([])?;
     tx.prepare_cached("DELETE FROM accounts_search_pending")?
         .execute([])?;
-    tx.prepare_cached("DELETE FROM accounts_search_deferred")?
-        .execute([])?;
+    Ok(())
+}
+
+/// Builds the name search again from every account (rows written in bulk, not through the
+/// writers above: an imported export).
+pub fn rebuild_search(tx: &Transaction<'_>) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO accounts_search (accounts_search) VALUES ('rebuild')",
+        [],
+    )?;
     Ok(())
 }
 

@@ -81,6 +81,14 @@ impl From<rusqlite::Error> for BundleError {
 
 /// The tables a bundle carries, in creation order: every ordinary table but SQLite's own and
 /// full-text indexes (and their shadow tables).
+fn has_table(conn: &Connection, name: &str) -> StoreResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
 fn tables(conn: &Connection) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
@@ -293,6 +301,10 @@ pub fn import_rows(
             }
             if next_line(input, line_no + 1)?.is_some() {
                 return Err(bad("lines follow the totals line".into()));
+            }
+            // Searches are not exported: the ones the store keeps itself are built again.
+            if known.iter().any(|t| t == "accounts") && has_table(tx, "accounts_search")? {
+                super::accounts::rebuild_search(tx)?;
             }
             return Ok(totals);
         }

@@ -305,6 +305,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| E::from(on_disk(e.into(), path)))?;
         let value = f(&tx)?;
+        accounts::catch_up_search(&tx).map_err(|e| E::from(on_disk(e, path)))?;
         tx.commit().map_err(|e| E::from(on_disk(e.into(), path)))?;
         Ok(value)
     }

@@ -50,7 +50,9 @@ impl PullReport {
     }
 }
 
-/// Pulls every page after the saved cursor and applies it.
+/// Pulls every page after the saved cursor and applies it. The next page is read while one
+/// applies (a thread of its own, one page ahead), so the network and the database take turns
+/// less.
 pub fn pull(
     store: &mut Store,
     client: &PortalClient,
@@ -61,22 +63,81 @@ pub fn pull(
     let me = desk::desk_id(store.conn())?
         .ok_or_else(|| SyncError::Answer("this desk has no identity yet".into()))?;
     let mut report = retake_waiting(store, now)?;
-    let mut cursor = kept::cursor(store.conn(), portal_url)?;
+    let start = kept::cursor(store.conn(), portal_url)?;
+    std::thread::scope(|scope| {
+        let (send, pages) = std::sync::mpsc::sync_channel(1);
+        let from = start.clone();
+        scope.spawn(move || read_pages(client, from, page_size.max(1), &send));
+        apply_pages(store, me, portal_url, start, &pages, &mut report, now)
+    })?;
+    finish(store, report, now)
+}
+
+/// What the page reader hands over.
+enum Fetched {
+    Page(portal::protocol::PullResponse),
+    /// The portal asked for a full resync: the pages that follow start from the beginning.
+    Resync,
+    Failed(ClientError),
+}
+
+/// Reads the feed's pages in order until the last one, handing each over as it arrives; stops
+/// when the receiver is gone (the pull ended early).
+fn read_pages(
+    client: &PortalClient,
+    mut cursor: Option<String>,
+    page_size: usize,
+    out: &std::sync::mpsc::SyncSender<Fetched>,
+) {
     loop {
-        let page = match client.pull(cursor.as_deref(), page_size.max(1)) {
+        let page = match client.pull(cursor.as_deref(), page_size) {
             Ok(page) => page,
             // Read everything again from the start: what is here already is recognised by
             // change id, and the version rule makes applying a change twice harmless.
             Err(ClientError::ResyncRequired { .. }) if cursor.is_some() => {
+                cursor = None;
+                if out.send(Fetched::Resync).is_err() {
+                    return;
+                }
+                continue;
+            }
+            Err(e) => {
+                let _ = out.send(Fetched::Failed(e));
+                return;
+            }
+        };
+        let last = !page.more
+            || (page.changes.is_empty() && cursor.as_deref() == Some(page.next_cursor.as_str()));
+        cursor = Some(page.next_cursor.clone());
+        if out.send(Fetched::Page(page)).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Applies the pages the reader hands over, each in one transaction with its cursor.
+fn apply_pages(
+    store: &mut Store,
+    me: DeskId,
+    portal_url: &str,
+    mut cursor: Option<String>,
+    pages: &std::sync::mpsc::Receiver<Fetched>,
+    report: &mut PullReport,
+    now: i64,
+) -> Result<(), SyncError> {
+    for fetched in pages {
+        let page = match fetched {
+            Fetched::Page(page) => page,
+            Fetched::Resync => {
                 report.resynced = true;
                 cursor = None;
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Fetched::Failed(e) => return Err(e.into()),
         };
         if page.changes.is_empty() && cursor.as_deref() == Some(page.next_cursor.as_str()) {
             // Nothing new: nothing to write (the round notes when it last pulled).
-            return finish(store, report, now);
+            return Ok(());
         }
         // Each change applies on its own savepoint only in a page that needs it: the page
         // is first taken without (a savepoint costs every full-text index a flush), and
@@ -88,8 +149,7 @@ pub fn pull(
             }
             fast => fast,
         };
-        let counted = taken?;
-        for state in counted {
+        for state in taken? {
             report.received += 1;
             if let Some(state) = state {
                 report.count(state);
@@ -97,9 +157,12 @@ pub fn pull(
         }
         cursor = Some(page.next_cursor);
         if !page.more {
-            return finish(store, report, now);
+            return Ok(());
         }
     }
+    Err(SyncError::Answer(
+        "the feed's pages stopped before the last one".into(),
+    ))
 }
 
 /// After the last page: when something was applied, what was refused before may apply now.
@@ -162,15 +225,18 @@ fn take_page(
         if let Some(newest) = page.changes.iter().map(|c| c.hlc).max() {
             outbox::observe(tx, newest)?;
         }
-        crate::store::accounts::defer_search(tx)?;
-        // Refusals a newer version may settle: those kept from before, or (taken with care)
-        // one of this page.
-        let refusals = care == Care::PerChange || kept::count(tx, InboxState::Refused, 1)? > 0;
+        let taking = Taking {
+            care,
+            // Refusals a newer version may settle: those kept from before, or (taken with
+            // care) one of this page.
+            refusals: care == Care::PerChange || kept::count(tx, InboxState::Refused, 1)? > 0,
+            // Applying pulled changes records none, so an empty outbox stays empty.
+            unpushed: outbox::pending_count_capped(tx, 1)? > 0,
+        };
         let mut states = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
-            states.push(take(tx, me, change, care, refusals, now)?);
+            states.push(take(tx, me, change, taking, now)?);
         }
-        crate::store::accounts::index_deferred(tx)?;
         kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
         Ok(states)
     })
@@ -182,8 +248,7 @@ fn take(
     tx: &Transaction<'_>,
     me: DeskId,
     change: &Envelope,
-    care: Care,
-    refusals: bool,
+    taking: Taking,
     now: i64,
 ) -> Result<Option<InboxState>, PageError> {
     let change_id = ChangeId(change.change_id);
@@ -200,7 +265,26 @@ fn take(
         version: change.version,
         body: change.body.get().to_string(),
     };
-    settle(tx, received, care, refusals, Taken::First(now), now).map(Some)
+    settle(tx, received, taking, Taken::First(now), now).map(Some)
+}
+
+/// What holds for every change taken in one transaction, found once before.
+#[derive(Debug, Clone, Copy)]
+struct Taking {
+    care: Care,
+    /// Whether refused changes are kept that a newer version may settle.
+    refusals: bool,
+    /// Whether this desk has changes not pushed yet (a pulled change may conflict with one).
+    unpushed: bool,
+}
+
+impl Taking {
+    /// Taking changes again: each on its own savepoint, every check made.
+    const AGAIN: Taking = Taking {
+        care: Care::PerChange,
+        refusals: true,
+        unpushed: true,
+    };
 }
 
 /// Whether a change is taken for the first time (received at the time given) or again.
@@ -215,11 +299,11 @@ enum Taken {
 fn settle(
     tx: &Transaction<'_>,
     change: Received,
-    care: Care,
-    refusals: bool,
+    taking: Taking,
     taken: Taken,
     now: i64,
 ) -> Result<InboxState, PageError> {
+    let care = taking.care;
     let mut local = None;
     let (state, note) = if change.op == Op::Insert.as_str() {
         // A fact: added when missing (applying one that is here changes nothing).
@@ -230,7 +314,9 @@ fn settle(
                 (change.hlc.as_str(), change.desk_id.0) > (stored_hlc.as_str(), stored_desk.0)
             },
         );
-        local = kept::unpushed(tx, &change.entity, &change.entity_id)?;
+        if taking.unpushed {
+            local = kept::unpushed(tx, &change.entity, &change.entity_id)?;
+        }
         let (state, note) = if newer {
             apply_one(tx, &change, care, now)?
         } else {
@@ -244,7 +330,7 @@ fn settle(
                 &change.hlc,
                 change.desk_id,
             )?;
-            if refusals {
+            if taking.refusals {
                 kept::settle_refused(tx, &change.entity, &change.entity_id, &change.hlc)?;
             }
         }
@@ -326,7 +412,7 @@ fn retake(store: &mut Store, state: InboxState, now: i64) -> Result<(PullReport,
         store.write(|tx| {
             for row in rows {
                 let taken = Taken::Again(row.received_at);
-                let became = settle(tx, row.change, Care::PerChange, true, taken, now)?;
+                let became = settle(tx, row.change, Taking::AGAIN, taken, now)?;
                 if became != state {
                     left += 1;
                 }
