@@ -255,3 +255,74 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
     assert_eq!(clocks[1].ms, (NOW * 1000) as u64);
     assert_eq!(clocks[2].ms, ((NOW + 5) * 1000) as u64);
 }
+
+/// A published revocation list sits in the outbox by its number only, and goes out whole; a
+/// row that held the whole list (before schema 22) is turned into the number by the
+/// migration and goes out exactly as before.
+#[test]
+fn a_revocation_list_waits_in_the_outbox_by_its_number_and_goes_out_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite3");
+    let mut store = Store::open(&path).unwrap();
+    let row = keys::generate(&mut store, "Main", PASS, KdfParams::TEST_ONLY, true, NOW).unwrap();
+    let key = keys::unlock(store.conn(), &row, PASS).unwrap();
+    for customer in ["Acme", "Beta"] {
+        let issued = licensing::issue(&mut store, &key, &spec(customer), None, "ada", NOW)
+            .unwrap()
+            .payload()
+            .license_id;
+        let id = license_desk::domain::ids::LicenseId(issued);
+        licensing::revoke(&mut store, &key, id, "key leaked", "ada", NOW + 1).unwrap();
+    }
+    let lists: Vec<outbox::OutboxRow> = rows(&store)
+        .into_iter()
+        .filter(|r| r.sent_as() == "revocation_list")
+        .collect();
+    assert_eq!(lists.len(), 2);
+    let desk = store::desk::desk_id(store.conn()).unwrap().unwrap();
+    let latest = store::revocations::latest_list(store.conn())
+        .unwrap()
+        .unwrap();
+    let last = lists.last().unwrap();
+    assert_eq!(last.body, format!("{{\"sequence\":{}}}", latest.sequence));
+    let sent = outbox::envelopes(store.conn(), desk, last).unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].change_id, last.change_id.0);
+    assert_eq!(sent[0].entity, "revocation_list");
+    assert_eq!(sent[0].entity_id, format!("{desk}:{}", latest.sequence));
+    let body: serde_json::Value = serde_json::from_str(sent[0].body.get()).unwrap();
+    assert_eq!(body["file"], latest.file.as_str());
+    let before: Vec<String> = all_envelopes(&store);
+    drop(store);
+
+    // Back to schema 21: the rows held the whole lists.
+    {
+        let conn = common::raw_connection(&path);
+        conn.execute_batch(
+            "UPDATE outbox SET entity = 'revocation_list',
+                 body = (SELECT json_object('sequence', r.sequence, 'key_id', lower(hex(r.key_id)),
+                                            'issued_at', r.issued_at, 'file', r.file)
+                         FROM revocation_lists r
+                         WHERE r.sequence = json_extract(outbox.body, '$.sequence'))
+             WHERE entity = 'revocation_list_ref';
+             PRAGMA user_version = 21;",
+        )
+        .unwrap();
+        let whole: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE entity = 'revocation_list'
+                 AND json_extract(body, '$.file') IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(whole, 2);
+    }
+    let store = Store::open(&path).unwrap();
+    assert!(
+        rows(&store)
+            .iter()
+            .all(|r| r.entity != "revocation_list" && !r.body.contains("file"))
+    );
+    assert_eq!(all_envelopes(&store), before);
+}

@@ -1021,6 +1021,16 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO accounts_search (accounts_search) VALUES ('rebuild');
     "#,
+    // 22: the outbox holds a published revocation list by its number, not a second copy of
+    // the whole list (`store::outbox::expand` reads it when it is pushed): every list holds
+    // every revoked serial, so a desk that never syncs kept them all twice.
+    r#"
+    UPDATE outbox
+    SET entity = 'revocation_list_ref',
+        body = json_object('sequence', json_extract(body, '$.sequence'))
+    WHERE entity = 'revocation_list'
+      AND json_extract(body, '$.sequence') IN (SELECT sequence FROM revocation_lists);
+    "#,
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].

@@ -159,6 +159,11 @@ pub enum Change {
     /// A license's later state (status, account).
     License(LicenseRecord),
     RevocationList(RevocationListRecord),
+    /// A published list by its number, in the outbox: pushed as the whole
+    /// [`Change::RevocationList`], read when it is pushed.
+    RevocationListRef {
+        sequence: u64,
+    },
     LedgerEntry(LedgerRecord),
     /// A price list version (never changed once saved).
     PriceList(crate::commerce::catalog::PriceList),
@@ -208,6 +213,7 @@ impl Change {
             Change::PublicKey(_) => "public_key",
             Change::License(_) | Change::LicenseIssued(_) => "license",
             Change::RevocationList(_) => "revocation_list",
+            Change::RevocationListRef { .. } => REVOCATION_LIST_REF,
             Change::LedgerEntry(_) => "ledger_entry",
             Change::PriceList(_) => "price_list",
             Change::VatValidation(_) => "vat_validation",
@@ -245,6 +251,7 @@ impl Change {
             Change::PublicKey(k) => k.key_id.clone(),
             Change::License(l) | Change::LicenseIssued(l) => l.license_id.to_string(),
             Change::RevocationList(l) => format!("{desk}:{}", l.sequence),
+            Change::RevocationListRef { sequence } => format!("{desk}:{sequence}"),
             Change::LedgerEntry(e) => format!("{desk}:{}", e.seq),
             Change::PriceList(l) => format!("{}/{}", l.id, l.version),
             Change::VatValidation(v) => format!("{desk}:{}", v.seq),
@@ -295,6 +302,7 @@ impl Change {
             | Change::InvoiceDraftDeleted { .. }
             | Change::ArrayDeleted { .. } => Op::Delete,
             Change::RevocationList(_)
+            | Change::RevocationListRef { .. }
             | Change::LedgerEntry(_)
             | Change::PriceList(_)
             | Change::VatValidation(_)
@@ -336,6 +344,9 @@ impl Change {
             Change::PublicKey(k) => serde_json::to_string(k),
             Change::License(l) | Change::LicenseIssued(l) => serde_json::to_string(l),
             Change::RevocationList(l) => serde_json::to_string(l),
+            Change::RevocationListRef { sequence } => {
+                serde_json::to_string(&serde_json::json!({ "sequence": sequence }))
+            }
             Change::LedgerEntry(e) => serde_json::to_string(e),
             Change::PriceList(l) => serde_json::to_string(l),
             Change::VatValidation(v) => serde_json::to_string(v),
@@ -557,9 +568,38 @@ pub fn parked_count(conn: &Connection, cap: u64) -> StoreResult<u64> {
     capped_count(conn, "sync_parked", cap)
 }
 
-/// The changes an outbox row stands for: itself, or for a `ledger_batch` row every ledger
-/// entry of its range followed by each license those entries issued (in its current state).
+impl OutboxRow {
+    /// The entity the row goes out as (a list held by its number goes out as the list).
+    pub fn sent_as(&self) -> &str {
+        match self.entity.as_str() {
+            REVOCATION_LIST_REF => "revocation_list",
+            entity => entity,
+        }
+    }
+}
+
+/// The outbox entity of a revocation list held by its number ([`Change::RevocationListRef`]).
+const REVOCATION_LIST_REF: &str = "revocation_list_ref";
+
+/// The changes an outbox row stands for when it does not hold them itself: for a
+/// `ledger_batch` row every ledger entry of its range followed by each license those entries
+/// issued (in its current state); for a revocation list held by its number, the list. Empty
+/// for every other row (it is its own change).
 pub fn expand(conn: &Connection, row: &OutboxRow) -> StoreResult<Vec<Change>> {
+    if row.entity == REVOCATION_LIST_REF {
+        #[derive(Deserialize)]
+        struct Ref {
+            sequence: u64,
+        }
+        let held: Ref = serde_json::from_str(&row.body)?;
+        let list = super::revocations::list(conn, held.sequence)?.ok_or_else(|| {
+            super::StoreError::Corrupt(format!(
+                "outbox row {}: revocation list {} is not here",
+                row.seq, held.sequence
+            ))
+        })?;
+        return Ok(vec![Change::RevocationList(list.record())]);
+    }
     if row.entity != "ledger_batch" {
         return Ok(Vec::new());
     }
@@ -584,9 +624,10 @@ pub fn expand(conn: &Connection, row: &OutboxRow) -> StoreResult<Vec<Change>> {
 }
 
 /// The envelopes (`docs/sync-protocol.md`, "The change envelope") an outbox row is pushed as:
-/// one for most rows; for a `ledger_batch` row, one per change it stands for ([`expand`]),
-/// each with a change id derived from the row's and its place, so a retried push sends
-/// exactly the same envelopes. The body goes out byte for byte as stored.
+/// one for most rows, its body sent byte for byte as stored; for a row that stands for others
+/// ([`expand`]), one per change it stands for: a `ledger_batch` row's each with a change id
+/// derived from the row's and its place, a revocation list's under the row's own. A retried
+/// push sends exactly the same envelopes.
 pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResult<Vec<Envelope>> {
     let corrupt =
         |what: &str| super::StoreError::Corrupt(format!("outbox row {}: {what}", row.seq));
@@ -609,7 +650,8 @@ pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResul
             body: RawValue::from_string(body).map_err(|_| corrupt("its body"))?,
         })
     };
-    if row.entity != "ledger_batch" {
+    let stands_for = expand(conn, row)?;
+    if stands_for.is_empty() {
         return Ok(vec![envelope(
             row.change_id.0,
             &row.entity,
@@ -619,12 +661,19 @@ pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResul
             row.body.clone(),
         )?]);
     }
-    expand(conn, row)?
+    // A row standing for one change is sent under its own change id (a list recorded whole
+    // before schema 22 goes out the same either way).
+    let single = row.entity != "ledger_batch";
+    stands_for
         .iter()
         .enumerate()
         .map(|(index, change)| {
             envelope(
-                derived_change_id(row.change_id, index),
+                if single {
+                    row.change_id.0
+                } else {
+                    derived_change_id(row.change_id, index)
+                },
                 change.entity(),
                 change.entity_id(desk),
                 change.op().as_str(),

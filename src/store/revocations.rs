@@ -92,14 +92,13 @@ pub fn save_list(tx: &Transaction<'_>, list: &StoredList, now: i64) -> StoreResu
             list.ledger_seq
         ],
     )?;
+    // The outbox holds the list by its number: the list itself is read when it is pushed,
+    // so a desk that never syncs does not keep every list twice.
     outbox::record(
         tx,
-        &Change::RevocationList(RevocationListRecord {
+        &Change::RevocationListRef {
             sequence: list.sequence,
-            key_id: list.key_id.to_string(),
-            issued_at: list.issued_at,
-            file: list.file.clone(),
-        }),
+        },
         now,
     )?;
     Ok(())
@@ -107,20 +106,46 @@ pub fn save_list(tx: &Transaction<'_>, list: &StoredList, now: i64) -> StoreResu
 
 /// The newest published list, if any.
 pub fn latest_list(conn: &Connection) -> StoreResult<Option<StoredList>> {
-    Ok(conn
-        .query_row(
-            "SELECT sequence, key_id, issued_at, file, ledger_seq FROM revocation_lists
-             ORDER BY sequence DESC LIMIT 1",
-            [],
-            |r| {
-                Ok(StoredList {
-                    sequence: r.get(0)?,
-                    key_id: r.get::<_, SqlKeyId>(1)?.0,
-                    issued_at: r.get(2)?,
-                    file: r.get(3)?,
-                    ledger_seq: r.get(4)?,
-                })
-            },
-        )
+    one_list(conn, "ORDER BY sequence DESC LIMIT 1", None)
+}
+
+/// The list published as `sequence`, if any.
+pub fn list(conn: &Connection, sequence: u64) -> StoreResult<Option<StoredList>> {
+    let sequence = i64::try_from(sequence).ok();
+    one_list(conn, "WHERE sequence = ?1", sequence)
+}
+
+fn one_list(
+    conn: &Connection,
+    which: &str,
+    sequence: Option<i64>,
+) -> StoreResult<Option<StoredList>> {
+    let sql = format!(
+        "SELECT sequence, key_id, issued_at, file, ledger_seq FROM revocation_lists {which}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let params: Vec<i64> = sequence.into_iter().collect();
+    Ok(stmt
+        .query_row(rusqlite::params_from_iter(params), |r| {
+            Ok(StoredList {
+                sequence: r.get(0)?,
+                key_id: r.get::<_, SqlKeyId>(1)?.0,
+                issued_at: r.get(2)?,
+                file: r.get(3)?,
+                ledger_seq: r.get(4)?,
+            })
+        })
         .optional()?)
+}
+
+impl StoredList {
+    /// The list as it syncs.
+    pub fn record(&self) -> RevocationListRecord {
+        RevocationListRecord {
+            sequence: self.sequence,
+            key_id: self.key_id.to_string(),
+            issued_at: self.issued_at,
+            file: self.file.clone(),
+        }
+    }
 }

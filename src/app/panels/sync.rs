@@ -345,7 +345,9 @@ fn parked_ui(ui: &mut egui::Ui, cx: &AppCtx<'_>, view: &View) {
                 widgets::chip(ui, &p.code, Tone::Bad);
                 ui.label(format!(
                     "{} {}: {}",
-                    p.row.entity, p.row.entity_id, p.reason
+                    p.row.sent_as(),
+                    p.row.entity_id,
+                    p.reason
                 ));
                 if ui.button("Retry").clicked() {
                     cx.send(Command::Sync(SyncCommand::RetryParked {
