@@ -304,11 +304,21 @@ pub struct InboxRow {
     pub received_at: i64,
 }
 
-/// True when the change is already in the inbox (a page pulled again).
-pub fn received_before(conn: &Connection, change_id: ChangeId) -> StoreResult<bool> {
-    Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM sync_inbox WHERE change_id = ?1)")?
-        .query_row([change_id], |r| r.get(0))?)
+/// Which of `change_ids` are already in the inbox (a page pulled again), in one statement.
+pub fn received_among(
+    conn: &Connection,
+    change_ids: &[ChangeId],
+) -> StoreResult<std::collections::HashSet<ChangeId>> {
+    let ids: Vec<rusqlite::types::Value> = change_ids
+        .iter()
+        .map(|id| rusqlite::types::Value::Blob(id.0.as_bytes().to_vec()))
+        .collect();
+    let mut stmt =
+        conn.prepare_cached("SELECT change_id FROM sync_inbox WHERE change_id IN rarray(?1)")?;
+    let found = stmt
+        .query_map([std::rc::Rc::new(ids)], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(found)
 }
 
 /// Marks refused changes of `(entity, entity_id)` older than `hlc` as older: a newer version

@@ -233,9 +233,11 @@ fn take_page(
             // Applying pulled changes records none, so an empty outbox stays empty.
             unpushed: outbox::pending_count_capped(tx, 1)? > 0,
         };
+        let ids: Vec<ChangeId> = page.changes.iter().map(|c| ChangeId(c.change_id)).collect();
+        let mut taken = kept::received_among(tx, &ids)?;
         let mut states = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
-            states.push(take(tx, me, change, taking, now)?);
+            states.push(take(tx, me, change, &mut taken, taking, now)?);
         }
         kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
         Ok(states)
@@ -243,16 +245,17 @@ fn take_page(
 }
 
 /// Takes one change of the feed into the desk; None when there is nothing to do (its own
-/// change, or one already taken).
+/// change, or one already taken: in the inbox before, or earlier in the page).
 fn take(
     tx: &Transaction<'_>,
     me: DeskId,
     change: &Envelope,
+    taken: &mut std::collections::HashSet<ChangeId>,
     taking: Taking,
     now: i64,
 ) -> Result<Option<InboxState>, PageError> {
     let change_id = ChangeId(change.change_id);
-    if change.desk_id == me.0 || kept::received_before(tx, change_id)? {
+    if change.desk_id == me.0 || !taken.insert(change_id) {
         return Ok(None);
     }
     let received = Received {
