@@ -65,7 +65,9 @@ fn pull_and_push(c: &mut Criterion) {
         b.iter_batched(
             Desk::new,
             |mut desk| {
-                let report = sync::pull::pull(&mut desk.store, &client, &url, 5000, NOW).unwrap();
+                let report =
+                    sync::pull::pull(&mut desk.store, &client, &url, sync::pull::PAGE, NOW)
+                        .unwrap();
                 assert_eq!(report.applied, CHANGES as u64);
                 black_box(report);
                 desk

@@ -78,7 +78,7 @@ pub fn round(
     now: i64,
 ) -> Result<RoundReport, SyncError> {
     let renumbered = wallet::settle(store, client, now)?;
-    let mut pull = pull::pull(store, client, portal_url, 1000, now)?;
+    let mut pull = pull::pull(store, client, portal_url, pull::PAGE, now)?;
     let push = push::push(store, client, push::PushLimits::default(), now)?;
     if push.sent > 0 && pull.applied == 0 {
         // What this desk changed since (money in a wallet, an account) may be what a refused

@@ -14,6 +14,10 @@ use portal::client::{ClientError, PortalClient};
 use portal::protocol::{Envelope, Op};
 use rusqlite::Transaction;
 
+/// How many changes a round asks the portal for at a time (the portal may send fewer: it
+/// caps a page by its bytes too). Each page is one transaction on the desk.
+pub const PAGE: usize = 5_000;
+
 /// What a pull did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PullReport {
