@@ -477,3 +477,68 @@ fn apply_one(
         Outcome::Refused(why) => (InboxState::Refused, why),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::domain::account::Account;
+    use crate::domain::ids::AccountId;
+    use portal::hlc::Hlc;
+    use portal::protocol::PullResponse;
+    use serde_json::value::RawValue;
+
+    const NOW: i64 = 1_795_435_200;
+
+    /// A page holding one change twice (a portal gone wrong) takes it once: one account, one
+    /// receipt.
+    #[test]
+    fn a_change_twice_in_one_page_is_taken_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&crate::paths::database_path(dir.path())).unwrap();
+        let me = store.write(|tx| desk::ensure(tx)).unwrap();
+        let account = Account {
+            id: AccountId::new(),
+            name: "Acme Storage".into(),
+            wallet_id: 7_000,
+            wallet_id_final: true,
+            created_at: NOW,
+        };
+        let change = Envelope {
+            change_id: uuid::Uuid::now_v7(),
+            desk_id: uuid::Uuid::now_v7(),
+            hlc: Hlc {
+                ms: 1_795_435_200_000,
+                counter: 0,
+            },
+            entity: "account".into(),
+            entity_id: account.id.to_string(),
+            op: Op::Upsert,
+            version: 1,
+            body: RawValue::from_string(serde_json::to_string(&account).unwrap()).unwrap(),
+        };
+        let page = PullResponse {
+            changes: vec![change.clone(), change],
+            next_cursor: "c1.next".into(),
+            more: false,
+        };
+        let Ok(states) = take_page(
+            &mut store,
+            me,
+            &page,
+            "https://portal.test",
+            Care::Fast,
+            NOW,
+        ) else {
+            panic!("the page was not taken");
+        };
+        assert_eq!(states, [Some(InboxState::Applied), None]);
+        let count = |table: &str| -> i64 {
+            store
+                .conn()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!((count("accounts"), count("sync_inbox")), (1, 1));
+    }
+}
