@@ -496,7 +496,7 @@ mod tests {
     fn a_change_twice_in_one_page_is_taken_once() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&crate::paths::database_path(dir.path())).unwrap();
-        let me = store.write(|tx| desk::ensure(tx)).unwrap();
+        let me = store.write(desk::ensure).unwrap();
         let account = Account {
             id: AccountId::new(),
             name: "Acme Storage".into(),
