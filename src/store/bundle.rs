@@ -79,8 +79,7 @@ impl From<rusqlite::Error> for BundleError {
     }
 }
 
-/// The tables a bundle carries, in creation order: every ordinary table but SQLite's own and
-/// full-text indexes (and their shadow tables).
+/// Whether the database has a table (or virtual table) named `name`.
 fn has_table(conn: &Connection, name: &str) -> StoreResult<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
@@ -89,6 +88,8 @@ fn has_table(conn: &Connection, name: &str) -> StoreResult<bool> {
     )?)
 }
 
+/// The tables a bundle carries, in creation order: every ordinary table but SQLite's own and
+/// full-text indexes (and their shadow tables).
 fn tables(conn: &Connection) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'

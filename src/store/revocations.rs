@@ -106,27 +106,29 @@ pub fn save_list(tx: &Transaction<'_>, list: &StoredList, now: i64) -> StoreResu
 
 /// The newest published list, if any.
 pub fn latest_list(conn: &Connection) -> StoreResult<Option<StoredList>> {
-    one_list(conn, "ORDER BY sequence DESC LIMIT 1", None)
+    one_list(conn, "ORDER BY sequence DESC LIMIT 1", [])
 }
 
 /// The list published as `sequence`, if any.
 pub fn list(conn: &Connection, sequence: u64) -> StoreResult<Option<StoredList>> {
-    let sequence = i64::try_from(sequence).ok();
-    one_list(conn, "WHERE sequence = ?1", sequence)
+    let Ok(sequence) = i64::try_from(sequence) else {
+        return Ok(None);
+    };
+    one_list(conn, "WHERE sequence = ?1", [sequence])
 }
 
+/// The one list `which` (a WHERE or ORDER BY clause) picks.
 fn one_list(
     conn: &Connection,
     which: &str,
-    sequence: Option<i64>,
+    params: impl rusqlite::Params,
 ) -> StoreResult<Option<StoredList>> {
     let sql = format!(
         "SELECT sequence, key_id, issued_at, file, ledger_seq FROM revocation_lists {which}"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let params: Vec<i64> = sequence.into_iter().collect();
-    Ok(stmt
-        .query_row(rusqlite::params_from_iter(params), |r| {
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params, |r| {
             Ok(StoredList {
                 sequence: r.get(0)?,
                 key_id: r.get::<_, SqlKeyId>(1)?.0,
