@@ -46,6 +46,7 @@ fn change(clock: &mut HlcClock, desk: Uuid, i: usize) -> Envelope {
         op: Op::Upsert,
         version: 1,
         body: RawValue::from_string(body).expect("json"),
+        base: None,
     }
 }
 

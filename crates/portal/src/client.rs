@@ -169,13 +169,24 @@ impl PortalClient {
             .header(PROTOCOL_HEADER, self.protocol)
     }
 
-    /// `POST /v1/changes`: one answer per change, in order.
+    /// `POST /v1/changes`: one answer per change, in order. Envelopes go out as the
+    /// negotiated protocol has them (no `base` before version 2).
     pub fn push(&self, changes: &[Envelope]) -> Result<PushResponse, ClientError> {
         #[derive(serde::Serialize)]
         struct Borrowed<'a> {
             changes: &'a [Envelope],
         }
-        let body = serde_json::to_vec(&Borrowed { changes })
+        let older: Vec<Envelope>;
+        let sent = if self.protocol < 2 && changes.iter().any(|c| c.base.is_some()) {
+            older = changes
+                .iter()
+                .map(|c| c.clone().for_protocol(self.protocol))
+                .collect();
+            &older[..]
+        } else {
+            changes
+        };
+        let body = serde_json::to_vec(&Borrowed { changes: sent })
             .map_err(|e| ClientError::BadAnswer(e.to_string()))?;
         let response = self
             .authed(self.http.post(format!("{}/v1/changes", self.base)))

@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The protocol version this build speaks best.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this build speaks best. Version 2 added an envelope's `base`.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The oldest protocol version this build still speaks: always the current one or the one
 /// before, so a desk and a portal one version apart work together.
 pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
@@ -108,6 +108,31 @@ pub struct Envelope {
     /// The entity's whole new state (or its id, for a delete): always a JSON object.
     #[schema(value_type = Object)]
     pub body: Box<RawValue>,
+    /// Protocol 2, for an upsert or a delete: the version of the entity the desk had when it
+    /// made the change (none: the entity was new there). A desk that has changed the entity
+    /// since that version knows the two changes were made without seeing each other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Base>,
+}
+
+impl Envelope {
+    /// The envelope as a desk speaking `protocol` reads it: before version 2 there is no
+    /// `base`.
+    pub fn for_protocol(mut self, protocol: u32) -> Envelope {
+        if protocol < 2 {
+            self.base = None;
+        }
+        self
+    }
+}
+
+/// A version of an entity: the change that made it, named by its clock reading and desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Base {
+    #[schema(value_type = String, example = "019ad1e2f3a4-00000000")]
+    pub hlc: Hlc,
+    pub desk_id: Uuid,
 }
 
 /// `POST /v1/changes`.

@@ -4,7 +4,7 @@
 
 use crate::entities;
 use crate::hlc::Hlc;
-use crate::protocol::{ChangeResult, Op, PushStatus, RejectCode};
+use crate::protocol::{Base, ChangeResult, Op, PushStatus, RejectCode};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -25,6 +25,8 @@ pub struct Rules {
     pub max_clock_ahead_ms: i64,
     /// The portal's clock now.
     pub now_ms: i64,
+    /// The protocol version the request speaks (an envelope's `base` is version 2's).
+    pub protocol: u32,
 }
 
 /// A change that passed every check, ready to store.
@@ -45,6 +47,9 @@ pub struct ValidChange {
     pub content_hash: [u8; 32],
     /// For an insert: SHA-256 of what makes the fact (entity, id, version, body).
     pub fact_hash: Option<[u8; 32]>,
+    /// The version the change was made on (protocol 2; not part of `content_hash`, so a
+    /// change pushed again by the same desk after an update is still the same change).
+    pub base: Option<Base>,
 }
 
 /// Why a batch is refused whole.
@@ -129,6 +134,16 @@ struct WireChange<'a> {
     version: u64,
     #[serde(borrow)]
     body: &'a RawValue,
+    #[serde(default)]
+    base: Option<WireBase>,
+}
+
+/// An envelope's `base`, its fields still in their raw type.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireBase {
+    hlc: String,
+    desk_id: String,
 }
 
 /// Checks one change of a batch.
@@ -269,6 +284,46 @@ pub fn check_change(
             ),
         ));
     }
+    let base = match wire.base {
+        None => None,
+        Some(_) if rules.protocol < 2 => {
+            return Err(reject(
+                id,
+                RejectCode::Malformed,
+                format!(
+                    "not a change envelope: base is a field of protocol 2; this request speaks {}",
+                    rules.protocol
+                ),
+            ));
+        }
+        Some(_) if op == Op::Insert => {
+            return Err(reject(
+                id,
+                RejectCode::Malformed,
+                "an insert is a fact and has no base".into(),
+            ));
+        }
+        Some(base) => {
+            let Ok(base_hlc) = base.hlc.parse::<Hlc>() else {
+                return Err(reject(
+                    id,
+                    RejectCode::BadHlc,
+                    format!("base.hlc: {}", crate::hlc::BadHlc),
+                ));
+            };
+            let Some(desk_id) = canonical_uuid(&base.desk_id) else {
+                return Err(reject(
+                    id,
+                    RejectCode::BadDeskId,
+                    "base.desk_id is not a lower-case hyphenated UUID".into(),
+                ));
+            };
+            Some(Base {
+                hlc: base_hlc,
+                desk_id,
+            })
+        }
+    };
     let hlc_text = hlc.to_string();
     let content_hash = hash_fields(&[
         change_id.as_bytes(),
@@ -300,6 +355,7 @@ pub fn check_change(
         body: body.to_string(),
         content_hash,
         fact_hash,
+        base,
     })
 }
 
@@ -333,6 +389,7 @@ mod tests {
             max_change_body_bytes: 100,
             max_clock_ahead_ms: 60_000,
             now_ms: 1_000_000,
+            protocol: 2,
         }
     }
 

@@ -11,7 +11,7 @@ use crate::store::{Outcome, PullError, StoreError};
 use crate::validate::{self, BatchError, Rules};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, Request, State};
+use axum::extract::{Extension, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -81,14 +81,21 @@ pub async fn require_token(State(app): State<AppState>, request: Request, next: 
 }
 
 /// Checks the protocol version the desk speaks in this request.
-pub async fn require_protocol(request: Request, next: Next) -> Response {
+pub async fn require_protocol(mut request: Request, next: Next) -> Response {
     match check_protocol(request.headers()) {
-        Ok(()) => next.run(request).await,
+        Ok(version) => {
+            request.extensions_mut().insert(Speaks(version));
+            next.run(request).await
+        }
         Err(e) => e.into_response(),
     }
 }
 
-fn check_protocol(headers: &HeaderMap) -> Result<(), ApiError> {
+/// The protocol version a request speaks (checked by [`require_protocol`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Speaks(pub u32);
+
+fn check_protocol(headers: &HeaderMap) -> Result<u32, ApiError> {
     let Some(value) = headers.get(PROTOCOL_HEADER) else {
         return Err(ApiError::bad_request(
             "missing_protocol_version",
@@ -116,7 +123,7 @@ fn check_protocol(headers: &HeaderMap) -> Result<(), ApiError> {
         },
         this,
     ) {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(version),
         Err(VersionMismatch::DeskTooOld) => Err(ApiError::version(
             "desk_too_old",
             format!(
@@ -186,6 +193,7 @@ fn body_bytes(
     security(("device_token" = [])))]
 pub async fn push(
     State(app): State<AppState>,
+    Extension(Speaks(protocol)): Extension<Speaks>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -206,6 +214,7 @@ pub async fn push(
         max_clock_ahead_ms: i64::try_from(app.limits.max_clock_ahead.as_millis())
             .unwrap_or(i64::MAX),
         now_ms,
+        protocol,
     };
     let mut results: Vec<Option<ChangeResult>> = vec![None; raws.len()];
     let mut valid = Vec::with_capacity(raws.len());
@@ -277,6 +286,7 @@ pub struct PullParams {
     security(("device_token" = [])))]
 pub async fn pull(
     State(app): State<AppState>,
+    Extension(Speaks(protocol)): Extension<Speaks>,
     params: Result<Query<PullParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request("bad_request", e.body_text()))?;
@@ -315,12 +325,12 @@ pub async fn pull(
         position: last,
     }
     .encode();
-    Ok(pull_json(&page, &next_cursor))
+    Ok(pull_json(&page, &next_cursor, protocol))
 }
 
 /// The pull answer written by hand: bodies go out as the exact text the desk pushed, with no
-/// parse and re-serialise per change.
-fn pull_json(page: &crate::store::Page, next_cursor: &str) -> Response {
+/// parse and re-serialise per change; a `base` only to a desk speaking protocol 2 or later.
+fn pull_json(page: &crate::store::Page, next_cursor: &str, protocol: u32) -> Response {
     let size: usize = page
         .changes
         .iter()
@@ -358,6 +368,18 @@ fn pull_json(page: &crate::store::Page, next_cursor: &str) -> Response {
         out.extend_from_slice(c.version.to_string().as_bytes());
         out.extend_from_slice(b",\"body\":");
         out.extend_from_slice(c.body.as_bytes());
+        if let Some(base) = c.base.filter(|_| protocol >= 2) {
+            out.extend_from_slice(b",\"base\":{\"hlc\":\"");
+            out.extend_from_slice(base.hlc.to_string().as_bytes());
+            out.extend_from_slice(b"\",\"desk_id\":\"");
+            out.extend_from_slice(
+                base.desk_id
+                    .hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer())
+                    .as_bytes(),
+            );
+            out.extend_from_slice(b"\"}");
+        }
         out.push(b'}');
     }
     out.extend_from_slice(b"],\"next_cursor\":");

@@ -4,7 +4,8 @@
 //!
 //! Tables (schemas in `sqlite.rs` and `postgres.rs`):
 //! - `feed`: this feed's id (made when the database is) and the compaction horizon.
-//! - `changes`: every stored envelope, as it came, at its feed position.
+//! - `changes`: every stored envelope, as it came, at its feed position (its `base` in
+//!   `base_hlc` and `base_desk_id`, both null when it had none).
 //! - `receipts`: every change id ever accepted with the hash of its content, kept forever,
 //!   so a replay is answered `duplicate` even after compaction removed the change itself.
 //! - `facts`: every insert-only fact (entity, entity id) with the hash of its content.
@@ -15,7 +16,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use crate::cursor::Position;
-use crate::protocol::{RejectCode, WalletBlock};
+use crate::protocol::{Base, RejectCode, WalletBlock};
 use crate::validate::ValidChange;
 use std::path::PathBuf;
 use uuid::Uuid;
@@ -83,6 +84,8 @@ pub struct StoredChange {
     pub op: String,
     pub version: u32,
     pub body: String,
+    /// The version the change was made on (protocol 2), when its desk said.
+    pub base: Option<Base>,
 }
 
 /// One page of the feed.
@@ -292,6 +295,20 @@ impl Store {
             Store::Sqlite(s) => s.compact(cutoff).await,
             Store::Postgres(s) => s.compact(cutoff).await,
         }
+    }
+}
+
+/// A stored change's base from its two columns (both null: none).
+pub(crate) fn base_of(hlc: Option<String>, desk_id: Option<Uuid>) -> StoreResult<Option<Base>> {
+    match (hlc, desk_id) {
+        (None, None) => Ok(None),
+        (Some(hlc), Some(desk_id)) => Ok(Some(Base {
+            hlc: hlc
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("a change's base clock '{hlc}'")))?,
+            desk_id,
+        })),
+        _ => Err(StoreError::Corrupt("a change with half a base".into())),
     }
 }
 

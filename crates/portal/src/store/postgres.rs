@@ -26,7 +26,8 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 /// Numbered migrations, applied under an advisory lock (several portals may start at once).
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE feed (
         singleton    boolean PRIMARY KEY DEFAULT true CHECK (singleton),
         feed_id      uuid NOT NULL,
@@ -73,7 +74,14 @@ const MIGRATIONS: &[&str] = &[r#"
         desk_id     uuid NOT NULL,
         granted_at  bigint NOT NULL
     );
-"#];
+"#,
+    // 2: the version a change was made on (protocol 2).
+    r#"
+    ALTER TABLE changes ADD COLUMN base_hlc text COLLATE "C";
+    ALTER TABLE changes ADD COLUMN base_desk_id uuid;
+    ALTER TABLE changes ADD CHECK ((base_hlc IS NULL) = (base_desk_id IS NULL));
+"#,
+];
 
 /// Advisory lock keys (arbitrary, fixed): migrations, compaction, wallet blocks.
 const MIGRATION_LOCK: i64 = 0x4c44_5031; // "LDP1"
@@ -344,13 +352,24 @@ impl PgStore {
                     .map(|&i| i32::try_from(changes[i].version).unwrap_or(i32::MAX))
                     .collect();
                 let bodies = col(&|c| c.body.clone());
+                let base_hlcs: Vec<Option<String>> = new
+                    .iter()
+                    .map(|&i| changes[i].base.map(|b| b.hlc.to_string()))
+                    .collect();
+                let base_desks: Vec<Option<Uuid>> = new
+                    .iter()
+                    .map(|&i| changes[i].base.map(|b| b.desk_id))
+                    .collect();
                 tx.execute(
-                    "INSERT INTO changes (change_id, desk_id, hlc, entity, entity_id, op, version, body, received_at)
-                     SELECT c, d, h, e, ei, o, v, b, $9
-                     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
-                          WITH ORDINALITY AS t(c, d, h, e, ei, o, v, b, n)
+                    "INSERT INTO changes (change_id, desk_id, hlc, entity, entity_id, op, version, body, received_at,
+                                          base_hlc, base_desk_id)
+                     SELECT c, d, h, e, ei, o, v, b, $9, bh, bd
+                     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[],
+                                 $10::text[], $11::uuid[])
+                          WITH ORDINALITY AS t(c, d, h, e, ei, o, v, b, bh, bd, n)
                      ORDER BY n",
-                    &[&change_ids, &desk_ids, &hlcs, &entities, &entity_ids, &ops, &versions, &bodies, &now_ms],
+                    &[&change_ids, &desk_ids, &hlcs, &entities, &entity_ids, &ops, &versions, &bodies, &now_ms,
+                      &base_hlcs, &base_desks],
                 )
                 .await?;
                 for &i in &new {
@@ -397,7 +416,7 @@ impl PgStore {
                 // Ordered by the xid8 column itself: `txid::text` in the select list must
                 // not be what ORDER BY sees (text order puts 1000 before 999).
                 "SELECT c.txid::text AS txid_text, c.pos, c.change_id, c.desk_id, c.hlc, c.entity, c.entity_id,
-                        c.op, c.version, c.body
+                        c.op, c.version, c.body, c.base_hlc, c.base_desk_id
                  FROM changes c
                  WHERE (c.txid, c.pos) > ($1::text::xid8, $2)
                    AND c.txid < (SELECT coalesce(
@@ -447,6 +466,7 @@ impl PgStore {
                 op: r.get(7),
                 version: u32::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 body: r.get(9),
+                base: super::base_of(r.get(10), r.get(11))?,
             };
             bytes += change.body.len();
             changes.push(change);

@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Numbered migrations; `PRAGMA user_version` says how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE feed (
         singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
         feed_id      BLOB NOT NULL CHECK (length(feed_id) = 16),
@@ -64,7 +65,13 @@ const MIGRATIONS: &[&str] = &[r#"
         desk_id     BLOB NOT NULL,
         granted_at  INTEGER NOT NULL
     );
-"#];
+"#,
+    // 2: the version a change was made on (protocol 2).
+    r#"
+    ALTER TABLE changes ADD COLUMN base_hlc TEXT;
+    ALTER TABLE changes ADD COLUMN base_desk_id BLOB CHECK (length(base_desk_id) = 16);
+"#,
+];
 
 /// How many reader connections stay open beside the writer.
 const READERS: usize = 4;
@@ -252,8 +259,9 @@ impl SqliteStore {
                 "INSERT INTO facts (entity, entity_id, fact_hash, change_id) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut add_change = tx.prepare_cached(
-                "INSERT INTO changes (change_id, desk_id, hlc, entity, entity_id, op, version, body, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO changes (change_id, desk_id, hlc, entity, entity_id, op, version, body, received_at,
+                                      base_hlc, base_desk_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             let mut outcomes = Vec::with_capacity(changes.len());
             // One at a time: each sees the ones before it, so repeats inside the batch are
@@ -296,7 +304,9 @@ impl SqliteStore {
                     c.op.as_str(),
                     c.version,
                     c.body,
-                    now_ms
+                    now_ms,
+                    c.base.map(|b| b.hlc.to_string()),
+                    c.base.map(|b| b.desk_id.as_bytes().to_vec()),
                 ])?;
                 outcomes.push(Outcome::Accepted);
             }
@@ -324,7 +334,8 @@ impl SqliteStore {
             }
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT pos, change_id, desk_id, hlc, entity, entity_id, op, version, body
+                    "SELECT pos, change_id, desk_id, hlc, entity, entity_id, op, version, body,
+                            base_hlc, base_desk_id
                      FROM changes WHERE pos > ?1 ORDER BY pos LIMIT ?2",
                 )
                 .map_err(StoreError::from)?;
@@ -355,6 +366,14 @@ impl SqliteStore {
                     op: r.get(6).map_err(StoreError::from)?,
                     version: r.get(7).map_err(StoreError::from)?,
                     body: r.get(8).map_err(StoreError::from)?,
+                    base: super::base_of(
+                        r.get(9).map_err(StoreError::from)?,
+                        r.get::<_, Option<Vec<u8>>>(10)
+                            .map_err(StoreError::from)?
+                            .map(|bytes| Uuid::from_slice(&bytes))
+                            .transpose()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )?,
                 };
                 bytes += change.body.len();
                 changes.push(change);

@@ -18,6 +18,7 @@ both!(
     tokens_missing_wrong_or_revoked_get_the_same_401,
     hostile_requests_get_a_clear_4xx_and_nothing_is_applied,
     protocol_versions_one_apart_work_and_further_says_who_is_old,
+    a_base_is_kept_and_handed_only_to_desks_speaking_protocol_2,
     an_expired_or_foreign_cursor_asks_for_a_full_resync,
     wallet_blocks_are_handed_out_once,
 );
@@ -521,6 +522,94 @@ fn protocol_versions_one_apart_work_and_further_says_who_is_old(kind: Kind) {
         response.headers()["license-desk-protocol-supported"],
         format!("{}-{}", this.min, this.max)
     );
+}
+
+fn a_base_is_kept_and_handed_only_to_desks_speaking_protocol_2(kind: Kind) {
+    use portal::protocol::{Base, VersionRange};
+    let fx = Fixture::new(kind);
+    let speaking = |version: u32| {
+        PortalClient::new(
+            &fx.portal.url(),
+            &fx.token,
+            ClientOptions {
+                speaks: VersionRange {
+                    min: version,
+                    max: version,
+                },
+                ..ClientOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let (v1, v2) = (speaking(1), speaking(2));
+    let mut desk = Desk::default();
+    let account = Uuid::now_v7().to_string();
+    let first = desk.change("account", &account, Op::Upsert, json!({"name": "first"}));
+    let base = Base {
+        hlc: first.hlc,
+        desk_id: desk.id,
+    };
+    let second = portal::protocol::Envelope {
+        base: Some(base),
+        ..desk.change("account", &account, Op::Upsert, json!({"name": "second"}))
+    };
+    let third = portal::protocol::Envelope {
+        base: Some(base),
+        ..desk.change("account", &account, Op::Upsert, json!({"name": "third"}))
+    };
+    assert_eq!(v2.push(&[first, second.clone()]).unwrap().accepted, 2);
+    // A desk speaking protocol 1 sends no base (its client leaves it out).
+    assert_eq!(v1.push(std::slice::from_ref(&third)).unwrap().accepted, 1);
+    let bases = |client: &PortalClient| -> Vec<Option<Base>> {
+        pull_all(client, 10).iter().map(|c| c.base).collect()
+    };
+    assert_eq!(bases(&v2), [None, Some(base), None]);
+    assert_eq!(bases(&v1), [None, None, None], "protocol 1 has no base");
+    // The base is not the change's content: the same change again, without it, is a duplicate.
+    let again = portal::protocol::Envelope {
+        base: None,
+        ..second.clone()
+    };
+    assert_eq!(statuses(&v2.push(&[again]).unwrap()), ["duplicate"]);
+
+    // Sent by hand: a base in a protocol 1 request, on a fact, or malformed is refused.
+    let push_as = |version: &str, change: serde_json::Value| -> Vec<String> {
+        let answer: portal::protocol::PushResponse = raw()
+            .post(format!("{}/v1/changes", fx.portal.url()))
+            .bearer_auth(&fx.token)
+            .header("license-desk-protocol", version)
+            .json(&json!({ "changes": [change] }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        statuses(&answer)
+    };
+    let with_base = |desk: &mut Desk, base: serde_json::Value| {
+        let mut change =
+            serde_json::to_value(desk.change("account", &account, Op::Upsert, json!({}))).unwrap();
+        change["base"] = base;
+        change
+    };
+    let good_base = json!({"hlc": base.hlc.to_string(), "desk_id": desk.id.to_string()});
+    assert_eq!(
+        push_as("1", with_base(&mut desk, good_base.clone())),
+        ["malformed"]
+    );
+    let mut fact = serde_json::to_value(desk.ledger(1, "a fact")).unwrap();
+    fact["base"] = good_base.clone();
+    assert_eq!(push_as("2", fact), ["malformed"]);
+    let bad_clock = json!({"hlc": "yesterday", "desk_id": desk.id.to_string()});
+    assert_eq!(push_as("2", with_base(&mut desk, bad_clock)), ["bad_hlc"]);
+    let bad_desk = json!({"hlc": base.hlc.to_string(), "desk_id": "desk A"});
+    assert_eq!(
+        push_as("2", with_base(&mut desk, bad_desk)),
+        ["bad_desk_id"]
+    );
+    let extra = json!({"hlc": base.hlc.to_string(), "desk_id": desk.id.to_string(), "x": 1});
+    assert_eq!(push_as("2", with_base(&mut desk, extra)), ["malformed"]);
+    assert_eq!(push_as("2", with_base(&mut desk, good_base)), ["accepted"]);
+    assert_eq!(pull_all(&v2, 10).len(), 4, "only the good one was stored");
 }
 
 fn an_expired_or_foreign_cursor_asks_for_a_full_resync(kind: Kind) {

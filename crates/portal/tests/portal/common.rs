@@ -225,6 +225,7 @@ impl Desk {
             op,
             version: 1,
             body: RawValue::from_string(body.to_string()).expect("json"),
+            base: None,
         }
     }
 
