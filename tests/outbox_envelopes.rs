@@ -118,6 +118,7 @@ fn every_recorded_change_is_an_envelope_the_portal_accepts_in_clock_order() {
         max_change_body_bytes: 1 << 20,
         max_clock_ahead_ms: 24 * 3_600_000,
         now_ms: (NOW + 10) * 1000,
+        protocol: portal::protocol::PROTOCOL_VERSION,
     };
     let envelopes = all_envelopes(&store);
     let mut seen = BTreeSet::new();
@@ -207,6 +208,9 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
                  VALUES ('delete', old.seq, old.name);
                  INSERT INTO accounts_search (rowid, name) VALUES (new.seq, new.name);
              END;
+             ALTER TABLE outbox DROP COLUMN base_hlc;
+             ALTER TABLE outbox DROP COLUMN base_desk_id;
+             DROP TABLE sync_sent;
              DROP TABLE sync_parked;
              DROP TABLE sync_state;
              DROP TABLE sync_inbox;
@@ -305,6 +309,13 @@ fn a_revocation_list_waits_in_the_outbox_by_its_number_and_goes_out_whole() {
                          FROM revocation_lists r
                          WHERE r.sequence = json_extract(outbox.body, '$.sequence'))
              WHERE entity = 'revocation_list_ref';
+             ALTER TABLE outbox DROP COLUMN base_hlc;
+             ALTER TABLE outbox DROP COLUMN base_desk_id;
+             DROP TABLE sync_sent;
+             ALTER TABLE sync_parked DROP COLUMN base_hlc;
+             ALTER TABLE sync_parked DROP COLUMN base_desk_id;
+             ALTER TABLE sync_inbox DROP COLUMN base_hlc;
+             ALTER TABLE sync_inbox DROP COLUMN base_desk_id;
              PRAGMA user_version = 21;",
         )
         .unwrap();

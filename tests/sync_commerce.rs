@@ -449,6 +449,7 @@ fn a_change_about_another_entity_than_its_envelope_names_is_refused() {
         op: portal::protocol::Op::Upsert,
         version: 1,
         body: serde_json::value::to_raw_value(&body).unwrap(),
+        base: None,
     };
     let answer = portal.client().push(&[envelope]).unwrap();
     assert_eq!(answer.accepted, 1);

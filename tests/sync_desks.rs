@@ -164,6 +164,99 @@ fn the_same_account_changed_on_both_desks_keeps_both_versions_for_staff() {
     );
 }
 
+/// Rounds that interleave: both desks pull (nothing new), then both push their renames. The
+/// desk whose pushed version the other's newer change overwrites finds the conflict, from the
+/// change's base (protocol 2) and the body it last pushed; the other desk keeps the newer
+/// version and finds none, so the conflict is shown once.
+#[test]
+fn changes_pushed_by_interleaved_rounds_are_a_conflict_on_the_desk_they_overwrite() {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let acme = a.create("Acme", NOW);
+    a.sync(&portal, NOW + 1);
+    b.sync(&portal, NOW + 2);
+
+    a.rename(acme.id, "Acme (A)", NOW + 10);
+    b.rename(acme.id, "Acme (B)", NOW + 20);
+    let url = portal.server.url();
+    let client = portal.client();
+    for desk in [&mut a, &mut b] {
+        let pulled = sync::pull::pull(&mut desk.store, &client, &url, 100, NOW + 21).unwrap();
+        assert_eq!(pulled.applied + pulled.conflicts, 0, "{pulled:?}");
+    }
+    for desk in [&mut a, &mut b] {
+        let pushed =
+            sync::push::push(&mut desk.store, &client, Default::default(), NOW + 22).unwrap();
+        assert_eq!(pushed.acknowledged, 1, "{pushed:?}");
+    }
+
+    let report = a.sync(&portal, NOW + 23);
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let conflict = &a.inbox()[0];
+    assert_eq!(conflict.state, InboxState::Conflict);
+    assert!(conflict.change.body.contains("Acme (B)"));
+    assert!(
+        conflict.local.as_ref().unwrap().body.contains("Acme (A)"),
+        "the version A pushed is kept beside it"
+    );
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme (B)");
+    let report = b.sync(&portal, NOW + 24);
+    assert_eq!((report.pull.older, report.conflicts), (1, 0), "{report:?}");
+    assert_eq!(b.account(acme.id).unwrap().name, "Acme (B)");
+
+    // Staff on A keep A's version; it reaches B as a change made on B's version: no conflict.
+    let id = conflict.change.change_id;
+    sync::resolve::resolve(&mut a.store, id, &sync::resolve::Keep::Mine, NOW + 30).unwrap();
+    a.sync(&portal, NOW + 31);
+    let report = b.sync(&portal, NOW + 32);
+    assert_eq!(
+        (report.pull.applied, report.conflicts),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(b.account(acme.id).unwrap().name, "Acme (A)");
+    assert_eq!(a.sync(&portal, NOW + 33).conflicts, 0);
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme (A)");
+
+    // A rename made on what the other desk pushed is no conflict: B renames after seeing A's.
+    b.rename(acme.id, "Acme (B2)", NOW + 40);
+    b.sync(&portal, NOW + 41);
+    let report = a.sync(&portal, NOW + 42);
+    assert_eq!(
+        (report.pull.applied, report.conflicts),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme (B2)");
+}
+
+/// A conflict a desk finds before pushing is kept there only: its change goes out made on the
+/// version it conflicted with, so the other desk, whose version it overwrites, finds no
+/// conflict again.
+#[test]
+fn a_conflict_found_before_pushing_is_not_found_again_by_the_other_desk() {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let acme = a.create("Acme", NOW);
+    a.sync(&portal, NOW + 1);
+    b.sync(&portal, NOW + 2);
+
+    b.rename(acme.id, "Acme (B)", NOW + 10);
+    b.sync(&portal, NOW + 11);
+    a.rename(acme.id, "Acme (A)", NOW + 20);
+    let report = a.sync(&portal, NOW + 21);
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    assert!(a.inbox()[0].note.contains("ours is newer"));
+    assert_eq!(a.account(acme.id).unwrap().name, "Acme (A)");
+    let report = b.sync(&portal, NOW + 22);
+    assert_eq!(
+        (report.pull.applied, report.conflicts),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(b.account(acme.id).unwrap().name, "Acme (A)");
+}
+
 #[test]
 fn staff_keep_the_other_desks_version_from_the_cli_field_by_field() {
     let portal = Portal::start();

@@ -48,6 +48,7 @@ fn push(
         op,
         version: 1,
         body: serde_json::value::to_raw_value(&body).unwrap(),
+        base: None,
     };
     let answer = portal.client().push(&[envelope]).unwrap();
     assert_eq!(answer.accepted, 1, "{answer:?}");

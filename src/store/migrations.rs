@@ -1031,6 +1031,28 @@ const MIGRATIONS: &[&str] = &[
     WHERE entity = 'revocation_list'
       AND json_extract(body, '$.sequence') IN (SELECT sequence FROM revocation_lists);
     "#,
+    // 23: protocol 2. A change waiting to be pushed keeps the version of the entity it was
+    // made on (`base_hlc`, `base_desk_id`: none when the entity was new here), and the desk
+    // keeps the body it last pushed of an entity while that is still the entity's state here
+    // (`sync_sent`), so a change another desk made without seeing it is found and both
+    // versions kept. A pulled change kept for later keeps its base too.
+    r#"
+    ALTER TABLE outbox ADD COLUMN base_hlc TEXT CHECK (length(base_hlc) = 21);
+    ALTER TABLE outbox ADD COLUMN base_desk_id BLOB CHECK (length(base_desk_id) = 16);
+    ALTER TABLE sync_parked ADD COLUMN base_hlc TEXT;
+    ALTER TABLE sync_parked ADD COLUMN base_desk_id BLOB;
+    ALTER TABLE sync_inbox ADD COLUMN base_hlc TEXT;
+    ALTER TABLE sync_inbox ADD COLUMN base_desk_id BLOB;
+    CREATE TABLE sync_sent (
+        entity     TEXT NOT NULL,
+        entity_id  TEXT NOT NULL,
+        hlc        TEXT NOT NULL CHECK (length(hlc) = 21),
+        op         TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        body       TEXT NOT NULL,
+        PRIMARY KEY (entity, entity_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].

@@ -13,7 +13,7 @@ use crate::domain::billing::BillingDetails;
 use crate::domain::ids::{AccountId, ChangeId, DeskId, LicenseId, PaymentMethodId};
 use crate::domain::payment::PaymentMethod;
 use portal::hlc::{Hlc, HlcClock};
-use portal::protocol::{Envelope, Op as WireOp};
+use portal::protocol::{Base, Envelope, Op as WireOp};
 use rusqlite::{Connection, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -447,9 +447,16 @@ fn append(
 ) -> StoreResult<ChangeId> {
     let hlc = tick(tx, now)?.to_string();
     let id = ChangeId::new();
+    // What the change was made on: the entity's version here until now (a fact has none).
+    let base = if change.op == Op::Insert.as_str() {
+        None
+    } else {
+        super::sync::version(tx, change.entity, change.entity_id)?
+    };
     tx.prepare_cached(
-        "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc,
+                             base_hlc, base_desk_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id,
@@ -459,7 +466,9 @@ fn append(
         change.version,
         change.body,
         now,
-        hlc
+        hlc,
+        base.as_ref().map(|(hlc, _)| hlc),
+        base.as_ref().map(|(_, desk)| desk),
     ])?;
     if change.op != Op::Insert.as_str() {
         // The entity's local state is at this change now (a pulled older change will not
@@ -467,6 +476,23 @@ fn append(
         super::sync::set_version(tx, change.entity, change.entity_id, &hlc, desk)?;
     }
     Ok(id)
+}
+
+/// Notes on this desk's changes of `(entity, entity_id)` not pushed yet that they are made
+/// on the version `(hlc, desk)` too: the desk has seen that version (a conflict with it is
+/// kept here), so the desk that made it need not find the conflict again.
+pub fn rebase(
+    tx: &Transaction<'_>,
+    entity: &str,
+    entity_id: &str,
+    hlc: &str,
+    desk: DeskId,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "UPDATE outbox SET base_hlc = ?3, base_desk_id = ?4 WHERE entity = ?1 AND entity_id = ?2",
+    )?
+    .execute(params![entity, entity_id, hlc, desk])?;
+    Ok(())
 }
 
 /// Moves the desk's clock past `seen` (an HLC on a pulled change), so its next change is
@@ -515,10 +541,13 @@ pub struct OutboxRow {
     pub created_at: i64,
     /// The desk's clock when the change was recorded (`portal::hlc` text form).
     pub hlc: String,
+    /// The entity's version the change was made on (its HLC text and desk), if any.
+    pub base: Option<(String, DeskId)>,
 }
 
 /// The columns [`outbox_row`] reads, in its order.
-const ROW_COLUMNS: &str = "seq, change_id, entity, entity_id, op, version, body, created_at, hlc";
+const ROW_COLUMNS: &str =
+    "seq, change_id, entity, entity_id, op, version, body, created_at, hlc, base_hlc, base_desk_id";
 
 /// An outbox row from [`ROW_COLUMNS`] (in the outbox and among the parked changes).
 fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
@@ -532,6 +561,10 @@ fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
         body: r.get(6)?,
         created_at: r.get(7)?,
         hlc: r.get(8)?,
+        base: match (r.get(9)?, r.get(10)?) {
+            (Some(hlc), Some(desk)) => Some((hlc, desk)),
+            _ => None,
+        },
     })
 }
 
@@ -648,18 +681,31 @@ pub fn envelopes(conn: &Connection, desk: DeskId, row: &OutboxRow) -> StoreResul
             op: WireOp::parse(op).ok_or_else(|| corrupt("its operation"))?,
             version,
             body: RawValue::from_string(body).map_err(|_| corrupt("its body"))?,
+            base: None,
         })
     };
     let stands_for = expand(conn, row)?;
     if stands_for.is_empty() {
-        return Ok(vec![envelope(
-            row.change_id.0,
-            &row.entity,
-            row.entity_id.clone(),
-            &row.op,
-            row.version,
-            row.body.clone(),
-        )?]);
+        let base = match &row.base {
+            Some((hlc, desk)) => Some(Base {
+                hlc: hlc
+                    .parse()
+                    .map_err(|_| corrupt("its base's clock reading"))?,
+                desk_id: desk.0,
+            }),
+            None => None,
+        };
+        return Ok(vec![Envelope {
+            base,
+            ..envelope(
+                row.change_id.0,
+                &row.entity,
+                row.entity_id.clone(),
+                &row.op,
+                row.version,
+                row.body.clone(),
+            )?
+        }]);
     }
     // A row standing for one change is sent under its own change id (a list recorded whole
     // before schema 22 goes out the same either way).
@@ -697,12 +743,29 @@ fn derived_change_id(batch: ChangeId, index: usize) -> uuid::Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-/// Removes rows the portal acknowledged (accepted, or already held).
+/// Removes rows the portal acknowledged (accepted, or already held), keeping the body of
+/// each that is still its entity's state here in `sync_sent` (a change another desk makes
+/// without having seen it is then a conflict with both versions to show).
 pub fn acknowledge(tx: &Transaction<'_>, seqs: &[i64]) -> StoreResult<()> {
-    let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
-    for seq in seqs {
-        stmt.execute([seq])?;
-    }
+    let ids: Vec<rusqlite::types::Value> = seqs
+        .iter()
+        .map(|&seq| rusqlite::types::Value::Integer(seq))
+        .collect();
+    let ids = std::rc::Rc::new(ids);
+    tx.prepare_cached(
+        "INSERT INTO sync_sent (entity, entity_id, hlc, op, version, body)
+         SELECT o.entity, o.entity_id, o.hlc, o.op, o.version, o.body
+         FROM outbox o
+         JOIN sync_versions v
+           ON v.entity = o.entity AND v.entity_id = o.entity_id AND v.hlc = o.hlc
+         WHERE o.seq IN rarray(?1) AND o.op <> 'insert'
+         ON CONFLICT (entity, entity_id) DO UPDATE SET
+             hlc = excluded.hlc, op = excluded.op, version = excluded.version,
+             body = excluded.body",
+    )?
+    .execute([ids.clone()])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE seq IN rarray(?1)")?
+        .execute([ids])?;
     Ok(())
 }
 
@@ -710,9 +773,9 @@ pub fn acknowledge(tx: &Transaction<'_>, seqs: &[i64]) -> StoreResult<()> {
 pub fn park(tx: &Transaction<'_>, seq: i64, code: &str, reason: &str, now: i64) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO sync_parked (seq, change_id, entity, entity_id, op, version, body,
-                                  created_at, hlc, code, reason, parked_at)
+                                  created_at, hlc, base_hlc, base_desk_id, code, reason, parked_at)
          SELECT seq, change_id, entity, entity_id, op, version, body, created_at, hlc,
-                ?2, ?3, ?4
+                base_hlc, base_desk_id, ?2, ?3, ?4
          FROM outbox WHERE seq = ?1",
     )?
     .execute(params![seq, code, reason, now])?;
@@ -726,8 +789,10 @@ pub fn park(tx: &Transaction<'_>, seq: i64, code: &str, reason: &str, now: i64) 
 pub fn unpark(tx: &Transaction<'_>, change_id: ChangeId) -> StoreResult<bool> {
     let moved = tx
         .prepare_cached(
-            "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc)
-             SELECT change_id, entity, entity_id, op, version, body, created_at, hlc
+            "INSERT INTO outbox (change_id, entity, entity_id, op, version, body, created_at, hlc,
+                                 base_hlc, base_desk_id)
+             SELECT change_id, entity, entity_id, op, version, body, created_at, hlc,
+                    base_hlc, base_desk_id
              FROM sync_parked WHERE change_id = ?1",
         )?
         .execute([change_id])?;
@@ -753,9 +818,9 @@ pub fn parked(conn: &Connection, limit: usize) -> StoreResult<Vec<ParkedRow>> {
     let rows = stmt.query_map([super::limit(limit)], |r| {
         Ok(ParkedRow {
             row: outbox_row(r)?,
-            code: r.get(9)?,
-            reason: r.get(10)?,
-            parked_at: r.get(11)?,
+            code: r.get(11)?,
+            reason: r.get(12)?,
+            parked_at: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

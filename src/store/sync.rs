@@ -284,9 +284,12 @@ pub struct Received {
     pub op: String,
     pub version: u32,
     pub body: String,
+    /// The version of the entity the other desk made the change on (protocol 2), if it said.
+    pub base: Option<(String, DeskId)>,
 }
 
-/// This desk's own version of an entity, from its change not pushed yet.
+/// This desk's own version of an entity, from its change not pushed yet (or the last one it
+/// pushed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalVersion {
     pub op: String,
@@ -344,8 +347,9 @@ pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
     let c = &row.change;
     tx.prepare_cached(
         "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op, version, body,
-                                 received_at, state, note, local_op, local_body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                 received_at, state, note, local_op, local_body, base_hlc,
+                                 base_desk_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         c.change_id,
@@ -360,7 +364,9 @@ pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
         row.state.as_str(),
         row.note,
         row.local.as_ref().map(|l| &l.op),
-        row.local.as_ref().map(|l| &l.body)
+        row.local.as_ref().map(|l| &l.body),
+        kept_base(row).map(|(hlc, _)| hlc),
+        kept_base(row).map(|(_, desk)| desk)
     ])?;
     Ok(())
 }
@@ -368,7 +374,8 @@ pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
 /// Notes what became of a kept change taken again.
 pub fn retaken(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
     tx.prepare_cached(
-        "UPDATE sync_inbox SET state = ?2, note = ?3, body = ?4, local_op = ?5, local_body = ?6
+        "UPDATE sync_inbox SET state = ?2, note = ?3, body = ?4, local_op = ?5, local_body = ?6,
+                               base_hlc = ?7, base_desk_id = ?8
          WHERE change_id = ?1",
     )?
     .execute(params![
@@ -377,7 +384,9 @@ pub fn retaken(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
         row.note,
         kept_body(row),
         row.local.as_ref().map(|l| &l.op),
-        row.local.as_ref().map(|l| &l.body)
+        row.local.as_ref().map(|l| &l.body),
+        kept_base(row).map(|(hlc, _)| hlc),
+        kept_base(row).map(|(_, desk)| desk)
     ])?;
     Ok(())
 }
@@ -388,6 +397,43 @@ fn kept_body(row: &InboxRow) -> &str {
     } else {
         &row.change.body
     }
+}
+
+/// The base a kept change keeps: none for a receipt (an applied change), like its body.
+fn kept_base(row: &InboxRow) -> Option<&(String, DeskId)> {
+    row.change
+        .base
+        .as_ref()
+        .filter(|_| row.state != InboxState::Applied)
+}
+
+/// The body this desk last pushed of `(entity, entity_id)`, if the entity's state here is
+/// still that change (its clock reading `hlc`).
+pub fn sent(
+    conn: &Connection,
+    entity: &str,
+    entity_id: &str,
+    hlc: &str,
+) -> StoreResult<Option<LocalVersion>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT op, body FROM sync_sent WHERE entity = ?1 AND entity_id = ?2 AND hlc = ?3",
+        )?
+        .query_row([entity, entity_id, hlc], |r| {
+            Ok(LocalVersion {
+                op: r.get(0)?,
+                body: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Forgets the body this desk last pushed of `(entity, entity_id)`: the entity's state here
+/// is another desk's change now.
+pub fn forget_sent(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> StoreResult<()> {
+    tx.prepare_cached("DELETE FROM sync_sent WHERE entity = ?1 AND entity_id = ?2")?
+        .execute([entity, entity_id])?;
+    Ok(())
 }
 
 /// This desk's newest change of `(entity, entity_id)` not pushed yet, if any.
@@ -415,7 +461,7 @@ pub fn unpushed(
 const OPEN: &str = "(state = 'conflict' OR state = 'refused' OR state = 'waiting')";
 
 const INBOX_COLUMNS: &str = "change_id, desk_id, hlc, entity, entity_id, op, version, body,
-    state, note, local_op, local_body, received_at";
+    state, note, local_op, local_body, received_at, base_hlc, base_desk_id";
 
 fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
     let word: String = r.get(8)?;
@@ -443,6 +489,10 @@ fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
             op: r.get(5)?,
             version: r.get(6)?,
             body: r.get(7)?,
+            base: match (r.get(13)?, r.get(14)?) {
+                (Some(hlc), Some(desk)) => Some((hlc, desk)),
+                _ => None,
+            },
         },
         state,
         note: r.get(9)?,

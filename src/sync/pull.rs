@@ -230,6 +230,7 @@ fn take_page(
             outbox::observe(tx, newest)?;
         }
         let taking = Taking {
+            me,
             care,
             // Refusals a newer version may settle: those kept from before, or (taken with
             // care) one of this page.
@@ -241,7 +242,7 @@ fn take_page(
         let mut taken = kept::received_among(tx, &ids)?;
         let mut states = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
-            states.push(take(tx, me, change, &mut taken, taking, now)?);
+            states.push(take(tx, change, &mut taken, taking, now)?);
         }
         kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
         Ok(states)
@@ -252,14 +253,13 @@ fn take_page(
 /// change, or one already taken: in the inbox before, or earlier in the page).
 fn take(
     tx: &Transaction<'_>,
-    me: DeskId,
     change: &Envelope,
     taken: &mut std::collections::HashSet<ChangeId>,
     taking: Taking,
     now: i64,
 ) -> Result<Option<InboxState>, PageError> {
     let change_id = ChangeId(change.change_id);
-    if change.desk_id == me.0 || !taken.insert(change_id) {
+    if change.desk_id == taking.me.0 || !taken.insert(change_id) {
         return Ok(None);
     }
     let received = Received {
@@ -271,6 +271,9 @@ fn take(
         op: change.op.as_str().to_string(),
         version: change.version,
         body: change.body.get().to_string(),
+        base: change
+            .base
+            .map(|base| (base.hlc.to_string(), DeskId(base.desk_id))),
     };
     settle(tx, received, taking, Taken::First(now), now).map(Some)
 }
@@ -278,6 +281,8 @@ fn take(
 /// What holds for every change taken in one transaction, found once before.
 #[derive(Debug, Clone, Copy)]
 struct Taking {
+    /// This desk.
+    me: DeskId,
     care: Care,
     /// Whether refused changes are kept that a newer version may settle.
     refusals: bool,
@@ -287,11 +292,14 @@ struct Taking {
 
 impl Taking {
     /// Taking changes again: each on its own savepoint, every check made.
-    const AGAIN: Taking = Taking {
-        care: Care::PerChange,
-        refusals: true,
-        unpushed: true,
-    };
+    fn again(me: DeskId) -> Taking {
+        Taking {
+            me,
+            care: Care::PerChange,
+            refusals: true,
+            unpushed: true,
+        }
+    }
 }
 
 /// Whether a change is taken for the first time (received at the time given) or again.
@@ -316,13 +324,22 @@ fn settle(
         // A fact: added when missing (applying one that is here changes nothing).
         apply_one(tx, &change, care, now)?
     } else {
-        let newer = kept::version(tx, &change.entity, &change.entity_id)?.is_none_or(
-            |(stored_hlc, stored_desk)| {
-                (change.hlc.as_str(), change.desk_id.0) > (stored_hlc.as_str(), stored_desk.0)
-            },
-        );
+        let here = kept::version(tx, &change.entity, &change.entity_id)?;
+        let newer = here.as_ref().is_none_or(|(stored_hlc, stored_desk)| {
+            (change.hlc.as_str(), change.desk_id.0) > (stored_hlc.as_str(), stored_desk.0)
+        });
+        let mine_here = here.as_ref().filter(|(_, desk)| *desk == taking.me);
         if taking.unpushed {
             local = kept::unpushed(tx, &change.entity, &change.entity_id)?;
+        }
+        // This desk's pushed version, which the other desk had not seen when it made the
+        // change (its base is another version): about to be overwritten, so kept beside it.
+        let mut unseen = false;
+        if let (None, true, Some((hlc, _)), Some(base)) = (&local, newer, mine_here, &change.base)
+            && here.as_ref() != Some(base)
+        {
+            local = kept::sent(tx, &change.entity, &change.entity_id, hlc)?;
+            unseen = local.is_some();
         }
         let (state, note) = if newer {
             apply_one(tx, &change, care, now)?
@@ -337,11 +354,30 @@ fn settle(
                 &change.hlc,
                 change.desk_id,
             )?;
+            if mine_here.is_some() {
+                kept::forget_sent(tx, &change.entity, &change.entity_id)?;
+            }
             if taking.refusals {
                 kept::settle_refused(tx, &change.entity, &change.entity_id, &change.hlc)?;
             }
         }
+        if local.is_some() && !unseen && matches!(state, InboxState::Applied | InboxState::Older) {
+            // The conflict is kept here: this desk's changes waiting to go out are made on
+            // the other version too, so the other desk does not find it again.
+            outbox::rebase(
+                tx,
+                &change.entity,
+                &change.entity_id,
+                &change.hlc,
+                change.desk_id,
+            )?;
+        }
         match (&local, state) {
+            (Some(_), InboxState::Applied) if unseen => (
+                InboxState::Conflict,
+                "changed here too and pushed before this change was made there: theirs is newer and shown meanwhile"
+                    .to_string(),
+            ),
             (Some(_), InboxState::Applied) => (
                 InboxState::Conflict,
                 "changed here too and not pushed yet: theirs is newer and shown meanwhile"
@@ -417,9 +453,10 @@ fn retake(store: &mut Store, state: InboxState, now: i64) -> Result<(PullReport,
         let Some(last) = rows.last() else { break };
         after = Some((last.change.hlc.clone(), last.change.change_id));
         store.write(|tx| {
+            let again = Taking::again(desk::ensure(tx)?);
             for row in rows {
                 let taken = Taken::Again(row.received_at);
-                let became = settle(tx, row.change, Taking::AGAIN, taken, now)?;
+                let became = settle(tx, row.change, again, taken, now)?;
                 if became != state {
                     left += 1;
                 }
@@ -516,6 +553,7 @@ mod tests {
             op: Op::Upsert,
             version: 1,
             body: RawValue::from_string(serde_json::to_string(&account).unwrap()).unwrap(),
+            base: None,
         };
         let page = PullResponse {
             changes: vec![change.clone(), change],
