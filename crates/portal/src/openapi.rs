@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         crate::protocol::Envelope,
+        crate::protocol::Base,
         crate::protocol::PushRequest,
         crate::protocol::PushResponse,
         crate::protocol::ChangeResult,
