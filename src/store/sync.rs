@@ -239,8 +239,9 @@ pub enum InboxState {
     Applied,
     /// The local state is newer (by HLC, then desk id): kept.
     Older,
-    /// This desk changed the same entity and has not pushed it yet: both versions are kept
-    /// for staff to choose; the newer one is the local state meanwhile.
+    /// This desk changed the same entity and has not pushed it yet, or pushed it and the
+    /// other desk's newer change was made without having seen it: both versions are kept for
+    /// staff to choose; the newer one is the local state meanwhile.
     Conflict,
     /// This desk's checks refused it (the reason is in the note); nothing of it applied.
     Refused,

@@ -2,8 +2,9 @@
 //! that also saves the page's cursor, so a page is applied once even if the desk stops at any
 //! moment. Every change from another desk is kept in the inbox with what became of it; for
 //! state that changes (upserts and deletes) the newer version by (HLC, desk id) wins, and a
-//! change of an entity this desk changed too and has not pushed yet is a conflict kept for
-//! staff (`docs/sync-protocol.md`, "What a desk must do").
+//! change of an entity this desk changed too and has not pushed yet, or pushed without the
+//! other desk having seen it (the change's base), is a conflict kept for staff
+//! (`docs/sync-protocol.md`, "What a desk must do").
 
 use super::SyncError;
 use super::apply::{self, Outcome};
