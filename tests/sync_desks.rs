@@ -228,6 +228,21 @@ fn changes_pushed_by_interleaved_rounds_are_a_conflict_on_the_desk_they_overwrit
         "{report:?}"
     );
     assert_eq!(a.account(acme.id).unwrap().name, "Acme (B2)");
+    // A pushed body is kept only while it is the entity's state: on B, not on A any more.
+    let sent = |desk: &Desk| -> Vec<String> {
+        let path = license_desk::paths::database_path(desk.dir.path());
+        let conn = common::raw_connection(&path);
+        let mut stmt = conn
+            .prepare("SELECT body FROM sync_sent WHERE entity = 'account' AND entity_id = ?1")
+            .unwrap();
+        stmt.query_map([acme.id.to_string()], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(sent(&a).is_empty(), "{:?}", sent(&a));
+    let on_b = sent(&b);
+    assert!(on_b.len() == 1 && on_b[0].contains("Acme (B2)"), "{on_b:?}");
 }
 
 /// A conflict a desk finds before pushing is kept there only: its change goes out made on the

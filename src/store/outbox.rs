@@ -758,6 +758,7 @@ pub fn acknowledge(tx: &Transaction<'_>, seqs: &[i64]) -> StoreResult<()> {
          FROM outbox o
          JOIN sync_versions v
            ON v.entity = o.entity AND v.entity_id = o.entity_id AND v.hlc = o.hlc
+              AND v.desk_id = (SELECT desk_id FROM desk WHERE singleton = 1)
          WHERE o.seq IN rarray(?1) AND o.op <> 'insert'
          ON CONFLICT (entity, entity_id) DO UPDATE SET
              hlc = excluded.hlc, op = excluded.op, version = excluded.version,
