@@ -69,6 +69,16 @@ impl Desk {
     }
 }
 
+/// A portal and two desks that both hold the account "Acme" (made on the first, synced).
+fn two_desks_with_acme() -> (Portal, Desk, Desk, Account) {
+    let portal = Portal::start();
+    let (mut a, mut b) = (Desk::new(), Desk::new());
+    let acme = a.create("Acme", NOW);
+    a.sync(&portal, NOW + 1);
+    b.sync(&portal, NOW + 2);
+    (portal, a, b, acme)
+}
+
 #[test]
 fn accounts_billing_and_cards_reach_the_other_desk_and_the_newer_version_wins() {
     let portal = Portal::start();
@@ -128,11 +138,7 @@ fn accounts_billing_and_cards_reach_the_other_desk_and_the_newer_version_wins() 
 
 #[test]
 fn the_same_account_changed_on_both_desks_keeps_both_versions_for_staff() {
-    let portal = Portal::start();
-    let (mut a, mut b) = (Desk::new(), Desk::new());
-    let acme = a.create("Acme", NOW);
-    a.sync(&portal, NOW + 1);
-    b.sync(&portal, NOW + 2);
+    let (portal, mut a, mut b, acme) = two_desks_with_acme();
 
     // Both rename before either pushes; B's rename is the later one.
     a.rename(acme.id, "Acme (A)", NOW + 10);
@@ -170,11 +176,7 @@ fn the_same_account_changed_on_both_desks_keeps_both_versions_for_staff() {
 /// version and finds none, so the conflict is shown once.
 #[test]
 fn changes_pushed_by_interleaved_rounds_are_a_conflict_on_the_desk_they_overwrite() {
-    let portal = Portal::start();
-    let (mut a, mut b) = (Desk::new(), Desk::new());
-    let acme = a.create("Acme", NOW);
-    a.sync(&portal, NOW + 1);
-    b.sync(&portal, NOW + 2);
+    let (portal, mut a, mut b, acme) = two_desks_with_acme();
 
     a.rename(acme.id, "Acme (A)", NOW + 10);
     b.rename(acme.id, "Acme (B)", NOW + 20);
@@ -250,11 +252,7 @@ fn changes_pushed_by_interleaved_rounds_are_a_conflict_on_the_desk_they_overwrit
 /// conflict again.
 #[test]
 fn a_conflict_found_before_pushing_is_not_found_again_by_the_other_desk() {
-    let portal = Portal::start();
-    let (mut a, mut b) = (Desk::new(), Desk::new());
-    let acme = a.create("Acme", NOW);
-    a.sync(&portal, NOW + 1);
-    b.sync(&portal, NOW + 2);
+    let (portal, mut a, mut b, acme) = two_desks_with_acme();
 
     b.rename(acme.id, "Acme (B)", NOW + 10);
     b.sync(&portal, NOW + 11);
@@ -274,11 +272,7 @@ fn a_conflict_found_before_pushing_is_not_found_again_by_the_other_desk() {
 
 #[test]
 fn staff_keep_the_other_desks_version_from_the_cli_field_by_field() {
-    let portal = Portal::start();
-    let (mut a, mut b) = (Desk::new(), Desk::new());
-    let acme = a.create("Acme", NOW);
-    a.sync(&portal, NOW + 1);
-    b.sync(&portal, NOW + 2);
+    let (portal, mut a, mut b, acme) = two_desks_with_acme();
     // B's rename is the older one: A keeps its own meanwhile.
     b.rename(acme.id, "Acme (B)", NOW + 10);
     a.rename(acme.id, "Acme (A)", NOW + 20);

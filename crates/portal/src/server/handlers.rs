@@ -342,21 +342,11 @@ fn pull_json(page: &crate::store::Page, next_cursor: &str, protocol: u32) -> Res
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"change_id\":\"");
-        out.extend_from_slice(
-            c.change_id
-                .hyphenated()
-                .encode_lower(&mut uuid::Uuid::encode_buffer())
-                .as_bytes(),
-        );
-        out.extend_from_slice(b"\",\"desk_id\":\"");
-        out.extend_from_slice(
-            c.desk_id
-                .hyphenated()
-                .encode_lower(&mut uuid::Uuid::encode_buffer())
-                .as_bytes(),
-        );
-        out.extend_from_slice(b"\",\"hlc\":");
+        out.extend_from_slice(b"{\"change_id\":");
+        json_uuid(&mut out, c.change_id);
+        out.extend_from_slice(b",\"desk_id\":");
+        json_uuid(&mut out, c.desk_id);
+        out.extend_from_slice(b",\"hlc\":");
         json_string(&mut out, &c.hlc);
         out.extend_from_slice(b",\"entity\":");
         json_string(&mut out, &c.entity);
@@ -369,16 +359,11 @@ fn pull_json(page: &crate::store::Page, next_cursor: &str, protocol: u32) -> Res
         out.extend_from_slice(b",\"body\":");
         out.extend_from_slice(c.body.as_bytes());
         if let Some(base) = c.base.filter(|_| protocol >= 2) {
-            out.extend_from_slice(b",\"base\":{\"hlc\":\"");
-            out.extend_from_slice(base.hlc.to_string().as_bytes());
-            out.extend_from_slice(b"\",\"desk_id\":\"");
-            out.extend_from_slice(
-                base.desk_id
-                    .hyphenated()
-                    .encode_lower(&mut uuid::Uuid::encode_buffer())
-                    .as_bytes(),
-            );
-            out.extend_from_slice(b"\"}");
+            out.extend_from_slice(b",\"base\":{\"hlc\":");
+            json_string(&mut out, &base.hlc.to_string());
+            out.extend_from_slice(b",\"desk_id\":");
+            json_uuid(&mut out, base.desk_id);
+            out.push(b'}');
         }
         out.push(b'}');
     }
@@ -394,6 +379,17 @@ fn pull_json(page: &crate::store::Page, next_cursor: &str, protocol: u32) -> Res
         Body::from(out),
     )
         .into_response()
+}
+
+/// A UUID as a JSON string, lower-case hyphenated.
+fn json_uuid(out: &mut Vec<u8>, id: uuid::Uuid) {
+    out.push(b'"');
+    out.extend_from_slice(
+        id.hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .as_bytes(),
+    );
+    out.push(b'"');
 }
 
 fn json_string(out: &mut Vec<u8>, text: &str) {
