@@ -247,6 +247,49 @@ fn changes_pushed_by_interleaved_rounds_are_a_conflict_on_the_desk_they_overwrit
     assert!(on_b.len() == 1 && on_b[0].contains("Acme (B2)"), "{on_b:?}");
 }
 
+/// A deletion pushed by one desk and a rename the other desk made without having seen it: the
+/// deleting desk finds the conflict (the rename is newer and brings the account back
+/// meanwhile), and keeping its own version deletes the account on both desks.
+#[test]
+fn a_deletion_and_a_rename_from_interleaved_rounds_are_a_conflict_staff_settle() {
+    let (portal, mut a, mut b, acme) = two_desks_with_acme();
+    accounts::run(
+        &mut a.store,
+        NOW + 10,
+        AccountsCommand::Delete { id: acme.id },
+    )
+    .unwrap();
+    b.rename(acme.id, "Acme (B)", NOW + 20);
+    let (url, client) = (portal.server.url(), portal.client());
+    for desk in [&mut a, &mut b] {
+        sync::pull::pull(&mut desk.store, &client, &url, 100, NOW + 21).unwrap();
+    }
+    for desk in [&mut a, &mut b] {
+        sync::push::push(&mut desk.store, &client, Default::default(), NOW + 22).unwrap();
+    }
+    assert_eq!(a.sync(&portal, NOW + 23).conflicts, 1);
+    let conflict = &a.inbox()[0];
+    assert_eq!(conflict.local.as_ref().unwrap().op, "delete");
+    assert_eq!(
+        a.account(acme.id).unwrap().name,
+        "Acme (B)",
+        "the newer version"
+    );
+    assert_eq!(b.sync(&portal, NOW + 24).conflicts, 0);
+
+    let id = conflict.change.change_id;
+    sync::resolve::resolve(&mut a.store, id, &sync::resolve::Keep::Mine, NOW + 30).unwrap();
+    assert!(a.account(acme.id).is_none());
+    a.sync(&portal, NOW + 31);
+    let report = b.sync(&portal, NOW + 32);
+    assert_eq!(
+        (report.pull.applied, report.conflicts),
+        (1, 0),
+        "{report:?}"
+    );
+    assert!(b.account(acme.id).is_none());
+}
+
 /// A conflict a desk finds before pushing is kept there only: its change goes out made on the
 /// version it conflicted with, so the other desk, whose version it overwrites, finds no
 /// conflict again.
