@@ -62,20 +62,33 @@ apt_install() {
 GUI_PACKAGES=(xvfb x11-utils xdotool libxkbcommon-x11-0 libx11-xcb1 libegl1 libegl-mesa0
   libgl1-mesa-dri libfontconfig1 libdbus-1-3 mesa-vulkan-drivers libvulkan1 xauth)
 
-# Starts Xvfb on a free display for this step (stopped when the step exits).
+# Starts Xvfb on a free display for this step, stopped (and waited for) when the step exits,
+# so the next step never meets a server on its way out. A server that does not stay up
+# (its display taken after all) is tried again on the next free display.
 start_xvfb() {
-  local display
-  for display in $(seq 90 120); do
-    [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ] || break
+  local display attempt
+  for attempt in 1 2 3; do
+    for display in $(seq 90 120); do
+      [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ] || break
+    done
+    Xvfb ":$display" -screen 0 1400x900x24 -nolisten tcp >"$CI_WORK/xvfb-$display.log" 2>&1 &
+    XVFB_PID=$!
+    export DISPLAY=:$display
+    for _ in $(seq 50); do
+      kill -0 "$XVFB_PID" 2>/dev/null || break
+      xdpyinfo >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+    sleep 0.5
+    if kill -0 "$XVFB_PID" 2>/dev/null && xdpyinfo >/dev/null 2>&1; then
+      trap 'kill $XVFB_PID 2>/dev/null && wait $XVFB_PID 2>/dev/null; true' EXIT
+      return 0
+    fi
+    say "Xvfb on :$display did not stay up (attempt $attempt): $(tail -n2 "$CI_WORK/xvfb-$display.log")"
+    kill "$XVFB_PID" 2>/dev/null || true
+    wait "$XVFB_PID" 2>/dev/null || true
   done
-  Xvfb ":$display" -screen 0 1400x900x24 -nolisten tcp >"$CI_WORK/xvfb-$display.log" 2>&1 &
-  XVFB_PID=$!
-  export DISPLAY=:$display
-  for _ in $(seq 50); do
-    xdpyinfo >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  trap 'kill $XVFB_PID 2>/dev/null || true' EXIT
+  fail "Xvfb would not start"
 }
 
 # `wait_for_window TITLE SECONDS`: the X window id of the first window named TITLE, or fails.
