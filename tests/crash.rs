@@ -245,16 +245,33 @@ fn previous_schema_copy(current: &Path, dest: &Path) {
         )
         .unwrap();
     }
-    // Ledger: an issue entry keeps the hash of the license's bytes, as the older schema did.
+    // Ledger: an issue entry keeps the hash of the license's bytes, and every entry its own
+    // hash, as the older schema did.
     tx.execute(
         "INSERT INTO main.ledger (seq, format, action, license_id, payload_hash, entry_hash,
              operator, recorded_at, account_id, status, note)
          SELECT l.seq, l.format, l.action, l.license_id, COALESCE(l.payload_hash, zeroblob(32)),
-             l.entry_hash, l.operator, l.recorded_at, l.account_id, l.status, l.note
+             COALESCE(l.entry_hash, zeroblob(32)), l.operator, l.recorded_at, l.account_id,
+             l.status, l.note
          FROM src.ledger l",
         [],
     )
     .unwrap();
+    let derived: Vec<i64> = tx
+        .prepare("SELECT seq FROM src.ledger WHERE entry_hash IS NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for seq in derived {
+        let hash = license_desk::store::ledger::hash_at(&reader, seq).unwrap();
+        tx.execute(
+            "UPDATE main.ledger SET entry_hash = ?1 WHERE seq = ?2",
+            rusqlite::params![hash.as_slice(), seq],
+        )
+        .unwrap();
+    }
     let issues: Vec<(i64, Vec<u8>)> = tx
         .prepare(
             "SELECT l.seq, c.artifact FROM main.ledger l JOIN main.licenses c USING (license_id)

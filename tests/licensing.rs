@@ -219,6 +219,95 @@ fn an_edited_entry_or_a_missing_one_is_named() {
     );
 }
 
+/// A batch keeps every 64th entry's hash and its last one; the hashes between are derived
+/// along the chain, so an edit in between is found at the next kept hash, and the end of the
+/// ledger cannot be left without one.
+#[test]
+fn a_batch_keeps_some_hashes_and_an_edit_between_them_is_still_found() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    desk.issue(&signing, "A");
+    let specs: Vec<IssueSpec> = (0..150).map(|i| spec(&format!("C{i}"))).collect();
+    licensing::issue_many(
+        &mut desk.store,
+        &signing,
+        &specs,
+        None,
+        "ada",
+        NOW,
+        &mut NoProgress,
+        |_| Ok(()),
+    )
+    .unwrap();
+    let conn = desk.store.conn();
+    let kept: Vec<i64> = conn
+        .prepare("SELECT seq FROM ledger WHERE entry_hash IS NOT NULL ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(kept, [1, 64, 128, 151]);
+
+    // Every hash read is the chain's: each entry's recomputes from the one before it.
+    let records = ledger::records(conn, 1, 151).unwrap();
+    let mut prev = license_desk::domain::ledger_chain::GENESIS_HASH;
+    for record in &records {
+        assert_eq!(record.prev_hash, hex::encode(prev), "entry {}", record.seq);
+        let hash = ledger::hash_at(conn, record.seq).unwrap();
+        assert_eq!(record.entry_hash, hex::encode(hash), "entry {}", record.seq);
+        prev = hash;
+    }
+    let page = ledger::page(conn, None, 0, 20).unwrap();
+    assert_eq!(page[0].seq, 151);
+    for row in &page {
+        assert_eq!(row.entry_hash, ledger::hash_at(conn, row.seq).unwrap());
+    }
+    assert_eq!(ledger::head(conn).unwrap().hash, prev);
+    assert_eq!(
+        desk.verify(),
+        ChainReport::Intact {
+            entries: 151,
+            head: prev
+        }
+    );
+
+    // An entry edited between two kept hashes: the range up to the next kept one is named.
+    desk.tamper("UPDATE ledger SET operator = 'mallory' WHERE seq = 100");
+    assert_eq!(
+        desk.broken(),
+        (
+            Some(65),
+            "entries 65–128 were changed: they no longer hash to the hash kept at entry 128".into()
+        )
+    );
+    desk.tamper("UPDATE ledger SET operator = 'ada' WHERE seq = 100");
+    // A license issued in the batch and changed since is named, as when its entry keeps a hash.
+    desk.tamper("UPDATE licenses SET seats = 500 WHERE seq = 70");
+    let (at, reason) = desk.broken();
+    assert_eq!(at, Some(70), "{reason}");
+    assert!(
+        reason.contains("was changed after it was issued"),
+        "{reason}"
+    );
+    desk.tamper("UPDATE licenses SET seats = 5 WHERE seq = 70");
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    // The last entry's hash taken away, and an entry after the last kept one edited.
+    desk.tamper(
+        "UPDATE ledger SET entry_hash = NULL WHERE seq = 151;
+         UPDATE ledger SET operator = 'mallory' WHERE seq = 140",
+    );
+    assert_eq!(
+        desk.broken(),
+        (
+            Some(129),
+            "entries 129–151 keep no hash to check them against (the last entry always keeps \
+             its own): the ledger's end was changed"
+                .into()
+        )
+    );
+}
+
 #[test]
 fn every_column_of_an_issued_license_is_covered() {
     // A license is stored as the columns of its payload and its signature: its bytes (which

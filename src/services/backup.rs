@@ -701,17 +701,8 @@ fn against_checkpoint(
 fn lineage(live: &Connection, backup: &Connection) -> Result<Lineage, BackupError> {
     let ours = ledger::head(backup)?.seq;
     let theirs = ledger::head(live)?.seq;
-    let hash_at = |conn: &Connection, seq: i64| -> Result<Option<Vec<u8>>, BackupError> {
-        use rusqlite::OptionalExtension as _;
-        Ok(conn
-            .query_row("SELECT entry_hash FROM ledger WHERE seq = ?1", [seq], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(StoreError::from)?)
-    };
     let same_at = |seq: i64| -> Result<bool, BackupError> {
-        Ok(seq == 0 || hash_at(live, seq)? == hash_at(backup, seq)?)
+        Ok(seq == 0 || ledger::hash_at(live, seq)? == ledger::hash_at(backup, seq)?)
     };
     let shared = ours.min(theirs);
     if !same_at(shared)? {

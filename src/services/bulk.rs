@@ -18,7 +18,6 @@ use crate::domain::issue::IssueSpec;
 use crate::store::bulk::BatchId;
 use crate::store::ledger::{self, Record};
 use crate::store::licenses::{self, Names, Prepared};
-use crate::store::outbox::{self, Change, LedgerBatchRecord};
 use crate::store::{Store, StoreError};
 use licensekey::{SignedLicense, SigningKey, Uuid};
 use std::collections::BTreeMap;
@@ -299,14 +298,7 @@ fn write<I: Items + ?Sized>(
             }
             names.index_new(tx)?;
             licenses::mark_unlisted(tx, seqs.0, seqs.1)?;
-            outbox::record(
-                tx,
-                &Change::LedgerBatch(LedgerBatchRecord {
-                    from_seq: head.seq + 1,
-                    to_seq: last.seq,
-                }),
-                now,
-            )?;
+            ledger::close_batch(tx, head, last, now)?;
             Ok::<_, LicensingError>(())
         })?;
         let count = chunk.len();

@@ -937,16 +937,7 @@ pub fn change_status_many(
             if let Some((list, sequence)) = &list {
                 keep_list(tx, list, *sequence, signer.key_id, last.seq, now)?;
             }
-            crate::store::outbox::record(
-                tx,
-                &crate::store::outbox::Change::LedgerBatch(
-                    crate::store::outbox::LedgerBatchRecord {
-                        from_seq: head.seq + 1,
-                        to_seq: last.seq,
-                    },
-                ),
-                now,
-            )?;
+            ledger::close_batch(tx, head, last, now)?;
             Ok::<_, LicensingError>(())
         })?;
         done += chunk.len() as u64;

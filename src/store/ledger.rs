@@ -36,36 +36,127 @@ const COLUMNS: &str = "seq, format, action, license_id, payload_hash, entry_hash
 /// key: this prefix, then the key in lower-case hex. The machine is registered to the license.
 pub const REGISTERED_MACHINE: &str = "registered machine ";
 
+/// An entry keeps its own hash when its sequence number is a multiple of this, or when it is
+/// the last one its write added (the head as committed, see [`close_batch`]); the hash of an
+/// entry between is derived along the chain from the last one kept, when read (at most this
+/// many entries hashed again).
+pub const HASH_KEPT_EVERY: i64 = 64;
+
 /// A row as stored: `payload_hash` is all zeros when the entry keeps none (an issue entry
-/// written from schema 6 on: its hash is that of the license's bytes) and `stored_hash`
-/// says so.
-fn from_row_stored(row: &Row<'_>) -> rusqlite::Result<(LedgerRow, bool)> {
+/// written from schema 6 on: its hash is that of the license's bytes) and `entry_hash` all
+/// zeros when it keeps none (an entry a batch wrote from schema 24 on, see
+/// [`HASH_KEPT_EVERY`]).
+struct StoredRow {
+    row: LedgerRow,
+    payload_kept: bool,
+    hash_kept: bool,
+}
+
+fn from_row_stored(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
     let payload_hash: Option<Hash32> = row.get("payload_hash")?;
-    Ok((
-        LedgerRow {
+    let entry_hash: Option<Hash32> = row.get("entry_hash")?;
+    Ok(StoredRow {
+        row: LedgerRow {
             seq: row.get("seq")?,
             format: row.get("format")?,
             action: row.get("action")?,
             license_id: row.get("license_id")?,
             payload_hash: payload_hash.map_or([0; 32], |h| h.0),
-            entry_hash: row.get::<_, Hash32>("entry_hash")?.0,
+            entry_hash: entry_hash.map_or([0; 32], |h| h.0),
             operator: row.get("operator")?,
             recorded_at: row.get("recorded_at")?,
             account_id: row.get("account_id")?,
             status: row.get("status")?,
             note: row.get("note")?,
         },
-        payload_hash.is_some(),
-    ))
+        payload_kept: payload_hash.is_some(),
+        hash_kept: entry_hash.is_some(),
+    })
 }
 
 /// The entry with its payload hash filled in: an issue entry that keeps none takes the hash
-/// of the license's bytes (all zeros when the license is gone).
-fn completed(conn: &Connection, (mut row, stored): (LedgerRow, bool)) -> StoreResult<LedgerRow> {
-    if !stored && let Some(license) = super::licenses::get(conn, row.license_id)? {
-        row.payload_hash = artifact_hash(&license.artifact);
+/// of the license's bytes (all zeros when the license is gone). Its entry hash is filled in
+/// by [`chained`].
+fn completed(conn: &Connection, stored: &mut StoredRow) -> StoreResult<()> {
+    if !stored.payload_kept
+        && let Some(license) = super::licenses::get(conn, stored.row.license_id)?
+    {
+        stored.row.payload_hash = artifact_hash(&license.artifact);
     }
-    Ok(row)
+    Ok(())
+}
+
+/// Entries read in ascending order, completed: each payload hash as [`completed`] fills it,
+/// and each entry hash not kept derived from the entry before.
+fn chained(conn: &Connection, rows: Vec<StoredRow>) -> StoreResult<Vec<LedgerRow>> {
+    let mut out: Vec<LedgerRow> = Vec::with_capacity(rows.len());
+    for mut stored in rows {
+        completed(conn, &mut stored)?;
+        if !stored.hash_kept {
+            let prev = match out.last() {
+                Some(before) if before.seq + 1 == stored.row.seq => before.entry_hash,
+                _ => hash_at(conn, stored.row.seq - 1)?,
+            };
+            stored.row.entry_hash = chain_hash(&stored.row, prev)?;
+        }
+        out.push(stored.row);
+    }
+    Ok(out)
+}
+
+/// The hash of entry `seq` (the genesis hash for 0): kept on the entry, or derived from the
+/// last entry before it that keeps one.
+pub fn hash_at(conn: &Connection, seq: i64) -> StoreResult<[u8; 32]> {
+    if seq <= 0 {
+        return Ok(GENESIS_HASH);
+    }
+    let kept: Option<(i64, Hash32)> = conn
+        .prepare_cached(
+            "SELECT seq, entry_hash FROM ledger WHERE seq <= ?1 AND entry_hash IS NOT NULL
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (from, mut hash) = kept.map_or((0, GENESIS_HASH), |(at, hash)| (at, hash.0));
+    if from == seq {
+        return Ok(hash);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM ledger WHERE seq > ?1 AND seq <= ?2 ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map([from, seq], from_row_stored)?
+        .collect::<Result<Vec<_>, _>>()?;
+    for mut stored in rows {
+        completed(conn, &mut stored)?;
+        hash = chain_hash(&stored.row, hash)?;
+    }
+    Ok(hash)
+}
+
+/// The hash of `row` following `prev`.
+fn chain_hash(row: &LedgerRow, prev: [u8; 32]) -> StoreResult<[u8; 32]> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("ledger entry {}: {what}", row.seq));
+    let action = Action::parse(&row.action).ok_or_else(|| corrupt("unknown action"))?;
+    let status = match row.status.as_deref() {
+        None => None,
+        Some(word) => Some(LicenseStatus::parse(word).ok_or_else(|| corrupt("unknown state"))?),
+    };
+    ChainEntry {
+        format: row.format,
+        seq: row.seq,
+        action,
+        license_id: row.license_id,
+        payload_hash: row.payload_hash,
+        prev_hash: prev,
+        operator: &row.operator,
+        recorded_at: row.recorded_at,
+        account: row.account_id,
+        status,
+        note: &row.note,
+    }
+    .hash()
+    .map_err(chain_error)
 }
 
 /// The head of the chain: the last sequence number and its hash.
@@ -77,7 +168,7 @@ pub struct Head {
 
 /// The current head (sequence 0 and the genesis hash when empty).
 pub fn head(conn: &Connection) -> StoreResult<Head> {
-    let last: Option<(i64, Hash32)> = conn
+    let last: Option<(i64, Option<Hash32>)> = conn
         .query_row(
             "SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1",
             [],
@@ -89,7 +180,11 @@ pub fn head(conn: &Connection) -> StoreResult<Head> {
             seq: 0,
             hash: GENESIS_HASH,
         },
-        Some((seq, hash)) => Head { seq, hash: hash.0 },
+        Some((seq, Some(hash))) => Head { seq, hash: hash.0 },
+        Some((seq, None)) => Head {
+            seq,
+            hash: hash_at(conn, seq)?,
+        },
     })
 }
 
@@ -215,8 +310,9 @@ pub fn append(
     append_entry(tx, head, license_id, record, operator, recorded_at, true)
 }
 
-/// [`append`] without the entry's own outbox row: a bulk issue records one change for the
-/// whole committed range instead (`outbox::Change::LedgerBatch`).
+/// [`append`] without the entry's own outbox row, and keeping the entry's hash only every
+/// [`HASH_KEPT_EVERY`] entries: a batch ends with [`close_batch`], which keeps the last
+/// entry's hash and records one change for the whole range (`outbox::Change::LedgerBatch`).
 pub fn append_in_batch(
     tx: &Transaction<'_>,
     head: Head,
@@ -268,7 +364,7 @@ fn append_entry(
         action.as_str(),
         license_id,
         store_hash.then_some(Hash32(payload_hash)),
-        Hash32(hash),
+        (with_outbox || seq % HASH_KEPT_EVERY == 0).then_some(Hash32(hash)),
         operator,
         recorded_at,
         account,
@@ -298,29 +394,39 @@ fn append_entry(
     Ok(Head { seq, hash })
 }
 
+/// Ends a batch of [`append_in_batch`] entries that began after `first` and ended at `last`:
+/// the last entry keeps its hash (so the chain's head is always kept as committed), and the
+/// outbox gets one change for the range.
+pub fn close_batch(tx: &Transaction<'_>, first: Head, last: Head, now: i64) -> StoreResult<()> {
+    if last.seq == first.seq {
+        return Ok(());
+    }
+    tx.prepare_cached("UPDATE ledger SET entry_hash = ?2 WHERE seq = ?1 AND entry_hash IS NULL")?
+        .execute(params![last.seq, Hash32(last.hash)])?;
+    outbox::record(
+        tx,
+        &Change::LedgerBatch(outbox::LedgerBatchRecord {
+            from_seq: first.seq + 1,
+            to_seq: last.seq,
+        }),
+        now,
+    )?;
+    Ok(())
+}
+
 /// Every entry of `from_seq..=to_seq` as its outbox record (what a `ledger_batch` change
 /// stands for), with the previous entry's hash filled in.
 pub fn records(conn: &Connection, from_seq: i64, to_seq: i64) -> StoreResult<Vec<LedgerRecord>> {
-    let mut prev = if from_seq <= 1 {
-        GENESIS_HASH
-    } else {
-        conn.query_row(
-            "SELECT entry_hash FROM ledger WHERE seq = ?1",
-            [from_seq - 1],
-            |r| r.get::<_, Hash32>(0),
-        )
-        .optional()?
-        .map_or(GENESIS_HASH, |h| h.0)
-    };
+    let mut prev = hash_at(conn, from_seq - 1)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM ledger WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
     ))?;
     let rows = stmt
         .query_map([from_seq, to_seq], from_row_stored)?
         .collect::<Result<Vec<_>, _>>()?;
+    let rows = chained(conn, rows)?;
     let mut out = Vec::with_capacity(rows.len());
-    for stored in rows {
-        let row = completed(conn, stored)?;
+    for row in rows {
         out.push(LedgerRecord {
             seq: row.seq,
             format: row.format,
@@ -356,7 +462,7 @@ pub fn page(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM ledger WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
     ))?;
-    let rows = stmt
+    let mut rows = stmt
         .query_map(
             params![
                 before_seq.unwrap_or(i64::MAX),
@@ -366,7 +472,10 @@ pub fn page(
             from_row_stored,
         )?
         .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter().map(|r| completed(conn, r)).collect()
+    rows.reverse();
+    let mut rows = chained(conn, rows)?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// Number of entries.
@@ -376,14 +485,19 @@ pub fn count(conn: &Connection) -> StoreResult<u64> {
 
 /// The entry that issued `license_id`, if this desk issued it.
 pub fn issue_entry(conn: &Connection, license_id: LicenseId) -> StoreResult<Option<LedgerRow>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM ledger WHERE action = 'issue' AND license_id = ?1 LIMIT 1"),
-        [license_id],
-        from_row_stored,
-    )
-    .optional()?
-    .map(|r| completed(conn, r))
-    .transpose()
+    let stored = conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM ledger WHERE action = 'issue' AND license_id = ?1 LIMIT 1"
+            ),
+            [license_id],
+            from_row_stored,
+        )
+        .optional()?;
+    Ok(stored
+        .map(|stored| chained(conn, vec![stored]))
+        .transpose()?
+        .and_then(|mut rows| rows.pop()))
 }
 
 /// Columns of the CSV export, in order.
@@ -416,7 +530,12 @@ pub fn export_csv(
     let mut prev = GENESIS_HASH;
     let mut done = 0u64;
     while let Some(row) = rows.next()? {
-        let entry = completed(conn, from_row_stored(row)?)?;
+        let mut stored = from_row_stored(row)?;
+        completed(conn, &mut stored)?;
+        if !stored.hash_kept {
+            stored.row.entry_hash = chain_hash(&stored.row, prev)?;
+        }
+        let entry = stored.row;
         writer.write_record([
             entry.seq.to_string(),
             crate::domain::time::rfc3339(entry.recorded_at),
@@ -537,6 +656,7 @@ pub fn verify(conn: &Connection, mut progress: impl FnMut(i64)) -> StoreResult<C
         registered: HashMap::new(),
         last_edit: HashMap::new(),
         ring: None,
+        unconfirmed: None,
     };
     while let Some(row) = rows.next()? {
         if let Some(report) = walk.step(row)? {
@@ -574,6 +694,17 @@ struct Walk<'c> {
     /// The desk's public keys, read when first needed (to tell an edited license from an
     /// edited entry).
     ring: Option<licensekey::KeyRing>,
+    /// Entries since the last that keeps its hash: checked when the chain reaches the next.
+    unconfirmed: Option<Unconfirmed>,
+}
+
+/// Entries whose hashes are derived, not kept, waiting for the next kept hash to check them.
+struct Unconfirmed {
+    /// The first of them.
+    from: i64,
+    /// Their issue entries that keep no payload hash, with the license each issued (to name
+    /// one changed after it was issued).
+    issued: Vec<(i64, LicenseId)>,
 }
 
 /// The license an issue entry issued, as far as it could be read.
@@ -594,7 +725,12 @@ impl Walk<'_> {
                 format!("entry {expected} is missing (next entry is {seq})"),
             )));
         }
-        let Ok((mut entry, stored_hash)) = from_row_stored(row) else {
+        let Ok(StoredRow {
+            row: mut entry,
+            payload_kept: stored_hash,
+            hash_kept,
+        }) = from_row_stored(row)
+        else {
             return Ok(Some(ChainReport::at(
                 seq,
                 "the entry's fields are malformed",
@@ -656,8 +792,35 @@ impl Walk<'_> {
             note: &entry.note,
         };
         match chain.hash() {
-            Ok(hash) if hash == entry.entry_hash => self.prev = hash,
+            // Kept by a later entry: checked when the chain reaches it.
+            Ok(hash) if !hash_kept => {
+                self.prev = hash;
+                let unconfirmed = self.unconfirmed.get_or_insert_with(|| Unconfirmed {
+                    from: seq,
+                    issued: Vec::new(),
+                });
+                if let (false, Issued::Found(_)) = (stored_hash, &issued) {
+                    unconfirmed.issued.push((seq, id));
+                }
+            }
+            Ok(hash) if hash == entry.entry_hash => {
+                self.prev = hash;
+                self.unconfirmed = None;
+            }
             Ok(_) => {
+                let unconfirmed = self.unconfirmed.take();
+                if let Some(Unconfirmed { issued, .. }) = &unconfirmed {
+                    for (at, id) in issued {
+                        if let Some(license) = super::licenses::get(self.conn, *id)?
+                            && !self.signature_holds(&license)?
+                        {
+                            return Ok(Some(ChainReport::at(
+                                *at,
+                                format!("license {id} was changed after it was issued"),
+                            )));
+                        }
+                    }
+                }
                 if let (false, Issued::Found(license)) = (stored_hash, &issued)
                     && !self.signature_holds(license)?
                 {
@@ -666,10 +829,16 @@ impl Walk<'_> {
                         format!("license {id} was changed after it was issued"),
                     )));
                 }
-                return Ok(Some(ChainReport::at(
-                    seq,
-                    "its contents were changed (hash does not match)",
-                )));
+                return Ok(Some(match unconfirmed {
+                    Some(Unconfirmed { from, .. }) => ChainReport::at(
+                        from,
+                        format!(
+                            "entries {from}–{seq} were changed: they no longer hash to the \
+                             hash kept at entry {seq}"
+                        ),
+                    ),
+                    None => ChainReport::at(seq, "its contents were changed (hash does not match)"),
+                }));
             }
             Err(e) => return Ok(Some(ChainReport::at(seq, e.to_string()))),
         }
@@ -971,6 +1140,16 @@ impl Walk<'_> {
     /// After the walk: nothing the entries do not account for, and every license changed later
     /// ends where the entries say.
     fn finish(&self) -> StoreResult<Option<ChainReport>> {
+        if let Some(Unconfirmed { from, .. }) = &self.unconfirmed {
+            let last = self.expected_seq - 1;
+            return Ok(Some(ChainReport::at(
+                *from,
+                format!(
+                    "entries {from}–{last} keep no hash to check them against (the last entry \
+                     always keeps its own): the ledger's end was changed"
+                ),
+            )));
+        }
         let licenses = super::licenses::count(self.conn)?;
         if licenses != self.issued {
             let stray: Option<LicenseId> = self
@@ -1188,14 +1367,7 @@ pub fn verify_against(
             format!("{missing}: the ledger was cut off after the signed checkpoint"),
         ));
     }
-    let hash: Option<Hash32> = conn
-        .query_row(
-            "SELECT entry_hash FROM ledger WHERE seq = ?1",
-            [expected],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if hash.map(|h| h.0) != Some(checkpoint.head) {
+    if hash_at(conn, expected)? != checkpoint.head {
         return Ok(ChainReport::at(
             expected,
             "it differs from the signed checkpoint (the ledger was rewritten)",

@@ -1053,10 +1053,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (entity, entity_id)
     ) WITHOUT ROWID;
     "#,
+    // 24: a ledger entry written in a batch keeps its own hash only every 64 entries and at
+    // the batch's end (`store::ledger::HASH_KEPT_EVERY`); the hashes between are derived
+    // along the chain when read. The column may be NULL from now on (the hook below rewrites
+    // the table's text); every entry written before keeps its hash.
+    "-- entry_hash NULL allowed: see `entry_hash_optional`",
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].
 const SPELL_OUT_IN_LISTS: usize = 17;
+
+/// The migration (by index) whose SQL is followed by [`entry_hash_optional`].
+const ENTRY_HASH_OPTIONAL: usize = 23;
 
 /// Rewrites each table's CHECK constraints from value lists to comparisons (migration 18),
 /// the way SQLite documents for changing a CHECK constraint (ALTER TABLE, "making other
@@ -1069,16 +1077,45 @@ fn in_lists_spelled_out(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::H
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    let rewritten = tables
+        .into_iter()
+        .map(|(name, sql)| (name, spell_out_in_lists(&sql)))
+        .collect();
+    rewrite_tables(tx, rewritten)
+}
+
+/// Lets `ledger.entry_hash` be NULL (migration 24), the way [`in_lists_spelled_out`] changes
+/// a table: dropping a NOT NULL constraint leaves every stored row valid.
+fn entry_hash_optional(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    const WAS: &str = "entry_hash    BLOB NOT NULL CHECK (length(entry_hash) = 32)";
+    const NOW: &str = "entry_hash    BLOB CHECK (entry_hash IS NULL OR length(entry_hash) = 32)";
+    let sql: String = tx.query_row(
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'ledger'",
+        [],
+        |r| r.get(0),
+    )?;
+    if sql.matches(WAS).count() != 1 {
+        return Err(rusqlite_migration::HookError::Hook(
+            "the ledger table is not as schema 23 left it".into(),
+        ));
+    }
+    rewrite_tables(tx, vec![("ledger".into(), sql.replace(WAS, NOW))])
+}
+
+/// Replaces the text of each table `(name, sql)` in `sqlite_schema` and moves the schema
+/// version on (ALTER TABLE, "making other kinds of table schema changes"), then reads the
+/// schema back so a text that does not parse fails the migration.
+fn rewrite_tables(
+    tx: &rusqlite::Transaction<'_>,
+    tables: Vec<(String, String)>,
+) -> rusqlite_migration::HookResult {
     let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
     tx.pragma_update(None, "writable_schema", true)?;
     for (name, sql) in tables {
-        let spelled = spell_out_in_lists(&sql);
-        if spelled != sql {
-            tx.execute(
-                "UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = ?2",
-                [&spelled, &name],
-            )?;
-        }
+        tx.execute(
+            "UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = ?2 AND sql <> ?1",
+            [&sql, &name],
+        )?;
     }
     tx.pragma_update(None, "schema_version", version + 1)?;
     tx.pragma_update(None, "writable_schema", false)?;
@@ -1141,6 +1178,7 @@ fn migrations() -> Migrations<'static> {
             .enumerate()
             .map(|(i, sql)| match i {
                 SPELL_OUT_IN_LISTS => M::up_with_hook(sql, in_lists_spelled_out),
+                ENTRY_HASH_OPTIONAL => M::up_with_hook(sql, entry_hash_optional),
                 _ => M::up(sql),
             })
             .collect(),
