@@ -544,12 +544,62 @@ fn revoking_publishes_growing_signed_lists_tied_to_the_ledger() {
         reason.contains("list published with the change"),
         "{reason}"
     );
-    desk.tamper(&format!(
-        "UPDATE revocation_lists SET file = '{}'
+    // The second list is kept as what changed since the first: changing that breaks it too.
+    desk.tamper(
+        "UPDATE revocation_lists SET file = NULL
          WHERE sequence = (SELECT max(sequence) FROM revocation_lists)",
-        second.to_file()
-    ));
+    );
     assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    assert_eq!(
+        store::revocations::latest_list(desk.store.conn())
+            .unwrap()
+            .unwrap()
+            .file,
+        second.to_file()
+    );
+    let path = desk.path();
+    let kept = || -> Vec<rusqlite::types::Value> {
+        common::raw_connection(&path)
+            .query_row(
+                "SELECT base_sequence, prefix, added, removed, signature FROM revocation_lists
+                 WHERE sequence = (SELECT max(sequence) FROM revocation_lists)",
+                [],
+                |r| (0..5).map(|i| r.get(i)).collect(),
+            )
+            .unwrap()
+    };
+    let as_kept = kept();
+    assert!(!matches!(as_kept[0], rusqlite::types::Value::Null));
+    for edit in [
+        "added = x''",
+        "removed = zeroblob(16)",
+        "prefix = zeroblob(40)",
+        "signature = zeroblob(64)",
+        "base_sequence = base_sequence - 1",
+    ] {
+        desk.tamper(&format!(
+            "UPDATE revocation_lists SET {edit}
+             WHERE sequence = (SELECT max(sequence) FROM revocation_lists)"
+        ));
+        let (at, reason) = desk.broken();
+        assert_eq!(at, Some(4), "{edit}: {reason}");
+        assert!(
+            reason.contains("list published with the change"),
+            "{edit}: {reason}"
+        );
+        common::raw_connection(&path)
+            .execute(
+                "UPDATE revocation_lists SET base_sequence = ?1, prefix = ?2, added = ?3,
+                     removed = ?4, signature = ?5
+                 WHERE sequence = (SELECT max(sequence) FROM revocation_lists)",
+                rusqlite::params_from_iter(&as_kept),
+            )
+            .unwrap();
+        assert!(
+            matches!(desk.verify(), ChainReport::Intact { .. }),
+            "{edit}"
+        );
+    }
     desk.tamper("UPDATE revocations SET reason = 'innocent' WHERE reason = 'refunded'");
     assert_eq!(desk.broken().0, Some(3));
     desk.tamper("UPDATE revocations SET reason = 'refunded' WHERE reason = 'innocent'");
@@ -868,4 +918,61 @@ fn state_changes_follow_the_machine_and_the_list_follows_them() {
     desk.tamper("UPDATE licenses SET status = 'deleted'");
     desk.tamper("UPDATE ledger SET status = 'active' WHERE seq = 4");
     assert_eq!(desk.broken().0, Some(4));
+}
+
+/// Every list published is read back as it was published, though most are kept as what
+/// changed since the one before (and one in every 33 whole).
+#[test]
+fn lists_kept_as_changes_read_back_as_published() {
+    use license_desk::domain::license_status::StatusChange;
+    use std::collections::BTreeSet;
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let ids: Vec<LicenseId> = (0..6)
+        .map(|i| LicenseId(desk.issue(&signing, &format!("C{i}")).payload().license_id))
+        .collect();
+    let mut suspended = BTreeSet::new();
+    let mut published = Vec::new();
+    for step in 0..70u64 {
+        // Suspends and enables in an order that both adds serials and takes them off.
+        let id = ids[usize::try_from(step * 5 % 6).unwrap()];
+        let change = if suspended.insert(id) {
+            StatusChange::Suspend
+        } else {
+            suspended.remove(&id);
+            StatusChange::Enable
+        };
+        let at = NOW + i64::try_from(step).unwrap();
+        licensing::change_status(&mut desk.store, &signing, id, change, "", "ada", at).unwrap();
+        let list = store::revocations::latest_list(desk.store.conn())
+            .unwrap()
+            .unwrap();
+        let parsed = licensekey::SignedRevocationList::parse(&list.file).unwrap();
+        let named: BTreeSet<LicenseId> = parsed
+            .list()
+            .revoked
+            .iter()
+            .map(|u| LicenseId(*u))
+            .collect();
+        assert_eq!(named, suspended, "list after step {step}");
+        published.push((list.sequence, list.file));
+    }
+    for (sequence, file) in &published {
+        let read = store::revocations::list(desk.store.conn(), *sequence)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&read.file, file, "list {sequence}");
+    }
+    let whole: Vec<bool> = desk
+        .store
+        .conn()
+        .prepare("SELECT file IS NOT NULL FROM revocation_lists ORDER BY sequence")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<bool> = (0..70).map(|i| i % 33 == 0).collect();
+    assert_eq!(whole, expected);
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
 }

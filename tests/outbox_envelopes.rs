@@ -174,6 +174,7 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("desk.sqlite3");
     drop(Store::open(&path).unwrap());
+    lists_whole_again(&path);
     {
         // Back to schema 9 by hand: no clock column, bare per-desk numbers, no sync tables.
         let conn = common::raw_connection(&path);
@@ -298,6 +299,7 @@ fn a_revocation_list_waits_in_the_outbox_by_its_number_and_goes_out_whole() {
     assert_eq!(body["file"], latest.file.as_str());
     let before: Vec<String> = all_envelopes(&store);
     drop(store);
+    lists_whole_again(&path);
 
     // Back to schema 21: the rows held the whole lists.
     {
@@ -336,4 +338,42 @@ fn a_revocation_list_waits_in_the_outbox_by_its_number_and_goes_out_whole() {
             .all(|r| r.entity != "revocation_list" && !r.body.contains("file"))
     );
     assert_eq!(all_envelopes(&store), before);
+}
+
+/// Undoes schema 25 by hand: every revocation list kept whole again, and the columns of a
+/// list kept as changes gone.
+fn lists_whole_again(path: &std::path::Path) {
+    let store = Store::open(path).unwrap();
+    let sequences: Vec<u64> = store
+        .conn()
+        .prepare("SELECT sequence FROM revocation_lists")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let files: Vec<(u64, String)> = sequences
+        .into_iter()
+        .map(|sequence| {
+            let list = license_desk::store::revocations::list(store.conn(), sequence);
+            (sequence, list.unwrap().unwrap().file)
+        })
+        .collect();
+    drop(store);
+    let conn = common::raw_connection(path);
+    for (sequence, file) in files {
+        conn.execute(
+            "UPDATE revocation_lists SET file = ?2 WHERE sequence = ?1",
+            rusqlite::params![sequence, file],
+        )
+        .unwrap();
+    }
+    conn.execute_batch(
+        "ALTER TABLE revocation_lists DROP COLUMN base_sequence;
+         ALTER TABLE revocation_lists DROP COLUMN prefix;
+         ALTER TABLE revocation_lists DROP COLUMN added;
+         ALTER TABLE revocation_lists DROP COLUMN removed;
+         ALTER TABLE revocation_lists DROP COLUMN signature;",
+    )
+    .unwrap();
 }

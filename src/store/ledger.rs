@@ -633,7 +633,7 @@ pub fn verify(conn: &Connection, mut progress: impl FnMut(i64)) -> StoreResult<C
     let mut stmt = conn.prepare(&format!(
         "SELECT l.seq, l.format, l.action, l.license_id, l.payload_hash, l.entry_hash,
                 l.operator, l.recorded_at, l.account_id, l.status, l.note, {license},
-                r.reason AS reason, r.revoked_at AS revoked_at, rl.file AS list_file,
+                r.reason AS reason, r.revoked_at AS revoked_at, rl.sequence AS list_sequence,
                 d.file AS d_file, d.license_id AS d_license, d.machine_key AS d_key
          FROM ledger l
          LEFT JOIN licenses c ON l.action = 'issue' AND c.license_id = l.license_id
@@ -1074,8 +1074,8 @@ impl Walk<'_> {
         published: bool,
     ) -> StoreResult<Option<String>> {
         let id = entry.license_id;
-        let file = row.get::<_, Option<String>>("list_file")?;
-        match (published, file) {
+        let list = row.get::<_, Option<i64>>("list_sequence")?;
+        match (published, list) {
             (false, None) => Ok(None),
             (false, Some(_)) => Ok(Some(format!(
                 "a revocation list is tied to an entry about {id} that published none"
@@ -1083,11 +1083,16 @@ impl Walk<'_> {
             (true, None) => Ok(Some(format!(
                 "the revocation list published with the change to {id} is missing"
             ))),
-            (true, Some(file)) => {
+            (true, Some(sequence)) => {
                 self.lists += 1;
-                let bytes = licensekey::SignedRevocationList::parse(&file)
-                    .map(|l| l.to_bytes())
-                    .ok();
+                // A list kept as changes that no longer fit together was changed too.
+                let file = match super::revocations::file_of(self.conn, sequence) {
+                    Err(StoreError::Corrupt(_)) => None,
+                    other => other?,
+                };
+                let bytes = file
+                    .and_then(|file| licensekey::SignedRevocationList::parse(&file).ok())
+                    .map(|l| l.to_bytes());
                 if bytes.is_some_and(|b| artifact_hash(&b) == entry.payload_hash) {
                     Ok(None)
                 } else {

@@ -1058,6 +1058,18 @@ const MIGRATIONS: &[&str] = &[
     // along the chain when read. The column may be NULL from now on (the hook below rewrites
     // the table's text); every entry written before keeps its hash.
     "-- entry_hash NULL allowed: see `entry_hash_optional`",
+    // 25: a revocation list is kept as what changed since the list before it: the serials
+    // added and removed, its bytes before the serials and its signature (`base_sequence` names
+    // that list), and whole (`file`, which may be NULL from now on) once every 32 lists
+    // (`store::revocations`). Lists kept before stay whole.
+    r#"
+    ALTER TABLE revocation_lists ADD COLUMN base_sequence INTEGER
+        CHECK (base_sequence < sequence);
+    ALTER TABLE revocation_lists ADD COLUMN prefix BLOB;
+    ALTER TABLE revocation_lists ADD COLUMN added BLOB CHECK (length(added) % 16 = 0);
+    ALTER TABLE revocation_lists ADD COLUMN removed BLOB CHECK (length(removed) % 16 = 0);
+    ALTER TABLE revocation_lists ADD COLUMN signature BLOB CHECK (length(signature) = 64);
+    "#,
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].
@@ -1065,6 +1077,9 @@ const SPELL_OUT_IN_LISTS: usize = 17;
 
 /// The migration (by index) whose SQL is followed by [`entry_hash_optional`].
 const ENTRY_HASH_OPTIONAL: usize = 23;
+
+/// The migration (by index) whose SQL is followed by [`list_file_optional`].
+const LIST_FILE_OPTIONAL: usize = 24;
 
 /// Rewrites each table's CHECK constraints from value lists to comparisons (migration 18),
 /// the way SQLite documents for changing a CHECK constraint (ALTER TABLE, "making other
@@ -1084,22 +1099,50 @@ fn in_lists_spelled_out(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::H
     rewrite_tables(tx, rewritten)
 }
 
-/// Lets `ledger.entry_hash` be NULL (migration 24), the way [`in_lists_spelled_out`] changes
-/// a table: dropping a NOT NULL constraint leaves every stored row valid.
+/// Lets `ledger.entry_hash` be NULL (migration 24).
 fn entry_hash_optional(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
-    const WAS: &str = "entry_hash    BLOB NOT NULL CHECK (length(entry_hash) = 32)";
-    const NOW: &str = "entry_hash    BLOB CHECK (entry_hash IS NULL OR length(entry_hash) = 32)";
+    column_rewritten(
+        tx,
+        "ledger",
+        "entry_hash    BLOB NOT NULL CHECK (length(entry_hash) = 32)",
+        "entry_hash    BLOB CHECK (entry_hash IS NULL OR length(entry_hash) = 32)",
+    )
+}
+
+/// Lets `revocation_lists.file` be NULL (migration 25).
+fn list_file_optional(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    column_rewritten(
+        tx,
+        "revocation_lists",
+        "file        TEXT NOT NULL,",
+        "file        TEXT,",
+    )
+}
+
+/// Rewrites one column of `table` from `was` to `now` the way [`in_lists_spelled_out`]
+/// changes a table: only for a change that leaves every stored row valid (dropping a NOT NULL
+/// constraint). A table whose text holds `now` already is left as it is; one whose text does
+/// not hold `was` exactly once fails the migration.
+fn column_rewritten(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    was: &str,
+    now: &str,
+) -> rusqlite_migration::HookResult {
     let sql: String = tx.query_row(
-        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'ledger'",
-        [],
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [table],
         |r| r.get(0),
     )?;
-    if sql.matches(WAS).count() != 1 {
-        return Err(rusqlite_migration::HookError::Hook(
-            "the ledger table is not as schema 23 left it".into(),
-        ));
+    if sql.contains(now) && !sql.contains(was) {
+        return Ok(());
     }
-    rewrite_tables(tx, vec![("ledger".into(), sql.replace(WAS, NOW))])
+    if sql.matches(was).count() != 1 {
+        return Err(rusqlite_migration::HookError::Hook(format!(
+            "the {table} table is not as the schema before left it"
+        )));
+    }
+    rewrite_tables(tx, vec![(table.into(), sql.replace(was, now))])
 }
 
 /// Replaces the text of each table `(name, sql)` in `sqlite_schema` and moves the schema
@@ -1179,6 +1222,7 @@ fn migrations() -> Migrations<'static> {
             .map(|(i, sql)| match i {
                 SPELL_OUT_IN_LISTS => M::up_with_hook(sql, in_lists_spelled_out),
                 ENTRY_HASH_OPTIONAL => M::up_with_hook(sql, entry_hash_optional),
+                LIST_FILE_OPTIONAL => M::up_with_hook(sql, list_file_optional),
                 _ => M::up(sql),
             })
             .collect(),

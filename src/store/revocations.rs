@@ -1,5 +1,10 @@
 //! Revocations and the signed revocation lists published from them. Each list is tied to the
 //! ledger entry of the revocation that published it.
+//!
+//! Each list names every license revoked when it was published, so keeping every list whole
+//! would grow with the square of the revocations. A list is kept as what changed since the
+//! list before it (the serials added and removed, its header and its signature), and whole
+//! once every [`WHOLE_EVERY`] lists; reading one puts its bytes together again.
 
 use super::outbox::{self, Change, RevocationListRecord};
 use super::sql::SqlKeyId;
@@ -77,21 +82,48 @@ pub struct StoredList {
     pub ledger_seq: Option<i64>,
 }
 
-/// Keeps a published list, tied to the ledger entry that published it.
+/// A list is kept whole when the lists kept as changes since the last whole one reach this
+/// many (so reading one puts at most this many changes together).
+pub const WHOLE_EVERY: usize = 32;
+
+/// Length of a list's signature, at the end of its bytes.
+const SIGNATURE_LEN: usize = 64;
+
+/// Length of one serial (a license id) on a list.
+const ID_LEN: usize = 16;
+
+/// Keeps a published list, tied to the ledger entry that published it: as what changed since
+/// the list before it, or whole (the first, every [`WHOLE_EVERY`]th, and one whose bytes
+/// would not come back the same from its changes).
 pub fn save_list(tx: &Transaction<'_>, list: &StoredList, now: i64) -> StoreResult<()> {
     let sequence = i64::try_from(list.sequence)
         .map_err(|_| StoreError::Corrupt(format!("sequence {} is too large", list.sequence)))?;
+    let delta = match previous_list(tx, sequence)? {
+        Some((base, chain)) if chain < WHOLE_EVERY => Delta::of(tx, base, &list.file)?,
+        _ => None,
+    };
     tx.execute(
-        "INSERT INTO revocation_lists (sequence, key_id, issued_at, file, ledger_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO revocation_lists (sequence, key_id, issued_at, file, ledger_seq,
+                                       base_sequence, prefix, added, removed, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             sequence,
             SqlKeyId(list.key_id),
             list.issued_at,
-            list.file,
-            list.ledger_seq
+            delta.is_none().then_some(&list.file),
+            list.ledger_seq,
+            delta.as_ref().map(|d| d.base),
+            delta.as_ref().map(|d| &d.prefix),
+            delta.as_ref().map(|d| &d.added),
+            delta.as_ref().map(|d| &d.removed),
+            delta.as_ref().map(|d| &d.signature),
         ],
     )?;
+    if delta.is_some() && file_of(tx, sequence)?.as_deref() != Some(list.file.as_str()) {
+        return Err(StoreError::Corrupt(format!(
+            "revocation list {sequence} does not come back the same from what changed"
+        )));
+    }
     // The outbox holds the list by its number: the list itself is read when it is pushed,
     // so a desk that never syncs does not keep every list twice.
     outbox::record(
@@ -123,21 +155,236 @@ fn one_list(
     which: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Option<StoredList>> {
-    let sql = format!(
-        "SELECT sequence, key_id, issued_at, file, ledger_seq FROM revocation_lists {which}"
-    );
-    Ok(conn
+    let sql =
+        format!("SELECT sequence, key_id, issued_at, ledger_seq FROM revocation_lists {which}");
+    let Some((sequence, key_id, issued_at, ledger_seq)) = conn
         .prepare_cached(&sql)?
         .query_row(params, |r| {
-            Ok(StoredList {
-                sequence: r.get(0)?,
-                key_id: r.get::<_, SqlKeyId>(1)?.0,
-                issued_at: r.get(2)?,
-                file: r.get(3)?,
-                ledger_seq: r.get(4)?,
-            })
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, SqlKeyId>(1)?.0,
+                r.get(2)?,
+                r.get(3)?,
+            ))
         })
-        .optional()?)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let file = file_of(conn, sequence)?
+        .ok_or_else(|| StoreError::Corrupt(format!("revocation list {sequence} is gone")))?;
+    Ok(Some(StoredList {
+        sequence: sequence.unsigned_abs(),
+        key_id,
+        issued_at,
+        file,
+        ledger_seq,
+    }))
+}
+
+/// The armored file of list `sequence` (None when there is no such list), put together from
+/// the whole list it was kept against and what changed since.
+pub fn file_of(conn: &Connection, sequence: i64) -> StoreResult<Option<String>> {
+    let mut changes = Vec::new();
+    let mut at = sequence;
+    let whole = loop {
+        let Some(kept) = Kept::read(conn, at)? else {
+            return if changes.is_empty() {
+                Ok(None)
+            } else {
+                Err(corrupt(at, "the list it was kept against is gone"))
+            };
+        };
+        match kept {
+            Kept::Whole(file) => break file,
+            Kept::Changed(delta) => {
+                at = delta.base;
+                changes.push(delta);
+                if changes.len() > WHOLE_EVERY {
+                    return Err(corrupt(
+                        sequence,
+                        "too many lists kept as changes before it",
+                    ));
+                }
+            }
+        }
+    };
+    let Some(last) = changes.first() else {
+        return Ok(Some(whole));
+    };
+    let mut ids = ids_of(&whole).ok_or_else(|| corrupt(at, "the whole list is malformed"))?;
+    for delta in changes.iter().rev() {
+        ids = delta
+            .apply(&ids)
+            .ok_or_else(|| corrupt(sequence, "its changes are malformed"))?;
+    }
+    let mut bytes = last.prefix.clone();
+    ids.iter().for_each(|id| bytes.extend_from_slice(id));
+    bytes.extend_from_slice(&last.signature);
+    licensekey::SignedRevocationList::from_bytes(&bytes)
+        .map(|list| Some(list.to_file()))
+        .map_err(|e| corrupt(sequence, &e.to_string()))
+}
+
+fn corrupt(sequence: i64, why: &str) -> StoreError {
+    StoreError::Corrupt(format!("revocation list {sequence}: {why}"))
+}
+
+/// The newest list before `sequence` and how many lists before it are kept as changes since
+/// the last whole one.
+fn previous_list(conn: &Connection, sequence: i64) -> StoreResult<Option<(i64, usize)>> {
+    let Some(base): Option<i64> = conn
+        .prepare_cached("SELECT max(sequence) FROM revocation_lists WHERE sequence < ?1")?
+        .query_row([sequence], |r| r.get(0))?
+    else {
+        return Ok(None);
+    };
+    let mut chain = 0;
+    let mut at = base;
+    while let Some(Kept::Changed(delta)) = Kept::read(conn, at)? {
+        chain += 1;
+        at = delta.base;
+        if chain >= WHOLE_EVERY {
+            break;
+        }
+    }
+    Ok(Some((base, chain)))
+}
+
+/// A list as stored: whole, or as what changed since another.
+enum Kept {
+    Whole(String),
+    Changed(Delta),
+}
+
+impl Kept {
+    fn read(conn: &Connection, sequence: i64) -> StoreResult<Option<Kept>> {
+        let row = conn
+            .prepare_cached(
+                "SELECT file, base_sequence, prefix, added, removed, signature
+                 FROM revocation_lists WHERE sequence = ?1",
+            )?
+            .query_row([sequence], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                    r.get::<_, Option<Vec<u8>>>(3)?,
+                    r.get::<_, Option<Vec<u8>>>(4)?,
+                    r.get::<_, Option<Vec<u8>>>(5)?,
+                ))
+            })
+            .optional()?;
+        Ok(match row {
+            None => None,
+            Some((Some(file), None, None, None, None, None)) => Some(Kept::Whole(file)),
+            Some((None, Some(base), Some(prefix), Some(added), Some(removed), Some(signature)))
+                if base < sequence =>
+            {
+                Some(Kept::Changed(Delta {
+                    base,
+                    prefix,
+                    added,
+                    removed,
+                    signature,
+                }))
+            }
+            Some(_) => return Err(corrupt(sequence, "it is kept neither whole nor as changes")),
+        })
+    }
+}
+
+/// A list as what changed since list `base`: its bytes before the serials, the serials added
+/// and removed (16 bytes each, ascending), and its signature.
+struct Delta {
+    base: i64,
+    prefix: Vec<u8>,
+    added: Vec<u8>,
+    removed: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl Delta {
+    /// `file` as what changed since list `base`; None when it is better kept whole (a list
+    /// revoking keys, or one that does not parse).
+    fn of(conn: &Connection, base: i64, file: &str) -> StoreResult<Option<Delta>> {
+        let Ok(list) = licensekey::SignedRevocationList::parse(file) else {
+            return Ok(None);
+        };
+        if !list.list().revoked_keys.is_empty() {
+            return Ok(None);
+        }
+        let Some(before) = file_of(conn, base)?.as_deref().and_then(ids_of) else {
+            return Ok(None);
+        };
+        let bytes = list.to_bytes();
+        let ids: Vec<[u8; ID_LEN]> = list
+            .list()
+            .revoked
+            .iter()
+            .map(|id| *id.as_bytes())
+            .collect();
+        let Some(prefix_len) = bytes.len().checked_sub(SIGNATURE_LEN + ID_LEN * ids.len()) else {
+            return Ok(None);
+        };
+        let missing_from = |from: &[[u8; ID_LEN]], these: &[[u8; ID_LEN]]| -> Vec<u8> {
+            these
+                .iter()
+                .filter(|id| from.binary_search(id).is_err())
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let (added, removed) = (missing_from(&before, &ids), missing_from(&ids, &before));
+        Ok(Some(Delta {
+            base,
+            prefix: bytes[..prefix_len].to_vec(),
+            added,
+            removed,
+            signature: bytes[bytes.len() - SIGNATURE_LEN..].to_vec(),
+        }))
+    }
+
+    /// The serials of the list after these changes to `before` (ascending); None when the
+    /// changes do not fit it.
+    fn apply(&self, before: &[[u8; ID_LEN]]) -> Option<Vec<[u8; ID_LEN]>> {
+        let split = |bytes: &[u8]| -> Option<Vec<[u8; ID_LEN]>> {
+            let chunks = bytes.chunks_exact(ID_LEN);
+            if !chunks.remainder().is_empty() {
+                return None;
+            }
+            chunks.map(|c| c.try_into().ok()).collect()
+        };
+        let removed = split(&self.removed)?;
+        let added = split(&self.added)?;
+        let mut kept = Vec::with_capacity(before.len() + added.len());
+        let mut gone = removed.iter().peekable();
+        for id in before {
+            if gone.peek() == Some(&id) {
+                gone.next();
+            } else {
+                kept.push(*id);
+            }
+        }
+        if gone.next().is_some() {
+            return None;
+        }
+        kept.extend(added);
+        kept.sort_unstable();
+        Some(kept)
+    }
+}
+
+/// The serials a whole list names, ascending.
+fn ids_of(file: &str) -> Option<Vec<[u8; ID_LEN]>> {
+    let list = licensekey::SignedRevocationList::parse(file).ok()?;
+    Some(
+        list.list()
+            .revoked
+            .iter()
+            .map(|id| *id.as_bytes())
+            .collect(),
+    )
 }
 
 impl StoredList {

@@ -422,7 +422,13 @@ impl SignedRevocationList {
     pub fn parse(text: &str) -> Result<Self> {
         check_len(text, MAX_REVOCATION_TEXT_LEN, "revocation list")?;
         let blob = armor::decode(REVOCATION_LABEL, text)?;
-        let (body, signature) = signature::split(&blob)?;
+        Self::from_bytes(&blob)
+    }
+
+    /// Parses `list bytes || signature` (what [`Self::to_bytes`] gives) without checking the
+    /// signature.
+    pub fn from_bytes(blob: &[u8]) -> Result<Self> {
+        let (body, signature) = signature::split(blob)?;
         Ok(Self {
             list: RevocationList::decode(body)?,
             list_bytes: body.to_vec(),

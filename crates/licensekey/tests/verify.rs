@@ -445,6 +445,10 @@ fn revocation_lists() {
     )
     .unwrap();
     let text = signed.to_file();
+    let bytes = signed.to_bytes();
+    assert_eq!(SignedRevocationList::from_bytes(&bytes).unwrap(), signed);
+    assert!(SignedRevocationList::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    assert!(SignedRevocationList::from_bytes(&bytes[16..]).is_err());
     let now = T0 + DAY;
     let accepted = verify_revocation_list(
         &text,
