@@ -220,10 +220,11 @@ fn previous_schema_copy(current: &Path, dest: &Path) {
     tx.execute(
         "INSERT INTO main.licenses (seq, license_id, key_id, account_id, product, kind, customer,
              cluster, ip, capacity_tb, seats, issued_at, expires_at, status, artifact)
-         SELECT l.seq, l.license_id, l.key_id, l.account_id, p.name, l.kind, c.name, l.cluster,
+         SELECT l.seq, l.license_id, k.key_id, l.account_id, p.name, l.kind, c.name, l.cluster,
              l.ip, l.capacity_tb, l.seats, l.issued_at, l.expires_at, l.status, x''
          FROM src.licenses l JOIN src.license_names p ON p.id = l.product_id
-             JOIN src.license_names c ON c.id = l.customer_id",
+             JOIN src.license_names c ON c.id = l.customer_id
+             JOIN src.license_keys k ON k.id = l.key_ref",
         [],
     )
     .unwrap();

@@ -333,10 +333,8 @@ fn every_column_of_an_issued_license_is_covered() {
         ("capacity_tb = 99", "was changed after it was issued"),
         ("issued_at = 1", "was changed after it was issued"),
         ("grace_days = 99", "was changed after it was issued"),
-        (
-            "features = 'snapshots,unlimited'",
-            "was changed after it was issued",
-        ),
+        ("features_id = NULL", "was changed after it was issued"),
+        ("key_ref = key_ref + 1", "was changed after it was issued"),
         (
             "signature = zeroblob(64)",
             "was changed after it was issued",
@@ -361,6 +359,27 @@ fn every_column_of_an_issued_license_is_covered() {
         assert!(
             reason.contains(&license.payload().license_id.to_string()),
             "{edit}: names the license: {reason}"
+        );
+    }
+    // A features list or key id all licenses share, edited where it is kept once: the first
+    // license naming it is found changed.
+    for edit in [
+        "UPDATE license_features SET features = 'snapshots,unlimited'",
+        "UPDATE license_keys SET key_id = zeroblob(8)",
+    ] {
+        let mut desk = Desk::new();
+        let signing = desk.key("main");
+        let first = desk.issue(&signing, "A");
+        desk.issue(&signing, "B");
+        desk.tamper(edit);
+        let (at, reason) = desk.broken();
+        assert_eq!(at, Some(1), "{edit}: {reason}");
+        assert!(
+            reason.contains(&format!(
+                "license {} was changed after it was issued",
+                first.payload().license_id
+            )),
+            "{edit}: {reason}"
         );
     }
     // A ledger entry edited while the license stays as issued is named as the entry.
@@ -471,12 +490,12 @@ fn licenses_and_revocations_outside_the_ledger_are_noticed() {
     desk.issue(&signing, "A");
     // A license row copied in without a ledger entry.
     desk.tamper(
-        "INSERT INTO licenses (license_id, key_id, account_id, product_id, kind, customer_id,
+        "INSERT INTO licenses (license_id, key_ref, account_id, product_id, kind, customer_id,
              cluster, ip, capacity_tb, seats, issued_at, expires_at, status, listed, grace_days,
-             features, signature)
-         SELECT randomblob(16), key_id, account_id, product_id, kind, customer_id, cluster, ip,
-                capacity_tb, seats, issued_at, expires_at, status, listed, grace_days, features,
-                signature FROM licenses",
+             features_id, signature)
+         SELECT randomblob(16), key_ref, account_id, product_id, kind, customer_id, cluster, ip,
+                capacity_tb, seats, issued_at, expires_at, status, listed, grace_days,
+                features_id, signature FROM licenses",
     );
     let (at, reason) = desk.broken();
     assert_eq!(at, None);

@@ -174,7 +174,7 @@ fn the_migration_stamps_old_rows_in_order_and_qualifies_per_desk_ids() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("desk.sqlite3");
     drop(Store::open(&path).unwrap());
-    lists_whole_again(&path);
+    back_to_schema_24(&path);
     {
         // Back to schema 9 by hand: no clock column, bare per-desk numbers, no sync tables.
         let conn = common::raw_connection(&path);
@@ -299,7 +299,7 @@ fn a_revocation_list_waits_in_the_outbox_by_its_number_and_goes_out_whole() {
     assert_eq!(body["file"], latest.file.as_str());
     let before: Vec<String> = all_envelopes(&store);
     drop(store);
-    lists_whole_again(&path);
+    back_to_schema_24(&path);
 
     // Back to schema 21: the rows held the whole lists.
     {
@@ -340,9 +340,9 @@ fn a_revocation_list_waits_in_the_outbox_by_its_number_and_goes_out_whole() {
     assert_eq!(all_envelopes(&store), before);
 }
 
-/// Undoes schema 25 by hand: every revocation list kept whole again, and the columns of a
-/// list kept as changes gone.
-fn lists_whole_again(path: &std::path::Path) {
+/// Undoes schemas 26 and 25 by hand: each license's features and key id in its row again, and
+/// every revocation list kept whole again.
+fn back_to_schema_24(path: &std::path::Path) {
     let store = Store::open(path).unwrap();
     let sequences: Vec<u64> = store
         .conn()
@@ -369,7 +369,16 @@ fn lists_whole_again(path: &std::path::Path) {
         .unwrap();
     }
     conn.execute_batch(
-        "ALTER TABLE revocation_lists DROP COLUMN base_sequence;
+        "ALTER TABLE licenses ADD COLUMN features TEXT;
+         ALTER TABLE licenses ADD COLUMN key_id BLOB;
+         UPDATE licenses SET
+             features = (SELECT features FROM license_features WHERE id = features_id),
+             key_id = (SELECT key_id FROM license_keys WHERE id = key_ref);
+         ALTER TABLE licenses DROP COLUMN features_id;
+         ALTER TABLE licenses DROP COLUMN key_ref;
+         DROP TABLE license_features;
+         DROP TABLE license_keys;
+         ALTER TABLE revocation_lists DROP COLUMN base_sequence;
          ALTER TABLE revocation_lists DROP COLUMN prefix;
          ALTER TABLE revocation_lists DROP COLUMN added;
          ALTER TABLE revocation_lists DROP COLUMN removed;

@@ -122,14 +122,20 @@ const COLUMNS: [(&str, &str); 22] = [
     ("kind", "l.kind"),
     ("cluster", "l.cluster"),
     ("ip", "l.ip"),
-    ("key_id", "l.key_id"),
+    (
+        "key_id",
+        "(SELECT lk.key_id FROM license_keys lk WHERE lk.id = l.key_ref)",
+    ),
     ("capacity_tb", "l.capacity_tb"),
     ("seats", "l.seats"),
     ("issued_at", "l.issued_at"),
     ("not_before", "l.not_before"),
     ("support_until", "l.support_until"),
     ("grace_days", "l.grace_days"),
-    ("features", "l.features"),
+    (
+        "features",
+        "(SELECT lf.features FROM license_features lf WHERE lf.id = l.features_id)",
+    ),
     ("signature", "l.signature"),
     ("artifact", "l.artifact"),
 ];
@@ -272,13 +278,37 @@ fn reconstruct(row: &LicenseRow, rest: &Rest, signature: &[u8; 64]) -> Result<Ve
 /// join the names' trigram search when [`Names::index_new`] runs, once per transaction: an
 /// FTS5 table flushes its pending terms at every statement that touches it, so one insert per
 /// name (a trigger) made a bulk issue of new customers write and merge a segment per license.
+/// The features and signing key ids licenses share are kept once the same way (without a
+/// search).
 #[derive(Debug, Default)]
 pub struct Names {
     seen: HashMap<String, i64>,
     added: Vec<i64>,
+    features: HashMap<String, i64>,
+    keys: HashMap<KeyId, i64>,
 }
 
 impl Names {
+    /// The id of a features list in `license_features`, adding it when new.
+    fn features_id(&mut self, tx: &Transaction<'_>, features: &str) -> StoreResult<i64> {
+        if let Some(id) = self.features.get(features) {
+            return Ok(*id);
+        }
+        let id = shared_value(tx, "license_features", "features", &features)?;
+        self.features.insert(features.to_string(), id);
+        Ok(id)
+    }
+
+    /// The id of a signing key id in `license_keys`, adding it when new.
+    fn key_ref(&mut self, tx: &Transaction<'_>, key: KeyId) -> StoreResult<i64> {
+        if let Some(id) = self.keys.get(&key) {
+            return Ok(*id);
+        }
+        let id = shared_value(tx, "license_keys", "key_id", &SqlKeyId(key))?;
+        self.keys.insert(key, id);
+        Ok(id)
+    }
+
     /// The id of `name`, adding it when new.
     pub fn id(&mut self, tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
         if let Some(id) = self.seen.get(name) {
@@ -413,6 +443,7 @@ pub fn insert_prepared(
     let p = prepared.license.payload();
     let product = names.id(tx, &p.product)?;
     let customer = names.id(tx, &p.customer)?;
+    let key_ref = names.key_ref(tx, p.key_id)?;
     let (rest, signature, artifact) = match &prepared.rest {
         Some(rest) => (rest.clone(), Some(&prepared.license.signature()[..]), None),
         None => (
@@ -426,10 +457,14 @@ pub fn insert_prepared(
             Some(&prepared.bytes[..]),
         ),
     };
+    let features_id = match &rest.features {
+        Some(features) => Some(names.features_id(tx, features)?),
+        None => None,
+    };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO licenses (license_id, account_id, status, expires_at, order_months, listed,
-             product_id, customer_id, kind, cluster, ip, key_id, capacity_tb, seats, issued_at,
-             not_before, support_until, grace_days, features, signature, artifact)
+             product_id, customer_id, kind, cluster, ip, key_ref, capacity_tb, seats, issued_at,
+             not_before, support_until, grace_days, features_id, signature, artifact)
          VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
              ?17, ?18, ?19, ?20)",
     )?;
@@ -444,14 +479,14 @@ pub fn insert_prepared(
         p.kind.name(),
         p.binding.cluster.map(|c| c.as_bytes().to_vec()),
         p.binding.ip.map(|ip| ip.to_string()),
-        SqlKeyId(p.key_id),
+        key_ref,
         i64::from(p.capacity_tb),
         i64::from(p.seats),
         p.issued_at,
         rest.not_before,
         rest.support_until,
         rest.grace_days,
-        rest.features,
+        features_id,
         signature,
         artifact,
     ])?;
@@ -460,6 +495,26 @@ pub fn insert_prepared(
         index_search(tx, seq, LicenseId(p.license_id), p.binding.ip)?;
     }
     Ok(seq)
+}
+
+/// The id of `value` in `table` (a table of values licenses share, `id` and `column`), adding
+/// it when new.
+fn shared_value(
+    tx: &Transaction<'_>,
+    table: &str,
+    column: &str,
+    value: &dyn rusqlite::ToSql,
+) -> StoreResult<i64> {
+    let found: Option<i64> = tx
+        .prepare_cached(&format!("SELECT id FROM {table} WHERE {column} = ?1"))?
+        .query_row([value], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    tx.prepare_cached(&format!("INSERT INTO {table} ({column}) VALUES (?1)"))?
+        .execute([value])?;
+    Ok(tx.last_insert_rowid())
 }
 
 /// Adds one listed license to the trigram search of ids and IP addresses.

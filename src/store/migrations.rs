@@ -1070,6 +1070,30 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE revocation_lists ADD COLUMN removed BLOB CHECK (length(removed) % 16 = 0);
     ALTER TABLE revocation_lists ADD COLUMN signature BLOB CHECK (length(signature) = 64);
     "#,
+    // 26: the features and signing key id of a license are kept once for all licenses that
+    // share them (`license_features`, `license_keys`: a few rows each, never removed) and
+    // named by number in the row (`features_id`, `key_ref`), like the product and customer
+    // names (schema 8): 23 bytes a license fewer.
+    r#"
+    CREATE TABLE license_features (
+        id        INTEGER PRIMARY KEY,
+        features  TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE license_keys (
+        id      INTEGER PRIMARY KEY,
+        key_id  BLOB NOT NULL UNIQUE CHECK (length(key_id) = 8)
+    );
+    INSERT INTO license_features (features)
+        SELECT DISTINCT features FROM licenses WHERE features IS NOT NULL ORDER BY features;
+    INSERT INTO license_keys (key_id) SELECT DISTINCT key_id FROM licenses ORDER BY key_id;
+    ALTER TABLE licenses ADD COLUMN features_id INTEGER;
+    ALTER TABLE licenses ADD COLUMN key_ref INTEGER;
+    UPDATE licenses SET
+        features_id = (SELECT f.id FROM license_features f WHERE f.features = licenses.features),
+        key_ref = (SELECT k.id FROM license_keys k WHERE k.key_id = licenses.key_id);
+    ALTER TABLE licenses DROP COLUMN features;
+    ALTER TABLE licenses DROP COLUMN key_id;
+    "#,
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].
