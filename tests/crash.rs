@@ -220,7 +220,9 @@ fn previous_schema_copy(current: &Path, dest: &Path) {
     tx.execute(
         "INSERT INTO main.licenses (seq, license_id, key_id, account_id, product, kind, customer,
              cluster, ip, capacity_tb, seats, issued_at, expires_at, status, artifact)
-         SELECT l.seq, l.license_id, k.key_id, l.account_id, p.name, l.kind, c.name, l.cluster,
+         SELECT l.seq, l.license_id, k.key_id,
+             (SELECT a.id FROM src.accounts a WHERE a.seq = l.account_seq), p.name, l.kind, c.name,
+             l.cluster,
              l.ip, l.capacity_tb, l.seats, l.issued_at, l.expires_at, l.status, x''
          FROM src.licenses l JOIN src.license_names p ON p.id = l.product_id
              JOIN src.license_names c ON c.id = l.customer_id
@@ -252,7 +254,8 @@ fn previous_schema_copy(current: &Path, dest: &Path) {
         "INSERT INTO main.ledger (seq, format, action, license_id, payload_hash, entry_hash,
              operator, recorded_at, account_id, status, note)
          SELECT l.seq, l.format, l.action, l.license_id, COALESCE(l.payload_hash, zeroblob(32)),
-             COALESCE(l.entry_hash, zeroblob(32)), l.operator, l.recorded_at, l.account_id,
+             COALESCE(l.entry_hash, zeroblob(32)), l.operator, l.recorded_at,
+             (SELECT a.account_id FROM src.ledger_accounts a WHERE a.id = l.account_ref),
              l.status, l.note
          FROM src.ledger l",
         [],

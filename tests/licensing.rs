@@ -448,15 +448,19 @@ fn moving_a_license_to_another_account_is_noticed() {
     .unwrap();
     assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
     let conn = common::raw_connection(&desk.path());
-    conn.execute("UPDATE licenses SET account_id = ?1", [other.id])
-        .unwrap();
+    let seq_of = "(SELECT seq FROM accounts WHERE id = ?1)";
+    conn.execute(
+        &format!("UPDATE licenses SET account_seq = {seq_of}"),
+        [other.id],
+    )
+    .unwrap();
     let (at, reason) = desk.broken();
     assert_eq!(at, None);
     assert!(
         reason.contains("was moved to another account without a ledger entry"),
         "{reason}"
     );
-    conn.execute("UPDATE licenses SET account_id = NULL", [])
+    conn.execute("UPDATE licenses SET account_seq = NULL", [])
         .unwrap();
     assert!(
         desk.broken().1.contains("moved to another account"),
@@ -464,8 +468,11 @@ fn moving_a_license_to_another_account_is_noticed() {
     );
 
     // Moved through the service, the same change is recorded and checks out.
-    conn.execute("UPDATE licenses SET account_id = ?1", [acme.id])
-        .unwrap();
+    conn.execute(
+        &format!("UPDATE licenses SET account_seq = {seq_of}"),
+        [acme.id],
+    )
+    .unwrap();
     assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
     let id = store::licenses::recent(desk.store.conn(), None, 0, 1).unwrap()[0].license_id;
     licensing::move_to_account(&mut desk.store, id, Some(other.id), "reseller", "ada", NOW)
@@ -490,10 +497,10 @@ fn licenses_and_revocations_outside_the_ledger_are_noticed() {
     desk.issue(&signing, "A");
     // A license row copied in without a ledger entry.
     desk.tamper(
-        "INSERT INTO licenses (license_id, key_ref, account_id, product_id, kind, customer_id,
+        "INSERT INTO licenses (license_id, key_ref, account_seq, product_id, kind, customer_id,
              cluster, ip, capacity_tb, seats, issued_at, expires_at, status, listed, grace_days,
              features_id, signature)
-         SELECT randomblob(16), key_ref, account_id, product_id, kind, customer_id, cluster, ip,
+         SELECT randomblob(16), key_ref, account_seq, product_id, kind, customer_id, cluster, ip,
                 capacity_tb, seats, issued_at, expires_at, status, listed, grace_days,
                 features_id, signature FROM licenses",
     );
@@ -994,4 +1001,50 @@ fn lists_kept_as_changes_read_back_as_published() {
     let expected: Vec<bool> = (0..70).map(|i| i % 33 == 0).collect();
     assert_eq!(whole, expected);
     assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+}
+
+/// A ledger entry names its account by number: each account is kept once, every entry reads
+/// back with its account, and an entry pointed at another account is found changed.
+#[test]
+fn ledger_entries_name_their_accounts_by_number() {
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let acme = license_desk::services::accounts::create(&mut desk.store, "Acme", NOW).unwrap();
+    let other = license_desk::services::accounts::create(&mut desk.store, "Other", NOW).unwrap();
+    for (customer, account) in [("Acme", acme.id), ("Other", other.id), ("Acme", acme.id)] {
+        licensing::issue(
+            &mut desk.store,
+            &signing,
+            &spec(customer),
+            Some(account),
+            "ada",
+            NOW,
+        )
+        .unwrap();
+    }
+    desk.issue(&signing, "Walk-in");
+    let conn = desk.store.conn();
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM ledger_accounts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 2);
+    let accounts: Vec<_> = ledger::page(conn, None, 0, 10)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|row| row.account_id)
+        .collect();
+    assert_eq!(
+        accounts,
+        [Some(acme.id), Some(other.id), Some(acme.id), None]
+    );
+    assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
+    desk.tamper("UPDATE ledger SET account_ref = 2 WHERE seq = 1");
+    assert_eq!(
+        desk.broken(),
+        (
+            Some(1),
+            "its contents were changed (hash does not match)".into()
+        )
+    );
 }

@@ -340,8 +340,9 @@ fn a_revocation_list_waits_in_the_outbox_by_its_number_and_goes_out_whole() {
     assert_eq!(all_envelopes(&store), before);
 }
 
-/// Undoes schemas 26 and 25 by hand: each license's features and key id in its row again, and
-/// every revocation list kept whole again.
+/// Undoes schemas 28 to 25 by hand: each ledger entry's and license's account id, and each
+/// license's features and key id, in its row again; every revocation list kept whole again;
+/// the names' search with column sizes.
 fn back_to_schema_24(path: &std::path::Path) {
     let store = Store::open(path).unwrap();
     let sequences: Vec<u64> = store
@@ -368,8 +369,41 @@ fn back_to_schema_24(path: &std::path::Path) {
         )
         .unwrap();
     }
+    // The account's row number loses its reference first: SQLite drops no column a foreign
+    // key names.
+    let version: i64 = conn
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA writable_schema = ON;
+         UPDATE sqlite_schema
+             SET sql = replace(sql, 'account_seq INTEGER REFERENCES accounts(seq)', 'account_seq INTEGER')
+             WHERE name = 'licenses';
+         PRAGMA writable_schema = OFF;
+         PRAGMA schema_version = {};",
+        version + 1
+    ))
+    .unwrap();
+    drop(conn);
+    let conn = common::raw_connection(path);
     conn.execute_batch(
-        "ALTER TABLE licenses ADD COLUMN features TEXT;
+        "ALTER TABLE ledger ADD COLUMN account_id BLOB;
+         UPDATE ledger SET account_id =
+             (SELECT account_id FROM ledger_accounts WHERE id = account_ref);
+         ALTER TABLE ledger DROP COLUMN account_ref;
+         DROP TABLE ledger_accounts;
+         DROP TABLE license_names_search;
+         CREATE VIRTUAL TABLE license_names_search USING fts5(
+             name, content = 'license_names', content_rowid = 'id', tokenize = 'trigram',
+             detail = 'none'
+         );
+         INSERT INTO license_names_search (license_names_search) VALUES ('rebuild');
+         ALTER TABLE licenses ADD COLUMN account_id BLOB REFERENCES accounts(id);
+         UPDATE licenses SET account_id = (SELECT id FROM accounts WHERE seq = account_seq);
+         DROP INDEX licenses_by_account;
+         ALTER TABLE licenses DROP COLUMN account_seq;
+         CREATE INDEX licenses_by_account ON licenses(account_id, seq);
+         ALTER TABLE licenses ADD COLUMN features TEXT;
          ALTER TABLE licenses ADD COLUMN key_id BLOB;
          UPDATE licenses SET
              features = (SELECT features FROM license_features WHERE id = features_id),

@@ -467,7 +467,8 @@ pub fn total(conn: &Connection) -> StoreResult<u64> {
 /// Number of licenses linked to an account.
 pub fn license_count(conn: &Connection, id: AccountId) -> StoreResult<u64> {
     Ok(conn.query_row(
-        "SELECT count(*) FROM licenses WHERE account_id = ?1",
+        "SELECT count(*) FROM licenses
+         WHERE account_seq = (SELECT seq FROM accounts WHERE id = ?1)",
         [id],
         |r| r.get(0),
     )?)

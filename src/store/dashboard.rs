@@ -41,7 +41,7 @@ pub fn active_expiring(conn: &Connection, from: i64, until: i64) -> StoreResult<
 /// Licenses linked to no account (a free-text customer only).
 pub fn unlinked_licenses(conn: &Connection) -> StoreResult<u64> {
     Ok(conn.query_row(
-        "SELECT count(*) FROM licenses WHERE account_id IS NULL",
+        "SELECT count(*) FROM licenses WHERE account_seq IS NULL",
         [],
         |r| r.get(0),
     )?)

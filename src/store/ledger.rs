@@ -30,7 +30,11 @@ pub struct LedgerRow {
     pub note: String,
 }
 
-const COLUMNS: &str = "seq, format, action, license_id, payload_hash, entry_hash, operator, recorded_at, account_id, status, note";
+/// The columns of an entry as [`from_row_stored`] reads them; the account is kept in
+/// `ledger_accounts`, once for every entry naming it.
+const COLUMNS: &str = "seq, format, action, license_id, payload_hash, entry_hash, operator, \
+    recorded_at, (SELECT la.account_id FROM ledger_accounts la WHERE la.id = account_ref) \
+    AS account_id, status, note";
 
 /// The note an issue entry carries when the license was issued from a request with a machine
 /// key: this prefix, then the key in lower-case hex. The machine is registered to the license.
@@ -352,9 +356,13 @@ fn append_entry(
         note: &note,
     };
     let hash = entry.hash().map_err(chain_error)?;
+    let account_ref = match account {
+        Some(account) => Some(account_ref(tx, account)?),
+        None => None,
+    };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO ledger (seq, format, action, license_id, payload_hash, entry_hash, operator,
-                             recorded_at, account_id, status, note)
+                             recorded_at, account_ref, status, note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let status = status.map(LicenseStatus::as_str);
@@ -367,7 +375,7 @@ fn append_entry(
         (with_outbox || seq % HASH_KEPT_EVERY == 0).then_some(Hash32(hash)),
         operator,
         recorded_at,
-        account,
+        account_ref,
         status,
         note
     ])?;
@@ -392,6 +400,21 @@ fn append_entry(
         )?;
     }
     Ok(Head { seq, hash })
+}
+
+/// The number `account` has in `ledger_accounts` (where an entry names it), adding it when
+/// an entry names it for the first time.
+fn account_ref(tx: &Transaction<'_>, account: AccountId) -> StoreResult<i64> {
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT id FROM ledger_accounts WHERE account_id = ?1")?
+        .query_row([account], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    tx.prepare_cached("INSERT INTO ledger_accounts (account_id) VALUES (?1)")?
+        .execute([account])?;
+    Ok(tx.last_insert_rowid())
 }
 
 /// Ends a batch of [`append_in_batch`] entries that began after `first` and ended at `last`:
@@ -632,7 +655,10 @@ struct Replayed {
 pub fn verify(conn: &Connection, mut progress: impl FnMut(i64)) -> StoreResult<ChainReport> {
     let mut stmt = conn.prepare(&format!(
         "SELECT l.seq, l.format, l.action, l.license_id, l.payload_hash, l.entry_hash,
-                l.operator, l.recorded_at, l.account_id, l.status, l.note, {license},
+                l.operator, l.recorded_at,
+                (SELECT la.account_id FROM ledger_accounts la WHERE la.id = l.account_ref)
+                    AS account_id,
+                l.status, l.note, {license},
                 r.reason AS reason, r.revoked_at AS revoked_at, rl.sequence AS list_sequence,
                 d.file AS d_file, d.license_id AS d_license, d.machine_key AS d_key
          FROM ledger l

@@ -419,17 +419,22 @@ impl ListQuery {
             }
         }
         if let Some(account) = f.account {
-            let id = Arg::Value(Value::Blob(account.as_bytes().to_vec()));
-            let p = arg(&mut args, id.clone());
-            terms.push(format!("+l.account_id = {p}"));
+            // An account that is not here has no licenses.
+            let seq = match super::licenses::account_seq(conn, account) {
+                Err(super::StoreError::NotFound { .. }) => -1,
+                found => found?,
+            };
+            let seq = Arg::Value(Value::Integer(seq));
+            let p = arg(&mut args, seq.clone());
+            terms.push(format!("+l.account_seq = {p}"));
             offer(probe(
                 conn,
-                "SELECT seq AS hit FROM licenses WHERE account_id = ?1",
-                &[id],
+                "SELECT seq AS hit FROM licenses WHERE account_seq = ?1",
+                &[seq],
             )?);
         }
         if f.unlinked {
-            terms.push("+l.account_id IS NULL".into());
+            terms.push("+l.account_seq IS NULL".into());
         }
         if !f.only.is_empty() {
             let ids: Vec<i64> = f
@@ -708,7 +713,8 @@ impl ListQuery {
                 "l.seq, l.license_id,
                  (SELECT ln.name FROM license_names ln WHERE ln.id = l.customer_id),
                  (SELECT ln.name FROM license_names ln WHERE ln.id = l.product_id),
-                 l.ip, l.kind, l.order_months, l.expires_at, l.status, l.account_id, {keys}"
+                 l.ip, l.kind, l.order_months, l.expires_at, l.status,
+                 (SELECT ac.id FROM accounts ac WHERE ac.seq = l.account_seq), {keys}"
             ),
             Shape::Keys => keys,
             Shape::Exists => "1".to_string(),

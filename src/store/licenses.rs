@@ -106,7 +106,10 @@ impl LicenseRow {
 const COLUMNS: [(&str, &str); 22] = [
     ("seq", "l.seq"),
     ("license_id", "l.license_id"),
-    ("account_id", "l.account_id"),
+    (
+        "account_id",
+        "(SELECT ac.id FROM accounts ac WHERE ac.seq = l.account_seq)",
+    ),
     ("status", "l.status"),
     ("expires_at", "l.expires_at"),
     ("order_months", "l.order_months"),
@@ -286,9 +289,28 @@ pub struct Names {
     added: Vec<i64>,
     features: HashMap<String, i64>,
     keys: HashMap<KeyId, i64>,
+    accounts: HashMap<AccountId, i64>,
 }
 
 impl Names {
+    /// The row number of an account (licenses name their account by it); an account that is
+    /// not here is refused.
+    fn account_seq(
+        &mut self,
+        tx: &Transaction<'_>,
+        account: Option<AccountId>,
+    ) -> StoreResult<Option<i64>> {
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        if let Some(seq) = self.accounts.get(&account) {
+            return Ok(Some(*seq));
+        }
+        let seq = account_seq(tx, account)?;
+        self.accounts.insert(account, seq);
+        Ok(Some(seq))
+    }
+
     /// The id of a features list in `license_features`, adding it when new.
     fn features_id(&mut self, tx: &Transaction<'_>, features: &str) -> StoreResult<i64> {
         if let Some(id) = self.features.get(features) {
@@ -444,6 +466,7 @@ pub fn insert_prepared(
     let product = names.id(tx, &p.product)?;
     let customer = names.id(tx, &p.customer)?;
     let key_ref = names.key_ref(tx, p.key_id)?;
+    let account_seq = names.account_seq(tx, account_id)?;
     let (rest, signature, artifact) = match &prepared.rest {
         Some(rest) => (rest.clone(), Some(&prepared.license.signature()[..]), None),
         None => (
@@ -462,7 +485,7 @@ pub fn insert_prepared(
         None => None,
     };
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO licenses (license_id, account_id, status, expires_at, order_months, listed,
+        "INSERT INTO licenses (license_id, account_seq, status, expires_at, order_months, listed,
              product_id, customer_id, kind, cluster, ip, key_ref, capacity_tb, seats, issued_at,
              not_before, support_until, grace_days, features_id, signature, artifact)
          VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
@@ -470,7 +493,7 @@ pub fn insert_prepared(
     )?;
     stmt.execute(params![
         LicenseId(p.license_id),
-        account_id,
+        account_seq,
         p.expires_at,
         order_months,
         listed.then_some(1),
@@ -495,6 +518,17 @@ pub fn insert_prepared(
         index_search(tx, seq, LicenseId(p.license_id), p.binding.ip)?;
     }
     Ok(seq)
+}
+
+/// The row number of `account`, which licenses name it by; NotFound when it is not here.
+pub(super) fn account_seq(conn: &Connection, account: AccountId) -> StoreResult<i64> {
+    conn.prepare_cached("SELECT seq FROM accounts WHERE id = ?1")?
+        .query_row([account], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "account",
+            id: account.to_string(),
+        })
 }
 
 /// The id of `value` in `table` (a table of values licenses share, `id` and `column`), adding
@@ -746,9 +780,13 @@ pub fn set_account(
     account_id: Option<AccountId>,
     now: i64,
 ) -> StoreResult<()> {
+    let account_seq = match account_id {
+        Some(account) => Some(account_seq(tx, account)?),
+        None => None,
+    };
     tx.execute(
-        "UPDATE licenses SET account_id = ?2 WHERE license_id = ?1",
-        params![license_id, account_id],
+        "UPDATE licenses SET account_seq = ?2 WHERE license_id = ?1",
+        params![license_id, account_seq],
     )?;
     let row = get(tx, license_id)?.ok_or_else(|| not_found(license_id))?;
     outbox::record(tx, &row.record()?, now)?;

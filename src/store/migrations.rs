@@ -1094,6 +1094,40 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE licenses DROP COLUMN features;
     ALTER TABLE licenses DROP COLUMN key_id;
     "#,
+    // 27: a license names its account by the account's row number (`account_seq`, a few
+    // bytes) instead of its 16-byte id, in the row and in the index of an account's licenses.
+    // The hook below takes the old column's reference off (SQLite drops no column a foreign
+    // key names) and drops it.
+    r#"
+    ALTER TABLE licenses ADD COLUMN account_seq INTEGER REFERENCES accounts(seq);
+    UPDATE licenses SET account_seq = (SELECT a.seq FROM accounts a WHERE a.id = licenses.account_id)
+        WHERE account_id IS NOT NULL;
+    DROP INDEX licenses_by_account;
+    "#,
+    // 28: a ledger entry names its account by number (`account_ref`) in `ledger_accounts`,
+    // which keeps each account id once and is never pruned (an entry outlives the account it
+    // names); and the names' search keeps no column sizes (it is only asked LIKE).
+    r#"
+    CREATE TABLE ledger_accounts (
+        id          INTEGER PRIMARY KEY,
+        account_id  BLOB NOT NULL UNIQUE CHECK (length(account_id) = 16)
+    );
+    INSERT INTO ledger_accounts (account_id)
+        SELECT account_id FROM ledger WHERE account_id IS NOT NULL
+        GROUP BY account_id ORDER BY min(seq);
+    ALTER TABLE ledger ADD COLUMN account_ref INTEGER;
+    UPDATE ledger SET account_ref =
+        (SELECT la.id FROM ledger_accounts la WHERE la.account_id = ledger.account_id)
+        WHERE account_id IS NOT NULL;
+    ALTER TABLE ledger DROP COLUMN account_id;
+
+    DROP TABLE license_names_search;
+    CREATE VIRTUAL TABLE license_names_search USING fts5(
+        name, content = 'license_names', content_rowid = 'id', tokenize = 'trigram',
+        detail = 'none', columnsize = 0
+    );
+    INSERT INTO license_names_search (license_names_search) VALUES ('rebuild');
+    "#,
 ];
 
 /// The migration (by index) whose SQL is followed by [`in_lists_spelled_out`].
@@ -1104,6 +1138,9 @@ const ENTRY_HASH_OPTIONAL: usize = 23;
 
 /// The migration (by index) whose SQL is followed by [`list_file_optional`].
 const LIST_FILE_OPTIONAL: usize = 24;
+
+/// The migration (by index) whose SQL is followed by [`account_id_dropped`].
+const ACCOUNT_ID_DROPPED: usize = 26;
 
 /// Rewrites each table's CHECK constraints from value lists to comparisons (migration 18),
 /// the way SQLite documents for changing a CHECK constraint (ALTER TABLE, "making other
@@ -1141,6 +1178,18 @@ fn list_file_optional(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::Hoo
         "file        TEXT NOT NULL,",
         "file        TEXT,",
     )
+}
+
+/// Drops `licenses.account_id` (migration 27) once its reference to `accounts` is taken off
+/// (dropping a FOREIGN KEY constraint leaves every stored row valid), and indexes the
+/// licenses of an account by `account_seq`.
+fn account_id_dropped(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    column_rewritten(tx, "licenses", "BLOB REFERENCES accounts(id)", "BLOB")?;
+    tx.execute_batch(
+        "ALTER TABLE licenses DROP COLUMN account_id;
+         CREATE INDEX licenses_by_account ON licenses(account_seq, seq);",
+    )?;
+    Ok(())
 }
 
 /// Rewrites one column of `table` from `was` to `now` the way [`in_lists_spelled_out`]
@@ -1247,6 +1296,7 @@ fn migrations() -> Migrations<'static> {
                 SPELL_OUT_IN_LISTS => M::up_with_hook(sql, in_lists_spelled_out),
                 ENTRY_HASH_OPTIONAL => M::up_with_hook(sql, entry_hash_optional),
                 LIST_FILE_OPTIONAL => M::up_with_hook(sql, list_file_optional),
+                ACCOUNT_ID_DROPPED => M::up_with_hook(sql, account_id_dropped),
                 _ => M::up(sql),
             })
             .collect(),

@@ -136,7 +136,8 @@ pub fn due(
         "SELECT {}, s.auto_renew AS s_auto, s.term AS s_term
          FROM licenses l LEFT JOIN renewal_settings s ON s.license_id = l.license_id
          WHERE l.expires_at IS NOT NULL AND l.expires_at <= ?1 AND l.status = 'active'
-             AND l.origin IS NULL AND (?2 IS NULL OR l.account_id = ?2)
+             AND l.origin IS NULL
+             AND (?2 IS NULL OR l.account_seq = (SELECT seq FROM accounts WHERE id = ?2))
              AND (l.expires_at, l.seq) > (?3, ?4)
          ORDER BY l.expires_at, l.seq LIMIT ?5 OFFSET ?6",
         aliased_columns("l", "l_")
@@ -182,7 +183,9 @@ pub fn due_count(
     Ok(conn.query_row(
         "SELECT count(*) FROM (SELECT 1 FROM licenses
              WHERE expires_at IS NOT NULL AND expires_at <= ?1 AND status = 'active'
-                 AND origin IS NULL AND (?2 IS NULL OR account_id = ?2) LIMIT ?3)",
+                 AND origin IS NULL
+                 AND (?2 IS NULL OR account_seq = (SELECT seq FROM accounts WHERE id = ?2))
+             LIMIT ?3)",
         params![until, account_id, i64::try_from(cap).unwrap_or(i64::MAX)],
         |r| r.get(0),
     )?)
