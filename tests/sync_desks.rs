@@ -79,6 +79,21 @@ fn two_desks_with_acme() -> (Portal, Desk, Desk, Account) {
     (portal, a, b, acme)
 }
 
+/// Rounds that interleave at `now`: both desks pull (and find nothing new), then both push
+/// their one change.
+fn interleaved_rounds(portal: &Portal, desks: [&mut Desk; 2], now: i64) {
+    let (url, client) = (portal.server.url(), portal.client());
+    let [a, b] = desks;
+    for desk in [&mut *a, &mut *b] {
+        let pulled = sync::pull::pull(&mut desk.store, &client, &url, 100, now).unwrap();
+        assert_eq!(pulled.applied + pulled.conflicts, 0, "{pulled:?}");
+    }
+    for desk in [a, b] {
+        let pushed = sync::push::push(&mut desk.store, &client, Default::default(), now).unwrap();
+        assert_eq!(pushed.acknowledged, 1, "{pushed:?}");
+    }
+}
+
 #[test]
 fn accounts_billing_and_cards_reach_the_other_desk_and_the_newer_version_wins() {
     let portal = Portal::start();
@@ -180,17 +195,7 @@ fn changes_pushed_by_interleaved_rounds_are_a_conflict_on_the_desk_they_overwrit
 
     a.rename(acme.id, "Acme (A)", NOW + 10);
     b.rename(acme.id, "Acme (B)", NOW + 20);
-    let url = portal.server.url();
-    let client = portal.client();
-    for desk in [&mut a, &mut b] {
-        let pulled = sync::pull::pull(&mut desk.store, &client, &url, 100, NOW + 21).unwrap();
-        assert_eq!(pulled.applied + pulled.conflicts, 0, "{pulled:?}");
-    }
-    for desk in [&mut a, &mut b] {
-        let pushed =
-            sync::push::push(&mut desk.store, &client, Default::default(), NOW + 22).unwrap();
-        assert_eq!(pushed.acknowledged, 1, "{pushed:?}");
-    }
+    interleaved_rounds(&portal, [&mut a, &mut b], NOW + 21);
 
     let report = a.sync(&portal, NOW + 23);
     assert_eq!(report.conflicts, 1, "{report:?}");
@@ -260,13 +265,7 @@ fn a_deletion_and_a_rename_from_interleaved_rounds_are_a_conflict_staff_settle()
     )
     .unwrap();
     b.rename(acme.id, "Acme (B)", NOW + 20);
-    let (url, client) = (portal.server.url(), portal.client());
-    for desk in [&mut a, &mut b] {
-        sync::pull::pull(&mut desk.store, &client, &url, 100, NOW + 21).unwrap();
-    }
-    for desk in [&mut a, &mut b] {
-        sync::push::push(&mut desk.store, &client, Default::default(), NOW + 22).unwrap();
-    }
+    interleaved_rounds(&portal, [&mut a, &mut b], NOW + 21);
     assert_eq!(a.sync(&portal, NOW + 23).conflicts, 1);
     let conflict = &a.inbox()[0];
     assert_eq!(conflict.local.as_ref().unwrap().op, "delete");

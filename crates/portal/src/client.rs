@@ -13,7 +13,7 @@
 
 use crate::protocol::{
     Envelope, ErrorBody, Health, PROTOCOL_HEADER, PullResponse, PushResponse, VersionInfo,
-    VersionMismatch, VersionRange, WalletBlockRequest, WalletBlockResponse,
+    VersionMismatch, VersionRange, WalletBlockRequest, WalletBlockResponse, speaks_base,
 };
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -177,7 +177,7 @@ impl PortalClient {
             changes: &'a [Envelope],
         }
         let older: Vec<Envelope>;
-        let sent = if self.protocol < 2 && changes.iter().any(|c| c.base.is_some()) {
+        let sent = if !speaks_base(self.protocol) && changes.iter().any(|c| c.base.is_some()) {
             older = changes
                 .iter()
                 .map(|c| c.clone().for_protocol(self.protocol))

@@ -115,11 +115,19 @@ pub struct Envelope {
     pub base: Option<Base>,
 }
 
+/// The first protocol version whose envelopes carry a [`Base`].
+pub const BASE_SINCE: u32 = 2;
+
+/// True when a request speaking `protocol` sends and reads an envelope's `base`.
+pub fn speaks_base(protocol: u32) -> bool {
+    protocol >= BASE_SINCE
+}
+
 impl Envelope {
-    /// The envelope as a desk speaking `protocol` reads it: before version 2 there is no
+    /// The envelope as a desk speaking `protocol` reads it: before [`BASE_SINCE`] there is no
     /// `base`.
     pub fn for_protocol(mut self, protocol: u32) -> Envelope {
-        if protocol < 2 {
+        if !speaks_base(protocol) {
             self.base = None;
         }
         self

@@ -4,7 +4,7 @@
 
 use crate::entities;
 use crate::hlc::Hlc;
-use crate::protocol::{Base, ChangeResult, Op, PushStatus, RejectCode};
+use crate::protocol::{Base, ChangeResult, Op, PushStatus, RejectCode, speaks_base};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -286,7 +286,7 @@ pub fn check_change(
     }
     let base = match wire.base {
         None => None,
-        Some(_) if rules.protocol < 2 => {
+        Some(_) if !speaks_base(rules.protocol) => {
             return Err(reject(
                 id,
                 RejectCode::Malformed,

@@ -5,7 +5,7 @@ use super::error::ApiError;
 use crate::cursor::{Cursor, Position};
 use crate::protocol::{
     ChangeResult, Health, PROTOCOL_HEADER, PushResponse, PushStatus, VersionInfo, VersionMismatch,
-    VersionRange, WalletBlockRequest, WalletBlockResponse,
+    VersionRange, WalletBlockRequest, WalletBlockResponse, speaks_base,
 };
 use crate::store::{Outcome, PullError, StoreError};
 use crate::validate::{self, BatchError, Rules};
@@ -358,7 +358,7 @@ fn pull_json(page: &crate::store::Page, next_cursor: &str, protocol: u32) -> Res
         out.extend_from_slice(c.version.to_string().as_bytes());
         out.extend_from_slice(b",\"body\":");
         out.extend_from_slice(c.body.as_bytes());
-        if let Some(base) = c.base.filter(|_| protocol >= 2) {
+        if let Some(base) = c.base.filter(|_| speaks_base(protocol)) {
             out.extend_from_slice(b",\"base\":{\"hlc\":");
             json_string(&mut out, &base.hlc.to_string());
             out.extend_from_slice(b",\"desk_id\":");
