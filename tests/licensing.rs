@@ -53,6 +53,23 @@ impl Desk {
             .expect("test setup")
     }
 
+    /// A desk with a signing key and the accounts "Acme" and "Other".
+    fn with_two_accounts() -> (
+        Self,
+        licensekey::SigningKey,
+        license_desk::domain::account::Account,
+        license_desk::domain::account::Account,
+    ) {
+        let mut desk = Desk::new();
+        let signing = desk.key("main");
+        let mut account = |name: &str| {
+            license_desk::services::accounts::create(&mut desk.store, name, NOW)
+                .expect("test setup")
+        };
+        let (acme, other) = (account("Acme"), account("Other"));
+        (desk, signing, acme, other)
+    }
+
     fn verify(&self) -> ChainReport {
         ledger::verify(self.store.conn(), |_| {}).expect("test setup")
     }
@@ -433,10 +450,7 @@ fn a_license_kept_as_bytes_has_each_column_checked() {
 
 #[test]
 fn moving_a_license_to_another_account_is_noticed() {
-    let mut desk = Desk::new();
-    let signing = desk.key("main");
-    let acme = license_desk::services::accounts::create(&mut desk.store, "Acme", NOW).unwrap();
-    let other = license_desk::services::accounts::create(&mut desk.store, "Other", NOW).unwrap();
+    let (mut desk, signing, acme, other) = Desk::with_two_accounts();
     licensing::issue(
         &mut desk.store,
         &signing,
@@ -1007,10 +1021,7 @@ fn lists_kept_as_changes_read_back_as_published() {
 /// back with its account, and an entry pointed at another account is found changed.
 #[test]
 fn ledger_entries_name_their_accounts_by_number() {
-    let mut desk = Desk::new();
-    let signing = desk.key("main");
-    let acme = license_desk::services::accounts::create(&mut desk.store, "Acme", NOW).unwrap();
-    let other = license_desk::services::accounts::create(&mut desk.store, "Other", NOW).unwrap();
+    let (mut desk, signing, acme, other) = Desk::with_two_accounts();
     for (customer, account) in [("Acme", acme.id), ("Other", other.id), ("Acme", acme.id)] {
         licensing::issue(
             &mut desk.store,
