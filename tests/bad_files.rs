@@ -253,6 +253,7 @@ fn a_read_only_drive_opens_read_only_for_reading_and_refuses_writes() {
         mount -o remount,ro "$DIR"
         "$BIN" --data-dir "$DIR" ledger verify
         "$BIN" --data-dir "$DIR" backup "$DIR/../copy-$$.sqlite3" 2>&1 | tail -1 || true
+        rm -f "$DIR/../copy-$$.sqlite3"
         if "$BIN" --data-dir "$DIR" issue --product S --kind dev --customer B; then
             echo "UNEXPECTED: a write succeeded"
         fi
