@@ -47,17 +47,7 @@ fn every_sort_pages_through_every_license_once_in_order() {
             .unwrap()
         })
         .collect();
-    licensing::issue_many(
-        &mut store,
-        &key,
-        &specs,
-        None,
-        "ada",
-        NOW,
-        &mut NoProgress,
-        |_| Ok(()),
-    )
-    .unwrap();
+    common::issue_all(&mut store, &key, &specs, NOW);
     licensing::index_list(&mut store, &mut NoProgress).unwrap();
     let conn = store.conn();
 
@@ -65,16 +55,7 @@ fn every_sort_pages_through_every_license_once_in_order() {
         for descending in [false, true] {
             let sort = Sort { column, descending };
             let query = ListQuery::new(LicenseFilter::default(), sort, NOW);
-            let mut rows: Vec<ListRow> = Vec::new();
-            loop {
-                let after = rows.last().map(|r| r.key.clone());
-                let page = query.read(conn, after.as_ref(), 0, 23).unwrap();
-                if page.is_empty() {
-                    break;
-                }
-                rows.extend(page);
-                assert!(rows.len() <= specs.len(), "{sort:?}: rows come back twice");
-            }
+            let rows = pages(conn, &query, 23, specs.len());
             let mut seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
             seqs.sort();
             seqs.dedup();
@@ -96,20 +77,56 @@ fn every_sort_pages_through_every_license_once_in_order() {
                     previous = this;
                 }
             }
+
+            // A filter that leaves few rows reads them from its probe: the same rows in the
+            // same order as the whole list has them, by keyset and by skipping.
+            let few = ListQuery::new(
+                LicenseFilter {
+                    software: "storage".into(),
+                    ..LicenseFilter::default()
+                },
+                sort,
+                NOW,
+            );
+            assert!(few.is_short(conn).unwrap(), "{sort:?}: a short list");
+            let expected: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.product == "Storage OS")
+                .map(|r| r.seq)
+                .collect();
+            let found: Vec<i64> = pages(conn, &few, 23, expected.len())
+                .iter()
+                .map(|r| r.seq)
+                .collect();
+            assert_eq!(found, expected, "{sort:?}: the short list's order");
+            let skipped: Vec<i64> = few
+                .read(conn, None, 10, 7)
+                .unwrap()
+                .iter()
+                .map(|r| r.seq)
+                .collect();
+            assert_eq!(skipped, expected[10..17], "{sort:?}: rows 10 to 16");
         }
     }
 }
 
 /// Every row of `query`, paged by keyset.
 fn all_rows(conn: &rusqlite::Connection, query: &ListQuery) -> Vec<ListRow> {
+    pages(conn, query, 500, usize::MAX)
+}
+
+/// Every row of `query`, read `size` at a time by keyset; fails past `most` rows (a row
+/// coming back twice).
+fn pages(conn: &rusqlite::Connection, query: &ListQuery, size: usize, most: usize) -> Vec<ListRow> {
     let mut rows: Vec<ListRow> = Vec::new();
     loop {
         let after = rows.last().map(|r| r.key.clone());
-        let page = query.read(conn, after.as_ref(), 0, 500).unwrap();
+        let page = query.read(conn, after.as_ref(), 0, size).unwrap();
         if page.is_empty() {
             return rows;
         }
         rows.extend(page);
+        assert!(rows.len() <= most, "{:?}: rows come back twice", query.sort);
     }
 }
 
@@ -141,17 +158,7 @@ fn every_filter_finds_and_counts_what_a_row_by_row_reading_finds() {
             .unwrap()
         })
         .collect();
-    licensing::issue_many(
-        &mut store,
-        &key,
-        &specs,
-        None,
-        "ada",
-        NOW,
-        &mut NoProgress,
-        |_| Ok(()),
-    )
-    .unwrap();
+    common::issue_all(&mut store, &key, &specs, NOW);
     licensing::index_list(&mut store, &mut NoProgress).unwrap();
     let everything = all_rows(
         store.conn(),

@@ -11,8 +11,9 @@
 //!   trigram search of ids, IP addresses and names (product, customer), or the index of an
 //!   order period, a state, an expiry range or an account, each asked for at most
 //!   [`FEW`] + 1 rows. When one finds at most [`FEW`], the page is read from exactly those
-//!   rows (sorted in memory by SQLite, a few thousand at most); otherwise the filter is
-//!   common, and walking the sort's index with every filter as a row test fills a page at once.
+//!   rows (sorted by their keys alone, a few thousand at most, then only the page's rows
+//!   read whole); otherwise the filter is common, and walking the sort's index with every
+//!   filter as a row test fills a page at once.
 //!   Filter tests are written `+column` so SQLite never trades the sort's index for a
 //!   filter's index (which would sort a large match).
 //! - A jump far down a large list needs the row at a position: the worker builds a
@@ -555,8 +556,8 @@ impl ListQuery {
         for (index, segment) in segments.iter().enumerate().skip(first) {
             let after = start.filter(|k| k.segment == index);
             let want = limit - out.len();
-            let (sql, args) = self.segment_sql(&plan, segment, after, Shape::Rows);
-            let sql = format!("{sql} LIMIT {} OFFSET {skip}", super::limit(want));
+            let page = Shape::Rows { limit: want, skip };
+            let (sql, args) = self.segment_sql(&plan, segment, after, page);
             let bound = bind(&args);
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt
@@ -708,27 +709,47 @@ impl ListQuery {
             .map(|e| e.replace(" COLLATE NOCASE", ""))
             .collect::<Vec<_>>()
             .join(", ");
-        let columns = match shape {
-            Shape::Rows => format!(
-                "l.seq, l.license_id,
-                 (SELECT ln.name FROM license_names ln WHERE ln.id = l.customer_id),
-                 (SELECT ln.name FROM license_names ln WHERE ln.id = l.product_id),
-                 l.ip, l.kind, l.order_months, l.expires_at, l.status,
-                 (SELECT ac.id FROM accounts ac WHERE ac.seq = l.account_seq), {keys}"
-            ),
-            Shape::Keys => keys,
-            Shape::Exists => "1".to_string(),
-        };
+        let rows = format!(
+            "l.seq, l.license_id,
+             (SELECT ln.name FROM license_names ln WHERE ln.id = l.customer_id),
+             (SELECT ln.name FROM license_names ln WHERE ln.id = l.product_id),
+             l.ip, l.kind, l.order_months, l.expires_at, l.status,
+             (SELECT ac.id FROM accounts ac WHERE ac.seq = l.account_seq), {keys}"
+        );
         let order = segment
             .order
             .iter()
             .map(|e| format!("{e} {dir}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut sql = format!("SELECT {columns} FROM {from} WHERE {}", terms.join(" AND "));
-        if shape != Shape::Exists {
-            sql.push_str(&format!(" ORDER BY {order}"));
-        }
+        let select = |columns: &str| {
+            format!(
+                "SELECT {columns} FROM {from} WHERE {} ORDER BY {order}",
+                terms.join(" AND ")
+            )
+        };
+        let sql = match (shape, &plan.driver) {
+            // The few rows are sorted by their keys alone, and only the page's rows read
+            // whole (SQLite would read every row's names before sorting them).
+            (Shape::Rows { limit, skip }, Probed::Few(_)) => format!(
+                "SELECT {rows} FROM ({} LIMIT {} OFFSET {skip}) p
+                 CROSS JOIN licenses l ON l.seq = p.seq {} ORDER BY {order}",
+                select("l.seq"),
+                super::limit(limit),
+                segment.join
+            ),
+            (Shape::Rows { limit, skip }, Probed::Common) => {
+                format!(
+                    "{} LIMIT {} OFFSET {skip}",
+                    select(&rows),
+                    super::limit(limit)
+                )
+            }
+            (Shape::Keys, _) => select(&keys),
+            (Shape::Exists, _) => {
+                format!("SELECT 1 FROM {from} WHERE {}", terms.join(" AND "))
+            }
+        };
         (sql, args)
     }
 }
@@ -736,7 +757,11 @@ impl ListQuery {
 /// What a segment query selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    Rows,
+    /// A page of whole rows: at most `limit`, after skipping `skip`.
+    Rows {
+        limit: usize,
+        skip: u64,
+    },
     Keys,
     Exists,
 }

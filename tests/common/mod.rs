@@ -76,6 +76,26 @@ pub fn raw_connection(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).expect("test setup")
 }
 
+/// Issues every spec in one bulk run by operator "ada", unlinked, at `now`; returns how many.
+pub fn issue_all(
+    store: &mut license_desk::store::Store,
+    key: &licensekey::SigningKey,
+    specs: &[license_desk::domain::issue::IssueSpec],
+    now: i64,
+) -> u64 {
+    license_desk::services::licensing::issue_many(
+        store,
+        key,
+        specs,
+        None,
+        "ada",
+        now,
+        &mut license_desk::services::NoProgress,
+        |_| Ok(()),
+    )
+    .expect("bulk issue")
+}
+
 /// Lets the worker finish what was sent and draws the result.
 pub fn settle(harness: &mut Harness<'_, LicenseDeskApp>) {
     for _ in 0..3 {
