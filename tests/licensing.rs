@@ -245,17 +245,7 @@ fn a_batch_keeps_some_hashes_and_an_edit_between_them_is_still_found() {
     let signing = desk.key("main");
     desk.issue(&signing, "A");
     let specs: Vec<IssueSpec> = (0..150).map(|i| spec(&format!("C{i}"))).collect();
-    licensing::issue_many(
-        &mut desk.store,
-        &signing,
-        &specs,
-        None,
-        "ada",
-        NOW,
-        &mut NoProgress,
-        |_| Ok(()),
-    )
-    .unwrap();
+    common::issue_all(&mut desk.store, &signing, &specs, NOW);
     let conn = desk.store.conn();
     let kept: Vec<i64> = conn
         .prepare("SELECT seq FROM ledger WHERE entry_hash IS NOT NULL ORDER BY seq")

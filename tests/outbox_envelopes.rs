@@ -15,7 +15,7 @@ use license_desk::clock::FixedClock;
 use license_desk::domain::issue::IssueDraft;
 use license_desk::domain::license_status::StatusChange;
 use license_desk::services::keys::{self, KeyVault};
-use license_desk::services::{NoProgress, licensing};
+use license_desk::services::licensing;
 use license_desk::store::{self, Store, outbox};
 use licensekey::LicenseKind;
 use portal::hlc::Hlc;
@@ -96,17 +96,7 @@ fn every_recorded_change_is_an_envelope_the_portal_accepts_in_clock_order() {
     )
     .unwrap();
     let specs: Vec<_> = (0..30).map(|i| spec(&format!("Bulk {i}"))).collect();
-    licensing::issue_many(
-        &mut store,
-        &key,
-        &specs,
-        None,
-        "ada",
-        NOW + 2,
-        &mut NoProgress,
-        |_| Ok(()),
-    )
-    .unwrap();
+    common::issue_all(&mut store, &key, &specs, NOW + 2);
 
     let desk = store::desk::desk_id(store.conn()).unwrap().unwrap();
     let recorded = rows(&store);

@@ -13,7 +13,7 @@ use keyvault::KdfParams;
 use license_desk::clock::FixedClock;
 use license_desk::domain::issue::IssueDraft;
 use license_desk::services::keys::{self, KeyVault};
-use license_desk::services::{NoProgress, accounts, licensing};
+use license_desk::services::{accounts, licensing};
 use license_desk::store::{self, Store, outbox};
 use license_desk::sync::SyncError;
 use license_desk::sync::push::{PushLimits, PushReport, push};
@@ -65,17 +65,7 @@ fn setup(bulk: usize) -> Setup {
     )
     .unwrap();
     let specs: Vec<_> = (0..bulk).map(|i| spec(format!("Bulk {i}"))).collect();
-    licensing::issue_many(
-        &mut store,
-        &key,
-        &specs,
-        None,
-        "ada",
-        NOW,
-        &mut NoProgress,
-        |_| Ok(()),
-    )
-    .unwrap();
+    common::issue_all(&mut store, &key, &specs, NOW);
     let (portal, token) = common::portal::start(dir.path());
     let mut client = PortalClient::new(&portal.url(), &token, ClientOptions::default()).unwrap();
     client.negotiate().unwrap();
