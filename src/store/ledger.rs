@@ -91,18 +91,24 @@ fn completed(conn: &Connection, stored: &mut StoredRow) -> StoreResult<()> {
 }
 
 /// Entries read in ascending order, completed: each payload hash as [`completed`] fills it,
-/// and each entry hash not kept derived from the entry before.
-fn chained(conn: &Connection, rows: Vec<StoredRow>) -> StoreResult<Vec<LedgerRow>> {
+/// and each entry hash not kept derived from the entry before (`before`: the sequence number
+/// and hash of the entry before the first, when the caller knows them).
+fn chained(
+    conn: &Connection,
+    rows: Vec<StoredRow>,
+    mut before: Option<(i64, [u8; 32])>,
+) -> StoreResult<Vec<LedgerRow>> {
     let mut out: Vec<LedgerRow> = Vec::with_capacity(rows.len());
     for mut stored in rows {
         completed(conn, &mut stored)?;
         if !stored.hash_kept {
-            let prev = match out.last() {
-                Some(before) if before.seq + 1 == stored.row.seq => before.entry_hash,
+            let prev = match before {
+                Some((seq, hash)) if seq + 1 == stored.row.seq => hash,
                 _ => hash_at(conn, stored.row.seq - 1)?,
             };
             stored.row.entry_hash = chain_hash(&stored.row, prev)?;
         }
+        before = Some((stored.row.seq, stored.row.entry_hash));
         out.push(stored.row);
     }
     Ok(out)
@@ -131,9 +137,9 @@ pub fn hash_at(conn: &Connection, seq: i64) -> StoreResult<[u8; 32]> {
     let rows = stmt
         .query_map([from, seq], from_row_stored)?
         .collect::<Result<Vec<_>, _>>()?;
-    for mut stored in rows {
-        completed(conn, &mut stored)?;
-        hash = chain_hash(&stored.row, hash)?;
+    // No entry after `from` keeps its hash: each is derived from the one before.
+    if let Some(last) = chained(conn, rows, Some((from, hash)))?.pop() {
+        hash = last.entry_hash;
     }
     Ok(hash)
 }
@@ -146,6 +152,18 @@ fn chain_hash(row: &LedgerRow, prev: [u8; 32]) -> StoreResult<[u8; 32]> {
         None => None,
         Some(word) => Some(LicenseStatus::parse(word).ok_or_else(|| corrupt("unknown state"))?),
     };
+    chain_entry(row, action, status, prev)
+        .hash()
+        .map_err(chain_error)
+}
+
+/// What the chain hashes of `row` (its action and state read already), following `prev`.
+fn chain_entry(
+    row: &LedgerRow,
+    action: Action,
+    status: Option<LicenseStatus>,
+    prev: [u8; 32],
+) -> ChainEntry<'_> {
     ChainEntry {
         format: row.format,
         seq: row.seq,
@@ -159,8 +177,6 @@ fn chain_hash(row: &LedgerRow, prev: [u8; 32]) -> StoreResult<[u8; 32]> {
         status,
         note: &row.note,
     }
-    .hash()
-    .map_err(chain_error)
 }
 
 /// The head of the chain: the last sequence number and its hash.
@@ -447,7 +463,7 @@ pub fn records(conn: &Connection, from_seq: i64, to_seq: i64) -> StoreResult<Vec
     let rows = stmt
         .query_map([from_seq, to_seq], from_row_stored)?
         .collect::<Result<Vec<_>, _>>()?;
-    let rows = chained(conn, rows)?;
+    let rows = chained(conn, rows, Some((from_seq - 1, prev)))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(LedgerRecord {
@@ -496,7 +512,7 @@ pub fn page(
         )?
         .collect::<Result<Vec<_>, _>>()?;
     rows.reverse();
-    let mut rows = chained(conn, rows)?;
+    let mut rows = chained(conn, rows, None)?;
     rows.reverse();
     Ok(rows)
 }
@@ -518,7 +534,7 @@ pub fn issue_entry(conn: &Connection, license_id: LicenseId) -> StoreResult<Opti
         )
         .optional()?;
     Ok(stored
-        .map(|stored| chained(conn, vec![stored]))
+        .map(|stored| chained(conn, vec![stored], None))
         .transpose()?
         .and_then(|mut rows| rows.pop()))
 }
@@ -804,20 +820,7 @@ impl Walk<'_> {
                 Issued::Found(license) => entry.payload_hash = artifact_hash(&license.artifact),
             }
         }
-        let chain = ChainEntry {
-            format: entry.format,
-            seq,
-            action,
-            license_id: id,
-            payload_hash: entry.payload_hash,
-            prev_hash: self.prev,
-            operator: &entry.operator,
-            recorded_at: entry.recorded_at,
-            account: entry.account_id,
-            status,
-            note: &entry.note,
-        };
-        match chain.hash() {
+        match chain_entry(&entry, action, status, self.prev).hash() {
             // Kept by a later entry: checked when the chain reaches it.
             Ok(hash) if !hash_kept => {
                 self.prev = hash;
