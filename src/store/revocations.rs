@@ -98,10 +98,7 @@ const ID_LEN: usize = 16;
 pub fn save_list(tx: &Transaction<'_>, list: &StoredList, now: i64) -> StoreResult<()> {
     let sequence = i64::try_from(list.sequence)
         .map_err(|_| StoreError::Corrupt(format!("sequence {} is too large", list.sequence)))?;
-    let delta = match previous_list(tx, sequence)? {
-        Some((base, chain)) if chain < WHOLE_EVERY => Delta::of(tx, base, &list.file)?,
-        _ => None,
-    };
+    let delta = delta_since_previous(tx, sequence, &list.file)?;
     tx.execute(
         "INSERT INTO revocation_lists (sequence, key_id, issued_at, file, ledger_seq,
                                        base_sequence, prefix, added, removed, signature)
@@ -119,11 +116,6 @@ pub fn save_list(tx: &Transaction<'_>, list: &StoredList, now: i64) -> StoreResu
             delta.as_ref().map(|d| &d.signature),
         ],
     )?;
-    if delta.is_some() && file_of(tx, sequence)?.as_deref() != Some(list.file.as_str()) {
-        return Err(StoreError::Corrupt(format!(
-            "revocation list {sequence} does not come back the same from what changed"
-        )));
-    }
     // The outbox holds the list by its number: the list itself is read when it is pushed,
     // so a desk that never syncs does not keep every list twice.
     outbox::record(
@@ -185,70 +177,111 @@ fn one_list(
 /// The armored file of list `sequence` (None when there is no such list), put together from
 /// the whole list it was kept against and what changed since.
 pub fn file_of(conn: &Connection, sequence: i64) -> StoreResult<Option<String>> {
-    let mut changes = Vec::new();
-    let mut at = sequence;
-    let whole = loop {
-        let Some(kept) = Kept::read(conn, at)? else {
-            return if changes.is_empty() {
-                Ok(None)
-            } else {
-                Err(corrupt(at, "the list it was kept against is gone"))
+    let Some(chain) = Chain::read(conn, sequence)? else {
+        return Ok(None);
+    };
+    let Some(last) = chain.changes.last() else {
+        return Ok(Some(chain.whole));
+    };
+    let ids = chain.ids(sequence)?;
+    last.file(&ids)
+        .map(Some)
+        .map_err(|e| corrupt(sequence, &e.to_string()))
+}
+
+/// A list as kept: the whole list its changes start from, and each list's changes since,
+/// oldest first (none when it is kept whole).
+struct Chain {
+    whole_at: i64,
+    whole: String,
+    changes: Vec<Delta>,
+}
+
+impl Chain {
+    /// Reads list `sequence` back along its changes to the whole list (None when there is no
+    /// such list).
+    fn read(conn: &Connection, sequence: i64) -> StoreResult<Option<Chain>> {
+        let mut changes = Vec::new();
+        let mut at = sequence;
+        let whole = loop {
+            let Some(kept) = Kept::read(conn, at)? else {
+                return if changes.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(corrupt(at, "the list it was kept against is gone"))
+                };
             };
-        };
-        match kept {
-            Kept::Whole(file) => break file,
-            Kept::Changed(delta) => {
-                at = delta.base;
-                changes.push(delta);
-                if changes.len() > WHOLE_EVERY {
-                    return Err(corrupt(
-                        sequence,
-                        "too many lists kept as changes before it",
-                    ));
+            match kept {
+                Kept::Whole(file) => break file,
+                Kept::Changed(delta) => {
+                    at = delta.base;
+                    changes.push(delta);
+                    if changes.len() > WHOLE_EVERY {
+                        return Err(corrupt(
+                            sequence,
+                            "too many lists kept as changes before it",
+                        ));
+                    }
                 }
             }
-        }
-    };
-    let Some(last) = changes.first() else {
-        return Ok(Some(whole));
-    };
-    let mut ids = ids_of(&whole).ok_or_else(|| corrupt(at, "the whole list is malformed"))?;
-    for delta in changes.iter().rev() {
-        ids = delta
-            .apply(&ids)
-            .ok_or_else(|| corrupt(sequence, "its changes are malformed"))?;
+        };
+        changes.reverse();
+        Ok(Some(Chain {
+            whole_at: at,
+            whole,
+            changes,
+        }))
     }
-    let mut bytes = last.prefix.clone();
-    ids.iter().for_each(|id| bytes.extend_from_slice(id));
-    bytes.extend_from_slice(&last.signature);
-    licensekey::SignedRevocationList::from_bytes(&bytes)
-        .map(|list| Some(list.to_file()))
-        .map_err(|e| corrupt(sequence, &e.to_string()))
+
+    /// The serials of the list (`sequence` names it in errors), ascending.
+    fn ids(&self, sequence: i64) -> StoreResult<Vec<[u8; ID_LEN]>> {
+        let mut ids = ids_of(&self.whole)
+            .ok_or_else(|| corrupt(self.whole_at, "the whole list is malformed"))?;
+        for delta in &self.changes {
+            ids = delta
+                .apply(&ids)
+                .ok_or_else(|| corrupt(sequence, "its changes are malformed"))?;
+        }
+        Ok(ids)
+    }
 }
 
 fn corrupt(sequence: i64, why: &str) -> StoreError {
     StoreError::Corrupt(format!("revocation list {sequence}: {why}"))
 }
 
-/// The newest list before `sequence` and how many lists before it are kept as changes since
-/// the last whole one.
-fn previous_list(conn: &Connection, sequence: i64) -> StoreResult<Option<(i64, usize)>> {
+/// `file` (list `sequence`) as what changed since the newest list before it; None when it is
+/// kept whole: the first list, every [`WHOLE_EVERY`]th, one better kept whole (see
+/// [`Delta::of`]), one whose bytes would not come back the same from its changes, and one
+/// whose list before cannot be read (the damage is `verify`'s to report).
+fn delta_since_previous(
+    conn: &Connection,
+    sequence: i64,
+    file: &str,
+) -> StoreResult<Option<Delta>> {
     let Some(base): Option<i64> = conn
         .prepare_cached("SELECT max(sequence) FROM revocation_lists WHERE sequence < ?1")?
         .query_row([sequence], |r| r.get(0))?
     else {
         return Ok(None);
     };
-    let mut chain = 0;
-    let mut at = base;
-    while let Some(Kept::Changed(delta)) = Kept::read(conn, at)? {
-        chain += 1;
-        at = delta.base;
-        if chain >= WHOLE_EVERY {
-            break;
-        }
+    let before = match Chain::read(conn, base) {
+        Ok(Some(chain)) if chain.changes.len() < WHOLE_EVERY => match chain.ids(base) {
+            Ok(ids) => ids,
+            Err(StoreError::Corrupt(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        },
+        Ok(_) | Err(StoreError::Corrupt(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(delta) = Delta::of(base, &before, file) else {
+        return Ok(None);
+    };
+    let back = delta.apply(&before).map(|ids| delta.file(&ids));
+    if !matches!(back, Some(Ok(ref again)) if again == file) {
+        return Ok(None);
     }
-    Ok(Some((base, chain)))
+    Ok(Some(delta))
 }
 
 /// A list as stored: whole, or as what changed since another.
@@ -307,16 +340,11 @@ struct Delta {
 impl Delta {
     /// `file` as what changed since list `base`; None when it is better kept whole (a list
     /// revoking keys, or one that does not parse).
-    fn of(conn: &Connection, base: i64, file: &str) -> StoreResult<Option<Delta>> {
-        let Ok(list) = licensekey::SignedRevocationList::parse(file) else {
-            return Ok(None);
-        };
+    fn of(base: i64, before: &[[u8; ID_LEN]], file: &str) -> Option<Delta> {
+        let list = licensekey::SignedRevocationList::parse(file).ok()?;
         if !list.list().revoked_keys.is_empty() {
-            return Ok(None);
+            return None;
         }
-        let Some(before) = file_of(conn, base)?.as_deref().and_then(ids_of) else {
-            return Ok(None);
-        };
         let bytes = list.to_bytes();
         let ids: Vec<[u8; ID_LEN]> = list
             .list()
@@ -324,9 +352,9 @@ impl Delta {
             .iter()
             .map(|id| *id.as_bytes())
             .collect();
-        let Some(prefix_len) = bytes.len().checked_sub(SIGNATURE_LEN + ID_LEN * ids.len()) else {
-            return Ok(None);
-        };
+        let prefix_len = bytes
+            .len()
+            .checked_sub(SIGNATURE_LEN + ID_LEN * ids.len())?;
         let missing_from = |from: &[[u8; ID_LEN]], these: &[[u8; ID_LEN]]| -> Vec<u8> {
             these
                 .iter()
@@ -335,14 +363,22 @@ impl Delta {
                 .copied()
                 .collect()
         };
-        let (added, removed) = (missing_from(&before, &ids), missing_from(&ids, &before));
-        Ok(Some(Delta {
+        let (added, removed) = (missing_from(before, &ids), missing_from(&ids, before));
+        Some(Delta {
             base,
             prefix: bytes[..prefix_len].to_vec(),
             added,
             removed,
             signature: bytes[bytes.len() - SIGNATURE_LEN..].to_vec(),
-        }))
+        })
+    }
+
+    /// The armored file of the list these changes made, naming `ids`.
+    fn file(&self, ids: &[[u8; ID_LEN]]) -> licensekey::Result<String> {
+        let mut bytes = self.prefix.clone();
+        ids.iter().for_each(|id| bytes.extend_from_slice(id));
+        bytes.extend_from_slice(&self.signature);
+        licensekey::SignedRevocationList::from_bytes(&bytes).map(|list| list.to_file())
     }
 
     /// The serials of the list after these changes to `before` (ascending); None when the
