@@ -17,7 +17,7 @@ use crate::domain::ids::{AccountId, LicenseId};
 use crate::domain::issue::IssueSpec;
 use crate::store::bulk::BatchId;
 use crate::store::ledger::{self, Record};
-use crate::store::licenses::{self, Names, Prepared};
+use crate::store::licenses::{self, Prepared, SharedValues};
 use crate::store::{Store, StoreError};
 use licensekey::{SignedLicense, SigningKey, Uuid};
 use std::collections::BTreeMap;
@@ -236,7 +236,7 @@ fn write<I: Items + ?Sized>(
     let mut waiting: BTreeMap<usize, Vec<Prepared>> = BTreeMap::new();
     let mut next_batch = 0usize;
     let mut pending: Vec<Prepared> = Vec::with_capacity(BULK_COMMIT_EVERY);
-    let mut names = Names::default();
+    let mut names = SharedValues::default();
     let mut done = 0u64;
     let mut received_all = false;
     while next_batch < batches || !pending.is_empty() {

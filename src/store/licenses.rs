@@ -277,14 +277,14 @@ fn reconstruct(row: &LicenseRow, rest: &Rest, signature: &[u8; 64]) -> Result<Ve
     Ok(bytes)
 }
 
-/// Product and customer names, each stored once; remembers the ids it has seen. Names it adds
-/// join the names' trigram search when [`Names::index_new`] runs, once per transaction: an
-/// FTS5 table flushes its pending terms at every statement that touches it, so one insert per
-/// name (a trigger) made a bulk issue of new customers write and merge a segment per license.
-/// The features and signing key ids licenses share are kept once the same way (without a
-/// search).
+/// What licenses share, each kept once and named by number in their rows: product and
+/// customer names, features lists, signing key ids, and the row numbers of their accounts.
+/// Remembers the numbers it has seen. Names it adds join the names' trigram search when
+/// [`SharedValues::index_new`] runs, once per transaction: an FTS5 table flushes its pending
+/// terms at every statement that touches it, so one insert per name (a trigger) made a bulk
+/// issue of new customers write and merge a segment per license.
 #[derive(Debug, Default)]
-pub struct Names {
+pub struct SharedValues {
     seen: HashMap<String, i64>,
     added: Vec<i64>,
     features: HashMap<String, i64>,
@@ -292,7 +292,7 @@ pub struct Names {
     accounts: HashMap<AccountId, i64>,
 }
 
-impl Names {
+impl SharedValues {
     /// The row number of an account (licenses name their account by it); an account that is
     /// not here is refused.
     fn account_seq(
@@ -332,7 +332,7 @@ impl Names {
     }
 
     /// The id of `name`, adding it when new.
-    pub fn id(&mut self, tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
+    pub fn name_id(&mut self, tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
         if let Some(id) = self.seen.get(name) {
             return Ok(*id);
         }
@@ -453,18 +453,18 @@ fn compact_rest(license: &SignedLicense, bytes: &[u8]) -> Option<Rest> {
 
 /// Stores a prepared license (no outbox row: the caller records one for the batch, or
 /// [`insert`] for a single license). `listed` puts it in the list's indexes at once. The
-/// caller calls [`Names::index_new`] before its transaction commits.
+/// caller calls [`SharedValues::index_new`] before its transaction commits.
 pub fn insert_prepared(
     tx: &Transaction<'_>,
-    names: &mut Names,
+    names: &mut SharedValues,
     prepared: &Prepared,
     account_id: Option<AccountId>,
     order_months: Option<u32>,
     listed: bool,
 ) -> StoreResult<i64> {
     let p = prepared.license.payload();
-    let product = names.id(tx, &p.product)?;
-    let customer = names.id(tx, &p.customer)?;
+    let product = names.name_id(tx, &p.product)?;
+    let customer = names.name_id(tx, &p.customer)?;
     let key_ref = names.key_ref(tx, p.key_id)?;
     let account_seq = names.account_seq(tx, account_id)?;
     let (rest, signature, artifact) = match &prepared.rest {
@@ -576,7 +576,7 @@ pub fn insert(
     now: i64,
 ) -> StoreResult<LicenseRow> {
     let prepared = Prepared::new(license.clone());
-    let mut names = Names::default();
+    let mut names = SharedValues::default();
     let seq = insert_prepared(tx, &mut names, &prepared, account_id, order_months, true)?;
     names.index_new(tx)?;
     let row = LicenseRow {
@@ -601,7 +601,7 @@ pub fn insert_pulled(
     origin: crate::domain::ids::DeskId,
 ) -> StoreResult<()> {
     let prepared = Prepared::new(license.clone());
-    let mut names = Names::default();
+    let mut names = SharedValues::default();
     let seq = insert_prepared(tx, &mut names, &prepared, account_id, None, true)?;
     names.index_new(tx)?;
     tx.prepare_cached("UPDATE licenses SET status = ?2, origin = ?3 WHERE seq = ?1")?

@@ -787,8 +787,8 @@ const MIGRATIONS: &[&str] = &[
         WHERE status = 'pending';
     CREATE INDEX license_transfers_to ON license_transfers(to_account, status, created_at);
     "#,
-    // 9: names join their search once per transaction (`licenses::Names::index_new`), not by
-    // a trigger per name: FTS5 flushes its pending terms at every statement that touches it.
+    // 9: names join their search once per transaction (`licenses::SharedValues::index_new`),
+    // not by a trigger per name: FTS5 flushes its pending terms at every statement that touches it.
     r#"
     DROP TRIGGER license_names_search_insert;
     "#,
