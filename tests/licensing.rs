@@ -1007,6 +1007,71 @@ fn lists_kept_as_changes_read_back_as_published() {
     assert!(matches!(desk.verify(), ChainReport::Intact { .. }));
 }
 
+/// A list published after one whose stored changes were damaged is kept whole: suspending
+/// still works, the new list reads back as published, and `verify` still finds the damage.
+#[test]
+fn a_list_after_a_damaged_one_is_kept_whole() {
+    use license_desk::domain::license_status::StatusChange;
+    let mut desk = Desk::new();
+    let signing = desk.key("main");
+    let ids: Vec<LicenseId> = ["A", "B", "C"]
+        .iter()
+        .map(|c| LicenseId(desk.issue(&signing, c).payload().license_id))
+        .collect();
+    let suspend = |desk: &mut Desk, id: LicenseId, at: i64| {
+        licensing::change_status(
+            &mut desk.store,
+            &signing,
+            id,
+            StatusChange::Suspend,
+            "",
+            "ada",
+            at,
+        )
+        .unwrap();
+        store::revocations::latest_list(desk.store.conn())
+            .unwrap()
+            .unwrap()
+    };
+    suspend(&mut desk, ids[0], NOW + 1);
+    let second = suspend(&mut desk, ids[1], NOW + 2);
+    desk.tamper(&format!(
+        "UPDATE revocation_lists SET removed = zeroblob(16) WHERE sequence = {}",
+        second.sequence
+    ));
+    let third = suspend(&mut desk, ids[2], NOW + 3);
+    let named: Vec<LicenseId> = licensekey::SignedRevocationList::parse(&third.file)
+        .unwrap()
+        .list()
+        .revoked
+        .iter()
+        .map(|u| LicenseId(*u))
+        .collect();
+    assert_eq!(
+        named.len(),
+        3,
+        "the third list names every suspended license"
+    );
+    assert!(ids.iter().all(|id| named.contains(id)));
+    let whole: bool = common::raw_connection(&desk.path())
+        .query_row(
+            "SELECT file IS NOT NULL FROM revocation_lists WHERE sequence = ?1",
+            [i64::try_from(third.sequence).unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(whole, "kept whole");
+    let read = store::revocations::list(desk.store.conn(), third.sequence)
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.file, third.file);
+    let (_, reason) = desk.broken();
+    assert!(
+        reason.contains("list published with the change"),
+        "{reason}"
+    );
+}
+
 /// A ledger entry names its account by number: each account is kept once, every entry reads
 /// back with its account, and an entry pointed at another account is found changed.
 #[test]
