@@ -6,7 +6,7 @@ use super::StoreResult;
 use super::sql::SqlKeyId;
 use crate::domain::ids::{ChangeId, DeskId};
 use licensekey::KeyId;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Statement, Transaction, params};
 
 /// The cursor after the last page applied from `portal_url` (None: from the start, also when
 /// the desk last pulled from another portal).
@@ -208,10 +208,17 @@ pub fn version(
     entity: &str,
     entity_id: &str,
 ) -> StoreResult<Option<(String, DeskId)>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT hlc, desk_id FROM sync_versions WHERE entity = ?1 AND entity_id = ?2",
-        )?
+    version_by(&mut *conn.prepare_cached(VERSION)?, entity, entity_id)
+}
+
+const VERSION: &str = "SELECT hlc, desk_id FROM sync_versions WHERE entity = ?1 AND entity_id = ?2";
+
+fn version_by(
+    stmt: &mut Statement<'_>,
+    entity: &str,
+    entity_id: &str,
+) -> StoreResult<Option<(String, DeskId)>> {
+    Ok(stmt
         .query_row([entity, entity_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
@@ -224,13 +231,14 @@ pub fn set_version(
     hlc: &str,
     desk: DeskId,
 ) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO sync_versions (entity, entity_id, hlc, desk_id) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (entity, entity_id) DO UPDATE SET hlc = excluded.hlc, desk_id = excluded.desk_id",
-    )?
-    .execute(params![entity, entity_id, hlc, desk])?;
+    tx.prepare_cached(SET_VERSION)?
+        .execute(params![entity, entity_id, hlc, desk])?;
     Ok(())
 }
+
+const SET_VERSION: &str =
+    "INSERT INTO sync_versions (entity, entity_id, hlc, desk_id) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (entity, entity_id) DO UPDATE SET hlc = excluded.hlc, desk_id = excluded.desk_id";
 
 /// What became of a pulled change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,35 +349,74 @@ pub fn settle_refused(
     Ok(())
 }
 
-/// Keeps a pulled change with what became of it. An applied change is kept as a receipt,
-/// without its body: its content is the entity's state now (and the portal's copy); every
-/// other keeps its body for staff or for a later take ([`retaken`]).
-pub fn keep(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
-    let c = &row.change;
-    tx.prepare_cached(
-        "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op, version, body,
-                                 received_at, state, note, local_op, local_body, base_hlc,
-                                 base_desk_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        c.change_id,
-        c.desk_id,
-        c.hlc,
-        c.entity,
-        c.entity_id,
-        c.op,
-        c.version,
-        kept_body(row),
-        row.received_at,
-        row.state.as_str(),
-        row.note,
-        row.local.as_ref().map(|l| &l.op),
-        row.local.as_ref().map(|l| &l.body),
-        kept_base(row).map(|(hlc, _)| hlc),
-        kept_base(row).map(|(_, desk)| desk)
-    ])?;
-    Ok(())
+const KEEP: &str = "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op,
+                                             version, body, received_at, state, note, local_op,
+                                             local_body, base_hlc, base_desk_id)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// The statements taking pulled changes runs for each change, prepared once for a page of
+/// them (the prepared-statement cache costs a lookup and a copy of the text at each use).
+pub struct Inbox<'c> {
+    version: Statement<'c>,
+    set_version: Statement<'c>,
+    keep: Statement<'c>,
+}
+
+impl<'c> Inbox<'c> {
+    pub fn new(conn: &'c Connection) -> StoreResult<Self> {
+        Ok(Inbox {
+            version: conn.prepare(VERSION)?,
+            set_version: conn.prepare(SET_VERSION)?,
+            keep: conn.prepare(KEEP)?,
+        })
+    }
+
+    /// As [`version`].
+    pub fn version(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+    ) -> StoreResult<Option<(String, DeskId)>> {
+        version_by(&mut self.version, entity, entity_id)
+    }
+
+    /// As [`set_version`].
+    pub fn set_version(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        hlc: &str,
+        desk: DeskId,
+    ) -> StoreResult<()> {
+        self.set_version
+            .execute(params![entity, entity_id, hlc, desk])?;
+        Ok(())
+    }
+
+    /// Keeps a pulled change with what became of it. An applied change is kept as a
+    /// receipt, without its body: its content is the entity's state now (and the portal's
+    /// copy); every other keeps its body for staff or for a later take ([`retaken`]).
+    pub fn keep(&mut self, row: &InboxRow) -> StoreResult<()> {
+        let c = &row.change;
+        self.keep.execute(params![
+            c.change_id,
+            c.desk_id,
+            c.hlc,
+            c.entity,
+            c.entity_id,
+            c.op,
+            c.version,
+            kept_body(row),
+            row.received_at,
+            row.state.as_str(),
+            row.note,
+            row.local.as_ref().map(|l| &l.op),
+            row.local.as_ref().map(|l| &l.body),
+            kept_base(row).map(|(hlc, _)| hlc),
+            kept_base(row).map(|(_, desk)| desk)
+        ])?;
+        Ok(())
+    }
 }
 
 /// Notes what became of a kept change taken again.

@@ -241,9 +241,10 @@ fn take_page(
         };
         let ids: Vec<ChangeId> = page.changes.iter().map(|c| ChangeId(c.change_id)).collect();
         let mut taken = kept::received_among(tx, &ids)?;
+        let mut inbox = kept::Inbox::new(tx)?;
         let mut states = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
-            states.push(take(tx, change, &mut taken, taking, now)?);
+            states.push(take(tx, &mut inbox, change, &mut taken, taking, now)?);
         }
         kept::save_cursor(tx, portal_url, Some(&page.next_cursor), now)?;
         Ok(states)
@@ -254,6 +255,7 @@ fn take_page(
 /// change, or one already taken: in the inbox before, or earlier in the page).
 fn take(
     tx: &Transaction<'_>,
+    inbox: &mut kept::Inbox<'_>,
     change: &Envelope,
     taken: &mut std::collections::HashSet<ChangeId>,
     taking: Taking,
@@ -276,7 +278,7 @@ fn take(
             .base
             .map(|base| (base.hlc.to_string(), DeskId(base.desk_id))),
     };
-    settle(tx, received, taking, Taken::First(now), now).map(Some)
+    settle(tx, inbox, received, taking, Taken::First(now), now).map(Some)
 }
 
 /// What holds for every change taken in one transaction, found once before.
@@ -314,6 +316,7 @@ enum Taken {
 /// waiting) and keeps it in the inbox with what became of it.
 fn settle(
     tx: &Transaction<'_>,
+    inbox: &mut kept::Inbox<'_>,
     change: Received,
     taking: Taking,
     taken: Taken,
@@ -325,7 +328,7 @@ fn settle(
         // A fact: added when missing (applying one that is here changes nothing).
         apply_one(tx, &change, care, now)?
     } else {
-        let here = kept::version(tx, &change.entity, &change.entity_id)?;
+        let here = inbox.version(&change.entity, &change.entity_id)?;
         let newer = here.as_ref().is_none_or(|(stored_hlc, stored_desk)| {
             (change.hlc.as_str(), change.desk_id.0) > (stored_hlc.as_str(), stored_desk.0)
         });
@@ -348,8 +351,7 @@ fn settle(
             (InboxState::Older, String::new())
         };
         if state == InboxState::Applied {
-            kept::set_version(
-                tx,
+            inbox.set_version(
                 &change.entity,
                 &change.entity_id,
                 &change.hlc,
@@ -400,7 +402,7 @@ fn settle(
         received_at,
     };
     match taken {
-        Taken::First(_) => kept::keep(tx, &row)?,
+        Taken::First(_) => inbox.keep(&row)?,
         Taken::Again(_) => kept::retaken(tx, &row)?,
     }
     Ok(state)
@@ -455,9 +457,10 @@ fn retake(store: &mut Store, state: InboxState, now: i64) -> Result<(PullReport,
         after = Some((last.change.hlc.clone(), last.change.change_id));
         store.write(|tx| {
             let again = Taking::again(desk::ensure(tx)?);
+            let mut inbox = kept::Inbox::new(tx)?;
             for row in rows {
                 let taken = Taken::Again(row.received_at);
-                let became = settle(tx, row.change, again, taken, now)?;
+                let became = settle(tx, &mut inbox, row.change, again, taken, now)?;
                 if became != state {
                     left += 1;
                 }
