@@ -398,6 +398,7 @@ impl<'c> Inbox<'c> {
     /// copy); every other keeps its body for staff or for a later take ([`retaken`]).
     pub fn keep(&mut self, row: &InboxRow) -> StoreResult<()> {
         let c = &row.change;
+        let k = Kept::of(row);
         self.keep.execute(params![
             c.change_id,
             c.desk_id,
@@ -406,14 +407,14 @@ impl<'c> Inbox<'c> {
             c.entity_id,
             c.op,
             c.version,
-            kept_body(row),
+            k.body,
             row.received_at,
             row.state.as_str(),
             row.note,
-            row.local.as_ref().map(|l| &l.op),
-            row.local.as_ref().map(|l| &l.body),
-            kept_base(row).map(|(hlc, _)| hlc),
-            kept_base(row).map(|(_, desk)| desk)
+            k.local_op,
+            k.local_body,
+            k.base_hlc,
+            k.base_desk
         ])?;
         Ok(())
     }
@@ -421,6 +422,7 @@ impl<'c> Inbox<'c> {
 
 /// Notes what became of a kept change taken again.
 pub fn retaken(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
+    let k = Kept::of(row);
     tx.prepare_cached(
         "UPDATE sync_inbox SET state = ?2, note = ?3, body = ?4, local_op = ?5, local_body = ?6,
                                base_hlc = ?7, base_desk_id = ?8
@@ -430,29 +432,37 @@ pub fn retaken(tx: &Transaction<'_>, row: &InboxRow) -> StoreResult<()> {
         row.change.change_id,
         row.state.as_str(),
         row.note,
-        kept_body(row),
-        row.local.as_ref().map(|l| &l.op),
-        row.local.as_ref().map(|l| &l.body),
-        kept_base(row).map(|(hlc, _)| hlc),
-        kept_base(row).map(|(_, desk)| desk)
+        k.body,
+        k.local_op,
+        k.local_body,
+        k.base_hlc,
+        k.base_desk
     ])?;
     Ok(())
 }
 
-fn kept_body(row: &InboxRow) -> &str {
-    if row.state == InboxState::Applied {
-        ""
-    } else {
-        &row.change.body
-    }
+/// What a kept change keeps beside its state: its body and base (none for a receipt, an
+/// applied change), and this desk's version it is in conflict with.
+struct Kept<'a> {
+    body: &'a str,
+    local_op: Option<&'a str>,
+    local_body: Option<&'a str>,
+    base_hlc: Option<&'a str>,
+    base_desk: Option<DeskId>,
 }
 
-/// The base a kept change keeps: none for a receipt (an applied change), like its body.
-fn kept_base(row: &InboxRow) -> Option<&(String, DeskId)> {
-    row.change
-        .base
-        .as_ref()
-        .filter(|_| row.state != InboxState::Applied)
+impl<'a> Kept<'a> {
+    fn of(row: &'a InboxRow) -> Self {
+        let receipt = row.state == InboxState::Applied;
+        let base = row.change.base.as_ref().filter(|_| !receipt);
+        Kept {
+            body: if receipt { "" } else { &row.change.body },
+            local_op: row.local.as_ref().map(|l| l.op.as_str()),
+            local_body: row.local.as_ref().map(|l| l.body.as_str()),
+            base_hlc: base.map(|(hlc, _)| hlc.as_str()),
+            base_desk: base.map(|(_, desk)| *desk),
+        }
+    }
 }
 
 /// The body this desk last pushed of `(entity, entity_id)`, if the entity's state here is
