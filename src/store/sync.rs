@@ -231,8 +231,23 @@ pub fn set_version(
     hlc: &str,
     desk: DeskId,
 ) -> StoreResult<()> {
-    tx.prepare_cached(SET_VERSION)?
-        .execute(params![entity, entity_id, hlc, desk])?;
+    set_version_by(
+        &mut *tx.prepare_cached(SET_VERSION)?,
+        entity,
+        entity_id,
+        hlc,
+        desk,
+    )
+}
+
+fn set_version_by(
+    stmt: &mut Statement<'_>,
+    entity: &str,
+    entity_id: &str,
+    hlc: &str,
+    desk: DeskId,
+) -> StoreResult<()> {
+    stmt.execute(params![entity, entity_id, hlc, desk])?;
     Ok(())
 }
 
@@ -388,9 +403,7 @@ impl<'c> Inbox<'c> {
         hlc: &str,
         desk: DeskId,
     ) -> StoreResult<()> {
-        self.set_version
-            .execute(params![entity, entity_id, hlc, desk])?;
-        Ok(())
+        set_version_by(&mut self.set_version, entity, entity_id, hlc, desk)
     }
 
     /// Keeps a pulled change with what became of it. An applied change is kept as a
