@@ -739,12 +739,15 @@ fn feed_accounts() -> usize {
     (bulk_rows() / 2).max(500)
 }
 
-/// Applied pulled changes of `entity`, and the rows they made.
+/// Applied pulled changes of `entity`, and the rows they made. A fact's receipt is in the
+/// inbox; an applied upsert's is the entity's version.
 fn applied_and_rows(database: &Path, entity: &str, table: &str) -> (i64, i64) {
     let conn = common::raw_connection(database);
     let applied = conn
         .query_row(
-            "SELECT count(*) FROM sync_inbox WHERE entity = ?1 AND state = 'applied'",
+            "SELECT count(*) FROM (
+                 SELECT entity_id FROM sync_inbox WHERE entity = ?1 AND state = 'applied'
+                 UNION SELECT entity_id FROM sync_versions WHERE entity = ?1)",
             [entity],
             |r| r.get(0),
         )

@@ -496,19 +496,32 @@ fn changes_an_older_build_kept_waiting_are_applied_by_one_that_applies_them() {
     a.sync(&portal, NOW + 1);
     b.sync(&portal, NOW + 2);
     // As a build that did not apply quotes would have left B: the quote kept waiting, whole
-    // (an applied change keeps only its receipt: the body comes from the portal's feed), and
-    // not in its tables.
+    // (an applied upsert keeps no inbox row, its version is its receipt: the body comes from
+    // the portal's feed), and not in its tables.
     let feed = portal.client().pull(None, 1000).unwrap();
     let pulled = feed.changes.iter().find(|c| c.entity == "quote").unwrap();
-    b.store
+    let kept_waiting = b
+        .store
         .conn()
         .execute(
-            "UPDATE sync_inbox SET state = 'waiting', body = ?1,
-                 note = 'this desk does not apply this kind of change yet'
-             WHERE entity = 'quote'",
-            [pulled.body.get()],
+            "INSERT INTO sync_inbox (change_id, desk_id, hlc, entity, entity_id, op, version,
+                                     body, received_at, state, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'waiting',
+                     'this desk does not apply this kind of change yet')",
+            rusqlite::params![
+                pulled.change_id.as_bytes().to_vec(),
+                pulled.desk_id.as_bytes().to_vec(),
+                pulled.hlc.to_string(),
+                pulled.entity,
+                pulled.entity_id,
+                pulled.op.as_str(),
+                pulled.version,
+                pulled.body.get(),
+                NOW + 2
+            ],
         )
         .unwrap();
+    assert_eq!(kept_waiting, 1);
     b.store
         .conn()
         .execute_batch(

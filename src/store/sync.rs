@@ -406,9 +406,10 @@ impl<'c> Inbox<'c> {
         set_version_by(&mut self.set_version, entity, entity_id, hlc, desk)
     }
 
-    /// Keeps a pulled change with what became of it. An applied change is kept as a
-    /// receipt, without its body: its content is the entity's state now (and the portal's
-    /// copy); every other keeps its body for staff or for a later take ([`retaken`]).
+    /// Keeps a pulled change with what became of it. An applied change (a fact: an applied
+    /// upsert or delete is kept as the entity's version instead) is kept as a receipt,
+    /// without its body: its content is the desk's state now (and the portal's copy); every
+    /// other keeps its body for staff or for a later take ([`retaken`]).
     pub fn keep(&mut self, row: &InboxRow) -> StoreResult<()> {
         let c = &row.change;
         let k = Kept::of(row);

@@ -278,7 +278,7 @@ fn take(
             .base
             .map(|base| (base.hlc.to_string(), DeskId(base.desk_id))),
     };
-    settle(tx, inbox, received, taking, Taken::First(now), now).map(Some)
+    settle(tx, inbox, received, taking, Taken::First(now), now)
 }
 
 /// What holds for every change taken in one transaction, found once before.
@@ -313,7 +313,9 @@ enum Taken {
 }
 
 /// Applies a change from another desk (or decides it is older, in conflict, refused or
-/// waiting) and keeps it in the inbox with what became of it.
+/// waiting) and keeps it in the inbox with what became of it. An upsert or delete taken for
+/// the first time and applied keeps no row there: the entity's version, which names it by
+/// (HLC, desk), is its receipt. None: the change is that version already (pulled again).
 fn settle(
     tx: &Transaction<'_>,
     inbox: &mut kept::Inbox<'_>,
@@ -321,7 +323,7 @@ fn settle(
     taking: Taking,
     taken: Taken,
     now: i64,
-) -> Result<InboxState, PageError> {
+) -> Result<Option<InboxState>, PageError> {
     let care = taking.care;
     let mut local = None;
     let (state, note) = if change.op == Op::Insert.as_str() {
@@ -329,6 +331,13 @@ fn settle(
         apply_one(tx, &change, care, now)?
     } else {
         let here = inbox.version(&change.entity, &change.entity_id)?;
+        if matches!(taken, Taken::First(_))
+            && here
+                .as_ref()
+                .is_some_and(|(hlc, desk)| *hlc == change.hlc && *desk == change.desk_id)
+        {
+            return Ok(None);
+        }
         let newer = here.as_ref().is_none_or(|(stored_hlc, stored_desk)| {
             (change.hlc.as_str(), change.desk_id.0) > (stored_hlc.as_str(), stored_desk.0)
         });
@@ -402,10 +411,13 @@ fn settle(
         received_at,
     };
     match taken {
+        // Its receipt is the version just set.
+        Taken::First(_) if state == InboxState::Applied && row.change.op != Op::Insert.as_str() => {
+        }
         Taken::First(_) => inbox.keep(&row)?,
         Taken::Again(_) => kept::retaken(tx, &row)?,
     }
-    Ok(state)
+    Ok(Some(state))
 }
 
 /// Takes again, in HLC order, the changes kept waiting by a build that applied fewer kinds
@@ -460,7 +472,9 @@ fn retake(store: &mut Store, state: InboxState, now: i64) -> Result<(PullReport,
             let mut inbox = kept::Inbox::new(tx)?;
             for row in rows {
                 let taken = Taken::Again(row.received_at);
-                let became = settle(tx, &mut inbox, row.change, again, taken, now)?;
+                let Some(became) = settle(tx, &mut inbox, row.change, again, taken, now)? else {
+                    continue;
+                };
                 if became != state {
                     left += 1;
                 }
@@ -531,10 +545,10 @@ mod tests {
 
     const NOW: i64 = 1_795_435_200;
 
-    /// A page holding one change twice (a portal gone wrong) takes it once: one account, one
-    /// receipt.
+    /// A page holding one change twice (a portal gone wrong) takes it once, and so does the
+    /// same page pulled again: one account, and its version as the receipt (no inbox row).
     #[test]
-    fn a_change_twice_in_one_page_is_taken_once() {
+    fn a_change_twice_in_one_page_or_pulled_again_is_taken_once() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&crate::paths::database_path(dir.path())).unwrap();
         let me = store.write(desk::ensure).unwrap();
@@ -564,23 +578,29 @@ mod tests {
             next_cursor: "c1.next".into(),
             more: false,
         };
-        let Ok(states) = take_page(
-            &mut store,
-            me,
-            &page,
-            "https://portal.test",
-            Care::Fast,
-            NOW,
-        ) else {
-            panic!("the page was not taken");
+        let mut take = |care| {
+            let Ok(states) = take_page(&mut store, me, &page, "https://portal.test", care, NOW)
+            else {
+                panic!("the page was not taken");
+            };
+            states
         };
-        assert_eq!(states, [Some(InboxState::Applied), None]);
+        assert_eq!(take(Care::Fast), [Some(InboxState::Applied), None]);
+        assert_eq!(take(Care::Fast), [None, None]);
+        assert_eq!(take(Care::PerChange), [None, None]);
         let count = |table: &str| -> i64 {
             store
                 .conn()
                 .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
                 .unwrap()
         };
-        assert_eq!((count("accounts"), count("sync_inbox")), (1, 1));
+        assert_eq!(
+            (
+                count("accounts"),
+                count("sync_versions"),
+                count("sync_inbox")
+            ),
+            (1, 1, 0)
+        );
     }
 }
